@@ -1,0 +1,172 @@
+"""The asset graph: ``raw_documents`` → ``clean_documents`` → ``corpus_release``.
+
+Assets are thin: they call the catalog and quality libraries, which write through the storage resource,
+and return metadata (counts per outcome, bytes, durations, paths). Documents never travel through a
+Dagster IO manager. Later stages (quality filters, anonymisation, near-duplicate removal) slot in as
+further per-source assets between ``clean_documents`` and ``corpus_release``.
+"""
+
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from catalog.ingest import ingest_source, quarantine_path, raw_path
+from catalog.releases import build_release, release_dir
+from catalog.storage import Storage
+from pipelines.partitions import source_partitions
+from pipelines.resources import ReleaseResource, SourcesResource, StorageResource
+from quality.clean import STAGE as CLEAN_STAGE
+from quality.clean import clean_path, clean_report_path, clean_source, excluded_path
+
+ACCOUNTING_CHECK = "accounting_balanced"
+
+
+def _location(storage: Storage, rel: str) -> MetadataValue:
+    url = storage.url(rel)
+    return MetadataValue.url(url) if storage.is_remote else MetadataValue.path(url)
+
+
+@asset(
+    partitions_def=source_partitions,
+    group_name="ingest",
+    kinds={"parquet"},
+    description="Documents as fetched from each partner source (restricted zone: contains personal data). "
+    "Unparseable input goes to quarantine/ with a reason.",
+)
+def raw_documents(
+    context: AssetExecutionContext, storage: StorageResource, sources: SourcesResource
+) -> MaterializeResult:
+    """Fetch one source (the partition) into the raw and quarantine zones."""
+    store = storage.get()
+    spec = sources.registry().get(context.partition_key)
+    report = ingest_source(store, spec)
+    context.log.info(f"ingested {spec.id}: {report['documents']} documents, {report['quarantined']} quarantined")
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": report["documents"],
+            "records_read": report["records_read"],
+            "documents": report["documents"],
+            "quarantined": report["quarantined"],
+            "quarantined_by_reason": MetadataValue.json(report["quarantined_by_reason"]),
+            "ingest_id": report["ingest_id"],
+            "licence": spec.licence,
+            "status": spec.status,
+            "raw_bytes": report["raw_bytes"],
+            "duration_s": report["duration_s"],
+            "path": _location(store, raw_path(spec.id)),
+            "quarantine_path": _location(store, quarantine_path(spec.id)),
+        }
+    )
+
+
+@asset(
+    partitions_def=source_partitions,
+    deps=[raw_documents],
+    group_name="clean",
+    kinds={"parquet", "duckdb"},
+    description="Normalised documents per source (NFC, line endings, invisible characters, blanks), "
+    "exact duplicates within the source removed to excluded/ with reasons.",
+    check_specs=[
+        AssetCheckSpec(
+            ACCOUNTING_CHECK,
+            asset="clean_documents",
+            blocking=True,
+            description="Every input record is accounted for: records read = kept + dropped + quarantined.",
+        )
+    ],
+)
+def clean_documents(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
+    """Clean one source's raw snapshot and check that every input record is accounted for."""
+    store = storage.get()
+    report = clean_source(store, context.partition_key)
+    unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
+    check = AssetCheckResult(
+        check_name=ACCOUNTING_CHECK,
+        passed=unaccounted == 0 and store.exists(clean_path(report["source_id"])),
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
+    )
+    return MaterializeResult(metadata=clean_metadata(store, report), check_results=[check])
+
+
+def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
+    """Metadata of a clean partition: the full accounting of its input records."""
+    source_id = report["source_id"]
+    return {
+        "dagster/row_count": report["kept"],
+        "records_read": report["records_read"],
+        "kept": report["kept"],
+        "dropped": report["dropped"],
+        "dropped_by_reason": MetadataValue.json(report["dropped_by_reason"]),
+        "quarantined": report["quarantined"],
+        "quarantined_by_reason": MetadataValue.json(report["quarantined_by_reason"]),
+        "accounting": MetadataValue.md(
+            f"records read **{report['records_read']}** = kept **{report['kept']}** + dropped "
+            f"**{report['dropped']}** + quarantined **{report['quarantined']}**"
+        ),
+        "text_changed_by_normalisation": report["text_changed_by_normalisation"],
+        "ingest_id": report["ingest_id"],
+        "clean_bytes": report["clean_bytes"],
+        "duration_s": report["duration_s"],
+        "path": _location(store, clean_path(source_id)),
+        "excluded_path": _location(store, excluded_path(CLEAN_STAGE, source_id)),
+    }
+
+
+@asset(
+    deps=[clean_documents],
+    group_name="release",
+    kinds={"parquet", "duckdb"},
+    description="An immutable, versioned corpus release of all approved sources: Parquet parts plus a "
+    "manifest (checksums, row counts, source partitions) written last.",
+)
+def corpus_release(
+    context: AssetExecutionContext,
+    storage: StorageResource,
+    sources: SourcesResource,
+    release: ReleaseResource,
+) -> MaterializeResult:
+    """Build a new release version from the clean zone of every approved source."""
+    store = storage.get()
+    specs = sources.registry().specs()
+    partitions, missing = [], []
+    for source_id, spec in sorted(specs.items()):
+        if not spec.releasable:
+            continue
+        if store.exists(clean_report_path(source_id)):
+            partitions.append(store.read_json(clean_report_path(source_id)))
+        else:
+            missing.append(source_id)
+    held_back = sorted(source_id for source_id, spec in specs.items() if not spec.releasable)
+    if missing:
+        context.log.warning(f"approved sources without clean documents, left out: {', '.join(missing)}")
+    manifest = build_release(store, release.corpus, partitions, rows_per_part=release.rows_per_part)
+    folder = release_dir(manifest["corpus"], manifest["version"])
+    context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": manifest["total_documents"],
+            "corpus": manifest["corpus"],
+            "version": manifest["version"],
+            "total_documents": manifest["total_documents"],
+            "total_bytes": manifest["total_bytes"],
+            "files": len(manifest["files"]),
+            "release_digest": manifest["release_digest"],
+            "duplicates_dropped_across_sources": manifest["excluded"]["duplicate_content"],
+            "anonymised": manifest["anonymised"],
+            "sources": MetadataValue.json(manifest["sources"]),
+            "sources_held_back": MetadataValue.json({"not_approved": held_back, "no_clean_data": missing}),
+            "code_version": manifest["code_version"],
+            "duration_s": manifest["build_duration_s"],
+            "path": _location(store, folder),
+            "manifest": _location(store, f"{folder}/manifest.json"),
+        }
+    )

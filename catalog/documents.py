@@ -1,0 +1,138 @@
+"""The document model: one Arrow schema for every zone, and the identities derived from it.
+
+Every zone (raw, clean, excluded, anonymised, releases) stores documents with exactly this schema, so a
+document can be followed from its partner source to a release without conversions. Stages do not add
+columns; they fill their own field of ``annotations`` (a struct, so it stays typed and queryable in
+polars and DuckDB alike).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+#: Annotations written at ingest: where exactly the document came from.
+RAW_ANNOTATION = pa.struct(
+    [
+        pa.field("ingest_id", pa.string()),  # one ingest run of one source
+        pa.field("location", pa.string()),  # file or URL the record was read from
+        pa.field("record", pa.string()),  # position inside that location (line, row, item)
+        pa.field("code_version", pa.string()),
+    ]
+)
+
+#: Annotations written by the clean stage.
+CLEAN_ANNOTATION = pa.struct(
+    [
+        pa.field("code_version", pa.string()),
+        pa.field("text_changed", pa.bool_()),  # normalisation changed the text
+        pa.field("chars_before", pa.int64()),
+        pa.field("chars_after", pa.int64()),
+    ]
+)
+
+ANNOTATIONS = pa.struct([pa.field("raw", RAW_ANNOTATION), pa.field("clean", CLEAN_ANNOTATION)])
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source_id", pa.string(), nullable=False),
+        pa.field("native_id", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("lang", pa.string()),
+        pa.field("published_at", TIMESTAMP),
+        pa.field("fetched_at", TIMESTAMP, nullable=False),
+        pa.field("licence", pa.string(), nullable=False),
+        pa.field("content_sha256", pa.string(), nullable=False),
+        pa.field("annotations", ANNOTATIONS),
+    ],
+    metadata={"corpusfabriek.schema_version": SCHEMA_VERSION},
+)
+
+#: Documents dropped by a stage: the document itself plus why, kept reviewable in ``excluded/``.
+EXCLUDED_SCHEMA = (
+    DOCUMENT_SCHEMA.append(pa.field("excluded_stage", pa.string(), nullable=False))
+    .append(pa.field("excluded_reason", pa.string(), nullable=False))
+    .append(pa.field("duplicate_of", pa.string()))
+)
+
+#: Input that could not become a document at all; raw bytes kept for review in the restricted zone.
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("source_id", pa.string(), nullable=False),
+        pa.field("ingest_id", pa.string(), nullable=False),
+        pa.field("location", pa.string(), nullable=False),
+        pa.field("record", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        # A description of the problem that never quotes the content (it may hold personal data).
+        pa.field("detail", pa.string()),
+        pa.field("raw_bytes", pa.binary()),
+        pa.field("quarantined_at", TIMESTAMP, nullable=False),
+    ]
+)
+
+PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION_LEVEL = 6
+
+
+def make_doc_id(source_id: str, native_id: str) -> str:
+    """Return the stable id of a document: the same source and native id always give the same id.
+
+    The native id is the source's own identifier, or the document's URL when it has none. A 128-bit
+    prefix of SHA-256 keeps ids short while collisions stay out of reach for any realistic corpus.
+    """
+    if not source_id or not native_id:
+        raise ValueError("a document id needs both a source id and a native id or URL")
+    digest = hashlib.sha256(f"{source_id}\x1f{native_id}".encode()).hexdigest()
+    return digest[:32]
+
+
+def content_sha256(normalised_text: str) -> str:
+    """Return the hex SHA-256 of normalised text (the key of exact deduplication)."""
+    return hashlib.sha256(normalised_text.encode("utf-8")).hexdigest()
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC with microsecond precision (the schema's timestamp unit)."""
+    return datetime.now(UTC)
+
+
+@cache
+def code_version() -> str:
+    """Return the code version stamped on every zone: the git commit when available, else the package version.
+
+    A ``+dirty`` suffix marks a working tree with uncommitted changes, so a release built from one can
+    be told apart from a reproducible build.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("corpusfabriek")
+    except PackageNotFoundError:  # running from a source tree without installation
+        package = "0+unknown"
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return package
+    return f"{package}+g{commit[:12]}" + (".dirty" if dirty else "")

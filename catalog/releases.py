@@ -1,0 +1,271 @@
+"""Releases: immutable, versioned Parquet corpora with a manifest written last.
+
+Layout: ``releases/<corpus>/<version>/part-00000.parquet ...`` and ``manifest.json``. The manifest is
+the commit: a version folder without one is incomplete (a build that failed or is still running) and is
+never trusted or listed as a release. Published versions are never modified; building again creates a
+new version, and a takedown will produce a new version as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, code_version, utc_now
+from catalog.parquet import BatchWriter, sha256_file, sha256_stream, write_query
+from catalog.storage import Storage, sql_quote
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "corpusfabriek.release/1"
+DEFAULT_CORPUS = "nl-main"
+DEFAULT_ROWS_PER_PART = 250_000
+
+#: The order in which one copy of equal texts is kept across sources: the earliest publication wins,
+#: then the earliest fetch; source and document id make the choice deterministic.
+KEEP_ORDER = "published_at NULLS LAST, fetched_at, source_id, doc_id"
+
+
+class ReleaseError(RuntimeError):
+    """A release cannot be built or read."""
+
+
+def release_dir(corpus: str, version: str) -> str:
+    """Folder of one release version."""
+    return f"releases/{corpus}/{version}"
+
+
+def excluded_release_path(corpus: str, version: str) -> str:
+    """Documents dropped while building a release (cross-source duplicates), for review."""
+    return f"excluded/release/{corpus}/{version}.parquet"
+
+
+def new_version_id(storage: Storage, corpus: str, now: datetime | None = None) -> str:
+    """Return a new, sortable version id (UTC build time) that no folder uses yet."""
+    now = now or utc_now()
+    base = f"v{now:%Y%m%dT%H%M%SZ}"
+    candidate, n = base, 1
+    while storage.exists(release_dir(corpus, candidate)):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def build_release(
+    storage: Storage,
+    corpus: str,
+    partitions: Sequence[dict[str, Any]],
+    *,
+    rows_per_part: int = DEFAULT_ROWS_PER_PART,
+    memory_limit: str = "2GB",
+) -> dict[str, Any]:
+    """Build a new release version from clean source partitions and return its manifest.
+
+    ``partitions`` are the clean reports (``clean/<source>/clean.json``) of the sources that go in.
+    Exact duplicates across sources are dropped (one copy kept by :data:`KEEP_ORDER`) and written to
+    the excluded zone. Parts are written first, the manifest last.
+    """
+    from quality.clean import (
+        clean_path,  # the release reads the clean zone; imported here to keep layering flat
+    )
+
+    if not partitions:
+        raise ReleaseError("no releasable source has clean documents: nothing to release")
+    started = time.perf_counter()
+    created_at = utc_now()
+    version = new_version_id(storage, corpus, created_at)
+    folder = release_dir(corpus, version)
+    inputs = ", ".join(sql_quote(storage.url(clean_path(p["source_id"]))) for p in partitions)
+
+    from quality.dedup import exact_duplicate_sql
+
+    con = storage.duckdb(memory_limit=memory_limit)
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"CREATE TEMP VIEW docs AS SELECT * FROM read_parquet([{inputs}])")
+    con.execute(f"CREATE TEMP TABLE decided AS {exact_duplicate_sql('docs', KEEP_ORDER)}")
+    per_source = {
+        source: {"documents": kept, "duplicates_dropped": dropped}
+        for source, kept, dropped in con.execute(
+            """SELECT source_id, count(*) FILTER (WHERE duplicate_of IS NULL),
+                      count(*) FILTER (WHERE duplicate_of IS NOT NULL)
+               FROM decided GROUP BY source_id"""
+        ).fetchall()
+    }
+
+    with storage.staged_file(excluded_release_path(corpus, version)) as excluded_local:
+        dropped = write_query(
+            con,
+            """SELECT *, 'release' AS excluded_stage, 'duplicate_content' AS excluded_reason
+               FROM decided WHERE duplicate_of IS NOT NULL ORDER BY source_id, doc_id""",
+            excluded_local,
+            EXCLUDED_SCHEMA,
+        )
+
+    files = _write_parts(
+        storage,
+        folder,
+        con.sql(
+            "SELECT * EXCLUDE (duplicate_of) FROM decided WHERE duplicate_of IS NULL ORDER BY source_id, doc_id"
+        ).to_arrow_reader(4_096),
+        rows_per_part,
+    )
+    con.close()
+
+    total = sum(f["rows"] for f in files)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "corpus": corpus,
+        "version": version,
+        "created_at": created_at.isoformat(),
+        "code_version": code_version(),
+        "schema_version": SCHEMA_VERSION,
+        "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in DOCUMENT_SCHEMA],
+        "stages": ["ingest", "clean:normalise", "clean:exact-dedup", "release:exact-dedup"],
+        # No anonymisation stage exists yet: consumers must treat this release as containing personal data.
+        "anonymised": False,
+        "total_documents": total,
+        "total_bytes": sum(f["bytes"] for f in files),
+        "files": files,
+        "release_digest": release_digest(files),
+        "excluded": {"duplicate_content": dropped, "path": excluded_release_path(corpus, version)},
+        "sources": [
+            {
+                "source_id": p["source_id"],
+                "licence": p["licence"],
+                "ingest_id": p["ingest_id"],
+                "ingested_at": p["ingested_at"],
+                "clean_code_version": p["code_version"],
+                "documents": per_source.get(p["source_id"], {}).get("documents", 0),
+                "duplicates_dropped": per_source.get(p["source_id"], {}).get("duplicates_dropped", 0),
+            }
+            for p in sorted(partitions, key=lambda p: p["source_id"])
+        ],
+        "build_duration_s": round(time.perf_counter() - started, 3),
+    }
+    storage.write_json(f"{folder}/{MANIFEST}", manifest)
+    return manifest
+
+
+def _write_parts(storage: Storage, folder: str, reader: Any, rows_per_part: int) -> list[dict[str, Any]]:
+    """Write record batches into numbered parts of at most ``rows_per_part`` rows; return their entries."""
+    files: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="corpusfabriek-release-") as tmp:
+        writer: BatchWriter | None = None
+        local = ""
+
+        def finish() -> None:
+            assert writer is not None
+            writer.close()
+            name = f"part-{len(files):05d}.parquet"
+            entry = {"path": name, "rows": writer.rows_written, "bytes": os.path.getsize(local)}
+            entry["sha256"] = sha256_file(local)
+            storage.put_file(local, f"{folder}/{name}")
+            os.remove(local)
+            files.append(entry)
+
+        for batch in reader:
+            offset = 0
+            while offset < batch.num_rows:
+                if writer is None:
+                    local = os.path.join(tmp, f"part-{len(files):05d}.parquet")
+                    writer = BatchWriter(local, DOCUMENT_SCHEMA)
+                take = min(rows_per_part - writer.rows_written, batch.num_rows - offset)
+                writer.write_batch(batch.slice(offset, take))
+                offset += take
+                if writer.rows_written >= rows_per_part:
+                    finish()
+                    writer = None
+        if writer is not None or not files:
+            if writer is None:  # an empty release still has one (empty) part with the schema
+                local = os.path.join(tmp, "part-00000.parquet")
+                writer = BatchWriter(local, DOCUMENT_SCHEMA)
+            finish()
+    return files
+
+
+def release_digest(files: Sequence[dict[str, Any]]) -> str:
+    """Return one SHA-256 over the parts' names and checksums: equal digests mean equal release content."""
+    digest = hashlib.sha256()
+    for entry in sorted(files, key=lambda f: f["path"]):
+        digest.update(f"{entry['path']} {entry['sha256']}\n".encode())
+    return digest.hexdigest()
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def list_versions(storage: Storage, corpus: str | None = None) -> list[dict[str, Any]]:
+    """List release versions, oldest first: ``{"corpus", "version", "complete", "manifest"}``.
+
+    Only ``complete`` versions (with a manifest) are releases; incomplete folders are listed so that an
+    operator can see and clean up failed builds.
+    """
+    corpora = [corpus] if corpus else storage.ls("releases", dirs_only=True)
+    found = []
+    for name in corpora:
+        for version in storage.ls(f"releases/{name}", dirs_only=True):
+            path = f"{release_dir(name, version)}/{MANIFEST}"
+            complete = storage.exists(path)
+            found.append(
+                {
+                    "corpus": name,
+                    "version": version,
+                    "complete": complete,
+                    "manifest": storage.read_json(path) if complete else None,
+                }
+            )
+    return found
+
+
+def read_manifest(storage: Storage, version: str, corpus: str | None = None) -> dict[str, Any]:
+    """Return the manifest of a complete version (``latest`` for the newest one)."""
+    versions = [v for v in list_versions(storage, corpus) if v["complete"]]
+    if version == "latest":
+        if not versions:
+            raise ReleaseError("there is no complete release yet")
+        return max(versions, key=lambda v: v["version"])["manifest"]
+    matches = [v for v in versions if v["version"] == version]
+    if not matches:
+        raise ReleaseError(f"no complete release version {version!r}" + (f" in corpus {corpus!r}" if corpus else ""))
+    if len(matches) > 1:
+        raise ReleaseError(f"version {version!r} exists in several corpora; name the corpus")
+    return matches[0]["manifest"]
+
+
+def verify_release(storage: Storage, manifest: dict[str, Any]) -> list[str]:
+    """Check a release against its manifest; return the problems found (empty: it verifies).
+
+    Every listed file must exist with the recorded size, SHA-256 and row count, no unlisted part may
+    sit beside them, and the release digest must match.
+    """
+    folder = release_dir(manifest["corpus"], manifest["version"])
+    problems = []
+    listed = {entry["path"] for entry in manifest["files"]}
+    for name in storage.ls(folder):
+        if name != MANIFEST and name not in listed:
+            problems.append(f"{name}: file not listed in the manifest")
+    for entry in manifest["files"]:
+        path = f"{folder}/{entry['path']}"
+        if not storage.exists(path):
+            problems.append(f"{entry['path']}: missing")
+            continue
+        if storage.size(path) != entry["bytes"]:
+            problems.append(f"{entry['path']}: size {storage.size(path)} != manifest {entry['bytes']}")
+        with storage.open_input(path) as handle:
+            if sha256_stream(handle) != entry["sha256"]:
+                problems.append(f"{entry['path']}: sha256 does not match the manifest")
+        with storage.open_input(path) as handle:
+            rows = pq.ParquetFile(handle).metadata.num_rows
+        if rows != entry["rows"]:
+            problems.append(f"{entry['path']}: {rows} rows != manifest {entry['rows']}")
+    if release_digest(manifest["files"]) != manifest["release_digest"]:
+        problems.append("release_digest does not match the listed files")
+    if sum(entry["rows"] for entry in manifest["files"]) != manifest["total_documents"]:
+        problems.append("total_documents does not match the listed files")
+    return problems

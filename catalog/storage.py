@@ -1,0 +1,257 @@
+"""One storage root over fsspec, split into zones, with atomic writes.
+
+The root is a local folder by default (``./.corpusfabriek``) or ``s3://bucket/prefix`` on the factory's
+S3-compatible object storage. Credentials only ever come from the environment; they are kept out of
+``repr`` and error messages.
+
+Atomicity: a local write goes to a hidden temporary file in the same folder and is renamed into place;
+an S3 object becomes visible only when its (multipart) upload completes. Hidden names (starting with a
+dot) are never listed, so a reader never sees a half-written file. A release is committed by writing
+its manifest last (see :mod:`catalog.releases`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import posixpath
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import fsspec
+
+#: The zones of the design: what each holds and who may read it.
+ZONES: dict[str, str] = {
+    "raw": "documents as fetched (restricted: contains personal data)",
+    "clean": "normalised documents per source",
+    "excluded": "documents dropped by a stage, with reasons (reviewable)",
+    "quarantine": "input that could not be parsed, with reasons (restricted)",
+    "anonymised": "documents with personal data replaced",
+    "dedup": "persistent deduplication index",
+    "releases": "immutable, versioned corpora",
+}
+
+DEFAULT_ROOT = ".corpusfabriek"
+
+ENV_ROOT = "CORPUSFABRIEK_ROOT"
+ENV_ENDPOINT = "CORPUSFABRIEK_S3_ENDPOINT_URL"
+
+
+def sql_quote(value: str) -> str:
+    """Return a SQL string literal for a path or name (single quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class StorageError(RuntimeError):
+    """A storage operation failed; the message names the path, never a credential."""
+
+
+class Storage:
+    """A storage root with zones; every path argument is relative to the root (``"raw/src/x.parquet"``)."""
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+    ) -> None:
+        if not root:
+            raise StorageError("storage root is empty")
+        self._endpoint_url = endpoint_url or None
+        self._region = region or None
+        self._key = access_key_id or None
+        self._secret = secret_access_key or None
+        if root.startswith("s3://"):
+            self.protocol = "s3"
+            self.root = root.rstrip("/")
+            import s3fs
+
+            client_kwargs = {"region_name": self._region} if self._region else {}
+            self.fs = s3fs.S3FileSystem(
+                key=self._key,
+                secret=self._secret,
+                endpoint_url=self._endpoint_url,
+                client_kwargs=client_kwargs,
+                anon=False,
+                use_listings_cache=False,
+            )
+        elif "://" in root and not root.startswith("file://"):
+            raise StorageError(f"unsupported storage root {root!r}: use a local folder or s3://bucket/prefix")
+        else:
+            self.protocol = "file"
+            self.root = str(Path(root.removeprefix("file://")).expanduser().resolve())
+            self.fs = fsspec.filesystem("file", auto_mkdir=True)
+
+    @classmethod
+    def from_env(cls, root: str | None = None, env: Mapping[str, str] | None = None) -> Storage:
+        """Build the storage from the environment (``CORPUSFABRIEK_ROOT``, ``AWS_*``); ``root`` overrides."""
+        env = os.environ if env is None else env
+        return cls(
+            root or env.get(ENV_ROOT) or DEFAULT_ROOT,
+            endpoint_url=env.get(ENV_ENDPOINT) or env.get("AWS_ENDPOINT_URL"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+            secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+        )
+
+    def __repr__(self) -> str:
+        endpoint = f", endpoint={self._endpoint_url!r}" if self._endpoint_url else ""
+        return f"Storage({self.root!r}{endpoint})"
+
+    @property
+    def is_remote(self) -> bool:
+        """True when the root is on object storage."""
+        return self.protocol != "file"
+
+    # -- paths -------------------------------------------------------------------------------------
+
+    def url(self, *parts: str) -> str:
+        """Return the full URL (or absolute local path) of a path under the root."""
+        rel = posixpath.join(*parts) if parts else ""
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise StorageError(f"path {rel!r} must be relative to the storage root")
+        return posixpath.join(self.root, rel) if rel else self.root
+
+    def _fs_path(self, rel: str) -> str:
+        url = self.url(rel)
+        return url.removeprefix("s3://")
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def exists(self, rel: str) -> bool:
+        """Tell whether a file or folder exists under the root."""
+        return bool(self.fs.exists(self._fs_path(rel)))
+
+    def ls(self, rel: str = "", *, dirs_only: bool = False) -> list[str]:
+        """List the visible names directly under a folder (hidden and temporary names are skipped)."""
+        path = self._fs_path(rel)
+        if not self.fs.exists(path):
+            return []
+        names = []
+        for entry in self.fs.ls(path, detail=True):
+            name = posixpath.basename(entry["name"].rstrip("/"))
+            if name.startswith("."):
+                continue
+            if dirs_only and entry["type"] != "directory":
+                continue
+            names.append(name)
+        return sorted(names)
+
+    def glob(self, pattern: str) -> list[str]:
+        """Return paths relative to the root that match a glob pattern, sorted, hidden names skipped."""
+        base = self._fs_path("")
+        found = []
+        for path in self.fs.glob(self._fs_path(pattern)):
+            rel = path[len(base) :].lstrip("/")
+            if any(part.startswith(".") for part in rel.split("/")):
+                continue
+            found.append(rel)
+        return sorted(found)
+
+    def size(self, rel: str) -> int:
+        """Return the size in bytes of a file."""
+        return int(self.fs.size(self._fs_path(rel)))
+
+    def open_input(self, rel: str) -> BinaryIO:
+        """Open a file for reading (binary, seekable)."""
+        try:
+            return self.fs.open(self._fs_path(rel), "rb")
+        except FileNotFoundError as exc:
+            raise StorageError(f"no such file in storage: {self.url(rel)}") from exc
+
+    def read_bytes(self, rel: str) -> bytes:
+        """Read a whole (small) file."""
+        with self.open_input(rel) as handle:
+            return handle.read()
+
+    def read_json(self, rel: str) -> Any:
+        """Read a JSON file."""
+        return json.loads(self.read_bytes(rel))
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Write a file atomically: readers see the old file or the whole new one, never a part."""
+        with self.staged_file(rel) as local:
+            Path(local).write_bytes(data)
+
+    def write_json(self, rel: str, obj: Any) -> None:
+        """Write JSON atomically (sorted keys, UTF-8, trailing newline)."""
+        payload = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+        self.write_bytes(rel, payload.encode("utf-8"))
+
+    def put_file(self, local_path: str | Path, rel: str) -> None:
+        """Copy a local file into storage atomically."""
+        target = self._fs_path(rel)
+        if self.is_remote:
+            # A single PUT or a completed multipart upload: the object appears whole or not at all.
+            self.fs.put_file(str(local_path), target)
+            return
+        folder = posixpath.dirname(target)
+        os.makedirs(folder, exist_ok=True)
+        tmp = posixpath.join(folder, f".{posixpath.basename(target)}.tmp-{uuid.uuid4().hex}")
+        try:
+            shutil.copyfile(local_path, tmp)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
+
+    @contextlib.contextmanager
+    def staged_file(self, rel: str) -> Iterator[str]:
+        """Yield a local path to write; on success it is published to ``rel`` atomically, on error dropped.
+
+        Streaming writers (Parquet row-group writers, DuckDB ``COPY``) write to local disk first, so a
+        failure half-way never leaves a partial object in storage.
+        """
+        with tempfile.TemporaryDirectory(prefix="corpusfabriek-") as tmpdir:
+            local = os.path.join(tmpdir, posixpath.basename(rel) or "file")
+            yield local
+            if not os.path.exists(local):
+                raise StorageError(f"nothing was written for {self.url(rel)}")
+            self.put_file(local, rel)
+
+    def delete(self, rel: str, *, recursive: bool = False) -> None:
+        """Delete a file (or a folder with ``recursive=True``) if it exists."""
+        path = self._fs_path(rel)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=recursive)
+
+    # -- engines -----------------------------------------------------------------------------------
+
+    def polars_storage_options(self) -> dict[str, str] | None:
+        """Return ``storage_options`` for polars ``scan_parquet``/``write_parquet`` on this root."""
+        if not self.is_remote:
+            return None
+        options = {"aws_allow_http": "true"} if (self._endpoint_url or "").startswith("http://") else {}
+        for key, value in (
+            ("aws_endpoint_url", self._endpoint_url),
+            ("aws_region", self._region or "us-east-1"),
+            ("aws_access_key_id", self._key),
+            ("aws_secret_access_key", self._secret),
+        ):
+            if value:
+                options[key] = value
+        return options
+
+    def duckdb(self, *, memory_limit: str = "2GB", threads: int | None = None) -> Any:
+        """Return a DuckDB connection that can read this root (fsspec registered for S3), spilling to disk."""
+        import duckdb
+
+        con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": False})
+        con.execute(f"SET temp_directory = {sql_quote(tempfile.gettempdir() + '/corpusfabriek-duckdb')}")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        if self.is_remote:
+            con.register_filesystem(self.fs)
+        return con

@@ -1,0 +1,1 @@
+"""Dagster definitions, resources, partitions, sensors, jobs and the ``corpusfabriek`` command line."""

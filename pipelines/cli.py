@@ -1,0 +1,341 @@
+"""The ``corpusfabriek`` command line: run the pipeline, inspect sources and releases.
+
+Exit codes: 0 on success, 1 on a failure (one line ``error: ...`` on stderr), 2 on wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from catalog.releases import ReleaseError, list_versions, read_manifest, release_dir, verify_release
+from catalog.sources import ENV_SOURCES, SourceRegistry, SpecError
+from catalog.storage import DEFAULT_ROOT, Storage, StorageError
+
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
+class CommandError(RuntimeError):
+    """A command failed in a way the user can act on; printed as one line."""
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def _storage(args: argparse.Namespace) -> Storage:
+    return Storage.from_env(args.root)
+
+
+def _dagster_instance() -> Any:
+    """Return the persistent Dagster instance, so CLI runs appear in the UI's run history."""
+    from dagster import DagsterInstance
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        home = str(Path(DEFAULT_ROOT, "dagster").resolve())
+        os.environ["DAGSTER_HOME"] = home
+    Path(home).mkdir(parents=True, exist_ok=True)
+    config = Path(home, "dagster.yaml")
+    if not config.exists():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    return DagsterInstance.get()
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    shown = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()) if n)
+    return f" ({shown})" if shown else ""
+
+
+def _failure(result: Any) -> str:
+    """Return the first step failure of a Dagster run as one line."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            cause = error.cause or error
+            return f"{event.step_key}: {cause.message.strip().splitlines()[-1]}"
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            return f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+    return "the run failed"
+
+
+def _checks_passed(result: Any) -> bool:
+    return all(evaluation.passed for evaluation in result.get_asset_check_evaluations())
+
+
+# -- commands ----------------------------------------------------------------------------------------
+
+
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Materialise every source partition, then a release, printing progress."""
+    from catalog.ingest import ingest_report_path
+    from pipelines.definitions import build_definitions
+    from pipelines.jobs import RELEASE_JOB
+    from pipelines.partitions import source_partitions
+    from pipelines.sensors import INGEST_JOB
+    from quality.clean import clean_report_path
+
+    storage = _storage(args)
+    defs = build_definitions(root=args.root)
+    registry = SourceRegistry.from_env()
+    specs = registry.specs()
+    selected = args.source or sorted(specs)
+    unknown = sorted(set(selected) - set(specs))
+    if unknown:
+        raise CommandError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
+    instance = _dagster_instance()
+    known = set(instance.get_dynamic_partitions(source_partitions.name))
+    missing = sorted(set(specs) - known)
+    if missing:
+        instance.add_dynamic_partitions(source_partitions.name, missing)
+
+    fetch = [source_id for source_id in selected if specs[source_id].fetchable]
+    steps = len(fetch) + (0 if args.no_release else 1)
+    print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest", flush=True)
+    for skipped in sorted(set(selected) - set(fetch)):
+        print(f"  skipped {skipped}: status suspended", flush=True)
+    ingest_job = defs.resolve_job_def(INGEST_JOB)
+    failed = []
+    for step, source_id in enumerate(fetch, start=1):
+        started = time.perf_counter()
+        print(f"[{step}/{steps}] {source_id}: ingest and clean ...", end=" ", flush=True)
+        result = ingest_job.execute_in_process(
+            instance=instance, partition_key=source_id, run_config=QUIET_RUN_CONFIG, raise_on_error=False
+        )
+        if not result.success or not _checks_passed(result):
+            print("FAILED", flush=True)
+            failed.append(f"{source_id} ({_failure(result)})")
+            continue
+        ingest = storage.read_json(ingest_report_path(source_id))
+        clean = storage.read_json(clean_report_path(source_id))
+        print(
+            f"{clean['records_read']} records -> {clean['kept']} kept, {clean['dropped']} dropped"
+            f"{_reasons(clean['dropped_by_reason'])}, {ingest['quarantined']} quarantined"
+            f"{_reasons(ingest['quarantined_by_reason'])} [{time.perf_counter() - started:.1f} s]",
+            flush=True,
+        )
+    if failed:
+        raise CommandError(f"{len(failed)} source(s) failed, no release built: {'; '.join(failed)}")
+    if args.no_release:
+        return 0
+
+    print(f"[{steps}/{steps}] release: building ...", end=" ", flush=True)
+    result = defs.resolve_job_def(RELEASE_JOB).execute_in_process(
+        instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False
+    )
+    if not result.success or not _checks_passed(result):
+        print("FAILED", flush=True)
+        raise CommandError(f"release failed: {_failure(result)}")
+    metadata = result.asset_materializations_for_node("corpus_release")[0].metadata
+    corpus, version = metadata["corpus"].value, metadata["version"].value
+    manifest = read_manifest(storage, version, corpus)
+    print(
+        f"{manifest['total_documents']} documents in {len(manifest['files'])} part(s), "
+        f"{manifest['excluded']['duplicate_content']} cross-source duplicate(s) dropped; manifest verified",
+        flush=True,
+    )
+    if not manifest["anonymised"]:
+        print("note: this release is not anonymised yet (no anonymisation stage): treat it as personal data")
+    print(f"release {corpus}/{version}: {storage.url(release_dir(corpus, version))}")
+    return 0
+
+
+def cmd_releases_list(args: argparse.Namespace) -> int:
+    """List release versions (complete ones, and incomplete folders flagged as such)."""
+    versions = list_versions(_storage(args), args.corpus)
+    if args.json:
+        print(json.dumps([{k: v for k, v in entry.items() if k != "manifest"} | _summary(entry) for entry in versions]))
+        return 0
+    if not versions:
+        print("no releases yet (run: corpusfabriek run)")
+        return 0
+    print(f"{'CORPUS':<16} {'VERSION':<22} {'CREATED (UTC)':<20} {'DOCUMENTS':>10} {'FILES':>6} {'SIZE':>10}  STATUS")
+    for entry in versions:
+        manifest = entry["manifest"]
+        if manifest is None:
+            print(
+                f"{entry['corpus']:<16} {entry['version']:<22} {'-':<20} {'-':>10} {'-':>6} {'-':>10}  "
+                "incomplete (no manifest: not a release)"
+            )
+            continue
+        print(
+            f"{entry['corpus']:<16} {entry['version']:<22} {manifest['created_at'][:19]:<20} "
+            f"{manifest['total_documents']:>10} {len(manifest['files']):>6} "
+            f"{_human_bytes(manifest['total_bytes']):>10}  complete"
+        )
+    return 0
+
+
+def _summary(entry: dict[str, Any]) -> dict[str, Any]:
+    manifest = entry["manifest"] or {}
+    return {
+        "created_at": manifest.get("created_at"),
+        "total_documents": manifest.get("total_documents"),
+        "files": len(manifest.get("files", [])),
+        "total_bytes": manifest.get("total_bytes"),
+    }
+
+
+def cmd_releases_show(args: argparse.Namespace) -> int:
+    """Print the summary of one release's manifest."""
+    storage = _storage(args)
+    manifest = read_manifest(storage, args.version, args.corpus)
+    if args.json:
+        print(json.dumps(manifest, indent=2, ensure_ascii=False))
+        return 0
+    print(f"release        {manifest['corpus']}/{manifest['version']}")
+    print(f"location       {storage.url(release_dir(manifest['corpus'], manifest['version']))}")
+    print(f"created        {manifest['created_at']}")
+    print(f"code version   {manifest['code_version']}")
+    print(f"schema         v{manifest['schema_version']} ({len(manifest['schema'])} columns)")
+    print(f"documents      {manifest['total_documents']}")
+    print(f"size           {_human_bytes(manifest['total_bytes'])} in {len(manifest['files'])} part(s)")
+    print(f"digest         {manifest['release_digest']}")
+    print(f"stages         {', '.join(manifest['stages'])}")
+    print(f"anonymised     {'yes' if manifest['anonymised'] else 'NO: contains personal data'}")
+    print(
+        f"excluded       {manifest['excluded']['duplicate_content']} cross-source duplicate(s) "
+        f"({manifest['excluded']['path']})"
+    )
+    print("sources")
+    for source in manifest["sources"]:
+        print(
+            f"  {source['source_id']:<24} {source['documents']:>8} docs  licence {source['licence']:<14} "
+            f"ingested {source['ingested_at'][:19]}  ({source['ingest_id']})"
+        )
+    print("files")
+    for entry in manifest["files"]:
+        print(
+            f"  {entry['path']:<20} {entry['rows']:>8} rows {_human_bytes(entry['bytes']):>10}  "
+            f"sha256 {entry['sha256']}"
+        )
+    return 0
+
+
+def cmd_releases_verify(args: argparse.Namespace) -> int:
+    """Re-read a release and compare every file with its manifest."""
+    storage = _storage(args)
+    manifest = read_manifest(storage, args.version, args.corpus)
+    problems = verify_release(storage, manifest)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    if problems:
+        raise CommandError(
+            f"release {manifest['corpus']}/{manifest['version']} does not verify: {len(problems)} problem(s)"
+        )
+    print(
+        f"release {manifest['corpus']}/{manifest['version']} verifies: {len(manifest['files'])} file(s), "
+        f"{manifest['total_documents']} documents"
+    )
+    return 0
+
+
+def cmd_sources_list(args: argparse.Namespace) -> int:
+    """List the registered sources."""
+    specs = SourceRegistry.from_env().specs()
+    if args.json:
+        print(json.dumps([spec.model_dump() for spec in specs.values()], ensure_ascii=False))
+        return 0
+    print(f"{'ID':<24} {'KIND':<8} {'STATUS':<10} {'LICENCE':<14} NAME")
+    for spec in specs.values():
+        print(f"{spec.id:<24} {spec.kind:<8} {spec.status:<10} {spec.licence:<14} {spec.name}")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``corpusfabriek`` command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--root",
+        help=f"storage root: a folder or s3://bucket/prefix (default: $CORPUSFABRIEK_ROOT or ./{DEFAULT_ROOT})",
+    )
+    parser = argparse.ArgumentParser(
+        prog="corpusfabriek",
+        description="Turn Dutch partner sources into curated, versioned training corpora.",
+        epilog=f"Sources are read from ${ENV_SOURCES} (folders of YAML specs), default the bundled samples.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="ingest and clean every source, then cut a release",
+        description="Materialise raw_documents and clean_documents for every registered "
+        "source partition, then corpus_release, with progress output.",
+    )
+    run.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
+    run.add_argument("--no-release", action="store_true", help="ingest and clean only")
+    run.set_defaults(func=cmd_run)
+
+    releases = commands.add_parser(
+        "releases",
+        help="list, show and verify releases",
+        description="Inspect the immutable release versions in storage.",
+    )
+    release_commands = releases.add_subparsers(dest="releases_command", required=True, metavar="COMMAND")
+    listing = release_commands.add_parser(
+        "list",
+        parents=[common],
+        help="list release versions",
+        description="List release versions; incomplete builds are flagged.",
+    )
+    listing.add_argument("--corpus", help="only this corpus")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=cmd_releases_list)
+    for name, func, text in (
+        ("show", cmd_releases_show, "print the manifest summary of a version"),
+        ("verify", cmd_releases_verify, "check every file of a version against its manifest"),
+    ):
+        sub = release_commands.add_parser(
+            name, parents=[common], help=text, description=text[0].upper() + text[1:] + "."
+        )
+        sub.add_argument("version", metavar="VERSION", help="version id, or 'latest'")
+        sub.add_argument("--corpus", help="corpus name (needed only when versions repeat across corpora)")
+        if name == "show":
+            sub.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
+        sub.set_defaults(func=func)
+
+    sources = commands.add_parser(
+        "sources", help="inspect registered sources", description="Inspect the registered partner sources."
+    )
+    source_commands = sources.add_subparsers(dest="sources_command", required=True, metavar="COMMAND")
+    listing = source_commands.add_parser("list", help="list registered sources", description="List registered sources.")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=cmd_sources_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``corpusfabriek`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CommandError, ReleaseError, SpecError, StorageError, KeyError, FileNotFoundError) as exc:
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"error: {message.splitlines()[0] if message else type(exc).__name__}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The code location: every asset, check, job, sensor and resource is assembled here, and only here.
+
+Cross-cutting policy lives in this file: where storage is, which environment variables hold secrets,
+where source specs are registered. Environment variables:
+
+- ``CORPUSFABRIEK_ROOT``: storage root (default ``./.corpusfabriek``; ``s3://bucket/prefix`` for S3)
+- ``CORPUSFABRIEK_S3_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL``), ``AWS_REGION``: object-storage endpoint
+- ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``: credentials, passed as Dagster ``EnvVar`` so their
+  values are read at run time and never stored in run configuration or shown in the UI
+- ``CORPUSFABRIEK_SOURCES``: folders of source specs (default: the bundled sample sources)
+- ``CORPUSFABRIEK_CORPUS``: corpus name of releases (default ``nl-main``)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from dagster import Definitions, EnvVar
+
+from assets.assets import clean_documents, corpus_release, raw_documents
+from assets.checks import corpus_release_manifest_verifies
+from catalog.releases import DEFAULT_CORPUS
+from catalog.sources import ENV_SOURCES
+from catalog.storage import DEFAULT_ROOT, ENV_ENDPOINT, ENV_ROOT
+from pipelines.jobs import build_release_job, ingest_source_job
+from pipelines.resources import ReleaseResource, SourcesResource, StorageResource
+from pipelines.sensors import source_registry_sensor
+
+SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def storage_resource(env: Mapping[str, str], root: str | None = None) -> StorageResource:
+    """Configure storage from the environment; secrets are ``EnvVar`` references, never values."""
+    secrets = {name: EnvVar(name) if env.get(name) else None for name in SECRET_ENV}
+    return StorageResource(
+        root=root or env.get(ENV_ROOT) or DEFAULT_ROOT,
+        s3_endpoint_url=env.get(ENV_ENDPOINT) or env.get("AWS_ENDPOINT_URL"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        access_key_id=secrets["AWS_ACCESS_KEY_ID"],
+        secret_access_key=secrets["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def build_definitions(env: Mapping[str, str] | None = None, *, root: str | None = None) -> Definitions:
+    """Assemble the code location from an environment (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    folders = [part for part in env.get(ENV_SOURCES, "").split(os.pathsep) if part]
+    return Definitions(
+        assets=[raw_documents, clean_documents, corpus_release],
+        asset_checks=[corpus_release_manifest_verifies],
+        jobs=[ingest_source_job, build_release_job],
+        sensors=[source_registry_sensor],
+        resources={
+            "storage": storage_resource(env, root),
+            "sources": SourcesResource(folders=folders),
+            "release": ReleaseResource(corpus=env.get("CORPUSFABRIEK_CORPUS") or DEFAULT_CORPUS),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,49 @@
+"""Dagster resources: the storage root, the source registry and release settings.
+
+Resources hold configuration only and hand out the plain library objects; secrets arrive as Dagster
+``EnvVar`` values (see :mod:`pipelines.definitions`), so the UI and run storage never show them.
+"""
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from catalog.releases import DEFAULT_CORPUS, DEFAULT_ROWS_PER_PART
+from catalog.sources import SourceRegistry, bundled_sources_dir
+from catalog.storage import DEFAULT_ROOT, Storage
+
+
+class StorageResource(ConfigurableResource):
+    """The storage root (local folder or ``s3://bucket/prefix``) and its object-storage settings."""
+
+    root: str = Field(default=DEFAULT_ROOT, description="local folder or s3://bucket/prefix")
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint, e.g. the factory's")
+    region: str | None = None
+    access_key_id: str | None = Field(default=None, description="set from the environment only")
+    secret_access_key: str | None = Field(default=None, description="set from the environment only")
+
+    def get(self) -> Storage:
+        """Return the storage library object for this configuration."""
+        return Storage(
+            self.root,
+            endpoint_url=self.s3_endpoint_url,
+            region=self.region,
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+        )
+
+
+class SourcesResource(ConfigurableResource):
+    """Where source specs are registered: folders of YAML specs (default: the bundled samples)."""
+
+    folders: list[str] = Field(default_factory=list, description="spec folders; empty means the bundled samples")
+
+    def registry(self) -> SourceRegistry:
+        """Return the source registry over the configured folders."""
+        return SourceRegistry(self.folders or [bundled_sources_dir()])
+
+
+class ReleaseResource(ConfigurableResource):
+    """How releases are cut: the corpus name and the size of Parquet parts."""
+
+    corpus: str = Field(default=DEFAULT_CORPUS, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    rows_per_part: int = Field(default=DEFAULT_ROWS_PER_PART, gt=0)

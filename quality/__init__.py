@@ -1,0 +1,1 @@
+"""Text normalisation, exact deduplication and the clean stage (no Dagster)."""

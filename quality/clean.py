@@ -1,0 +1,165 @@
+"""The clean stage for one source: normalise text, drop exact duplicates, account for everything.
+
+Zone layout for a source ``S``:
+
+- ``clean/S/documents.parquet``: normalised documents kept
+- ``excluded/clean/S.parquet``: documents dropped here, each with a machine-readable reason
+- ``clean/S/clean.json``: the stage report, written last (the partition's commit marker)
+
+Dropped reasons: ``superseded_record`` (the same native id delivered again later in the same
+snapshot: the last delivery wins) and ``duplicate_content`` (same normalised text as an earlier
+document of the source). Step one streams record batches; step two lets DuckDB decide duplicates
+out of core, so memory does not grow with the size of the source.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections import Counter
+from typing import Any
+
+import pyarrow as pa
+
+from catalog.documents import (
+    ANNOTATIONS,
+    CLEAN_ANNOTATION,
+    DOCUMENT_SCHEMA,
+    EXCLUDED_SCHEMA,
+    code_version,
+    content_sha256,
+)
+from catalog.ingest import ingest_report_path, raw_path
+from catalog.parquet import BatchWriter, iter_batches, write_query
+from catalog.storage import Storage, StorageError, sql_quote
+from quality.dedup import exact_duplicate_sql
+from quality.normalise import normalise_text
+
+STAGE = "clean"
+DROP_REASONS = ("superseded_record", "duplicate_content")
+_SEQ = "_seq"
+
+
+def clean_path(source_id: str) -> str:
+    """Path of a source's clean documents."""
+    return f"clean/{source_id}/documents.parquet"
+
+
+def clean_report_path(source_id: str) -> str:
+    """Path of a source's clean report (commit marker of the clean partition)."""
+    return f"clean/{source_id}/clean.json"
+
+
+def excluded_path(stage: str, source_id: str) -> str:
+    """Path of the documents a stage dropped for a source."""
+    return f"excluded/{stage}/{source_id}.parquet"
+
+
+def normalise_batch(batch: pa.RecordBatch, version: str) -> tuple[pa.RecordBatch, int]:
+    """Normalise the text of a batch of documents, rehash it and fill the clean annotation.
+
+    Returns the new batch and how many texts normalisation changed.
+    """
+    before = batch.column("text").to_pylist()
+    after = [normalise_text(text) for text in before]
+    changed = [a != b for a, b in zip(after, before, strict=True)]
+    clean = pa.StructArray.from_arrays(
+        [
+            pa.array([version] * len(after), pa.string()),
+            pa.array(changed, pa.bool_()),
+            pa.array([len(text) for text in before], pa.int64()),
+            pa.array([len(text) for text in after], pa.int64()),
+        ],
+        fields=list(CLEAN_ANNOTATION),
+    )
+    annotations = batch.column("annotations")
+    columns = {name: batch.column(name) for name in batch.schema.names}
+    columns["text"] = pa.array(after, pa.string())
+    columns["content_sha256"] = pa.array([content_sha256(text) for text in after], pa.string())
+    columns["annotations"] = pa.StructArray.from_arrays([annotations.field("raw"), clean], fields=list(ANNOTATIONS))
+    return pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA), sum(changed)
+
+
+def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "1GB") -> dict[str, Any]:
+    """Clean one source's committed raw snapshot into the clean and excluded zones; return the report."""
+    started = time.perf_counter()
+    if not storage.exists(ingest_report_path(source_id)):
+        raise StorageError(f"source {source_id} has no committed raw snapshot: materialise raw_documents first")
+    ingest = storage.read_json(ingest_report_path(source_id))
+    version = code_version()
+    changed_total = 0
+    input_documents = 0
+    with tempfile.TemporaryDirectory(prefix="corpusfabriek-clean-") as tmp:
+        staging = os.path.join(tmp, "staging.parquet")
+        staged_schema = DOCUMENT_SCHEMA.append(pa.field(_SEQ, pa.int64(), nullable=False))
+        with storage.open_input(raw_path(source_id)) as raw, BatchWriter(staging, staged_schema) as writer:
+            for batch in iter_batches(raw):
+                cleaned, changed = normalise_batch(batch, version)
+                seq = pa.array(range(input_documents, input_documents + cleaned.num_rows), pa.int64())
+                writer.write_batch(cleaned.append_column(_SEQ, seq))
+                changed_total += changed
+                input_documents += cleaned.num_rows
+
+        con = storage.duckdb(memory_limit=memory_limit)
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE TEMP VIEW staged AS SELECT * FROM read_parquet({sql_quote(staging)})")
+        con.execute(
+            f"""
+            CREATE TEMP TABLE decided AS
+            WITH ids AS (
+                SELECT *, row_number() OVER (PARTITION BY doc_id ORDER BY {_SEQ} DESC) AS id_rank FROM staged
+            ),
+            latest AS (SELECT * EXCLUDE (id_rank) FROM ids WHERE id_rank = 1),
+            content AS ({exact_duplicate_sql("latest", f"published_at NULLS LAST, {_SEQ}")})
+            SELECT *, CASE WHEN duplicate_of IS NULL THEN NULL ELSE 'duplicate_content' END AS reason
+            FROM content
+            UNION ALL BY NAME
+            SELECT * EXCLUDE (id_rank), doc_id AS duplicate_of, 'superseded_record' AS reason
+            FROM ids WHERE id_rank > 1
+            """
+        )
+        reasons = Counter(
+            dict(con.execute("SELECT reason, count(*) FROM decided WHERE reason IS NOT NULL GROUP BY 1").fetchall())
+        )
+        with (
+            storage.staged_file(clean_path(source_id)) as kept_local,
+            storage.staged_file(excluded_path(STAGE, source_id)) as excluded_local,
+        ):
+            kept = write_query(
+                con,
+                f"SELECT * EXCLUDE (reason, duplicate_of) FROM decided WHERE reason IS NULL ORDER BY {_SEQ}",
+                kept_local,
+                DOCUMENT_SCHEMA,
+            )
+            write_query(
+                con,
+                f"""SELECT * EXCLUDE (reason), '{STAGE}' AS excluded_stage, reason AS excluded_reason
+                    FROM decided WHERE reason IS NOT NULL ORDER BY {_SEQ}""",
+                excluded_local,
+                EXCLUDED_SCHEMA,
+            )
+        con.close()
+
+    dropped = sum(reasons.values())
+    accounted = kept + dropped + ingest["quarantined"]
+    report = {
+        "source_id": source_id,
+        "ingest_id": ingest["ingest_id"],
+        "ingested_at": ingest["ingested_at"],
+        "code_version": version,
+        "licence": ingest["licence"],
+        "records_read": ingest["records_read"],
+        "input_documents": input_documents,
+        "kept": kept,
+        "dropped": dropped,
+        "dropped_by_reason": {reason: reasons.get(reason, 0) for reason in DROP_REASONS},
+        "quarantined": ingest["quarantined"],
+        "quarantined_by_reason": ingest["quarantined_by_reason"],
+        "accounting_balanced": accounted == ingest["records_read"],
+        "text_changed_by_normalisation": changed_total,
+        "clean_bytes": storage.size(clean_path(source_id)),
+        "duration_s": round(time.perf_counter() - started, 3),
+    }
+    storage.write_json(clean_report_path(source_id), report)
+    return report
