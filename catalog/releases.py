@@ -260,8 +260,12 @@ def verify_release(storage: Storage, manifest: dict[str, Any]) -> list[str]:
         with storage.open_input(path) as handle:
             if sha256_stream(handle) != entry["sha256"]:
                 problems.append(f"{entry['path']}: sha256 does not match the manifest")
-        with storage.open_input(path) as handle:
-            rows = pq.ParquetFile(handle).metadata.num_rows
+        try:
+            with storage.open_input(path) as handle:
+                rows = pq.ParquetFile(handle).metadata.num_rows
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            problems.append(f"{entry['path']}: not a readable Parquet file ({type(exc).__name__})")
+            continue
         if rows != entry["rows"]:
             problems.append(f"{entry['path']}: {rows} rows != manifest {entry['rows']}")
     if release_digest(manifest["files"]) != manifest["release_digest"]:

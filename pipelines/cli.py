@@ -335,6 +335,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"error: {message.splitlines()[0] if message else type(exc).__name__}", file=sys.stderr)
         return 1
+    except Exception as exc:  # anything unforeseen still ends in one line; the traceback on request
+        if os.environ.get("CORPUSFABRIEK_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"error: unexpected {type(exc).__name__}: {first} (set CORPUSFABRIEK_DEBUG=1 for details)", file=sys.stderr
+        )
+        return 1
 
 
 if __name__ == "__main__":

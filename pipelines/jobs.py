@@ -5,7 +5,6 @@ from __future__ import annotations
 from dagster import AssetSelection, define_asset_job
 
 from assets.assets import clean_documents, corpus_release, raw_documents
-from pipelines.partitions import source_partitions
 from pipelines.sensors import INGEST_JOB
 
 RELEASE_JOB = "build_release"
@@ -13,7 +12,6 @@ RELEASE_JOB = "build_release"
 ingest_source_job = define_asset_job(
     INGEST_JOB,
     selection=AssetSelection.assets(raw_documents, clean_documents),
-    partitions_def=source_partitions,
     description="Fetch one source and carry it through the per-source zones (raw, clean).",
 )
 

@@ -1,0 +1,235 @@
+import json
+import re
+import subprocess
+
+import polars as pl
+import pytest
+
+from catalog.releases import list_versions, read_manifest, verify_release
+from catalog.sources import bundled_sources_dir
+from catalog.storage import Storage
+from pipelines.cli import build_parser, main
+from tests.conftest import BIN
+
+HELP_COMMANDS = [
+    [],
+    ["run"],
+    ["releases"],
+    ["releases", "list"],
+    ["releases", "show"],
+    ["releases", "verify"],
+    ["sources"],
+    ["sources", "list"],
+]
+
+
+@pytest.mark.parametrize("command", HELP_COMMANDS, ids=lambda c: " ".join(c) or "corpusfabriek")
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: corpusfabriek" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([str(BIN / "corpusfabriek"), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for command in ("run", "releases", "sources"):
+        assert command in result.stdout
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["releases", "frobnicate"])
+    assert exit_info.value.code == 2
+
+
+def sample_pii() -> set[str]:
+    """Structured identifiers written into the bundled samples (all fake), found by pattern."""
+    text = "".join(p.read_text("utf-8", errors="replace") for p in (bundled_sources_dir().parent / "data").iterdir())
+    found = set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text))
+    found |= set(re.findall(r"\b\d{9}\b", text))  # BSNs
+    found |= {m.replace(" ", "") for m in re.findall(r"\bNL\d{2} ?[A-Z]{4}(?: ?\d){10}\b", text)}
+    found |= set(re.findall(r"\b06-\d{8}\b", text))
+    return found
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """One full `corpusfabriek run` on the bundled samples in a temporary working folder."""
+    folder = tmp_path_factory.mktemp("cli-run")
+    home = folder / "dagster_home"
+    home.mkdir()
+    env = {"PATH": str(BIN), "HOME": str(folder), "DAGSTER_HOME": str(home)}
+    result = subprocess.run(
+        [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=env
+    )
+    return folder, env, result
+
+
+def test_run_materialises_everything_and_prints_the_release(local_run):
+    folder, _env, result = local_run
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("corpusfabriek run: storage ")
+    assert [line.split(":")[0] for line in lines if line.startswith("[")] == [
+        "[1/4] archief-courant",
+        "[2/4] nieuws-dagblad",
+        "[3/4] sector-meldingen",
+        "[4/4] release",
+    ]
+    storage = Storage(str(folder / ".corpusfabriek"))
+    (entry,) = list_versions(storage)
+    assert entry["complete"]
+    release_path = storage.url("releases", entry["corpus"], entry["version"])
+    assert lines[-1] == f"release {entry['corpus']}/{entry['version']}: {release_path}"
+    manifest = entry["manifest"]
+    assert verify_release(storage, manifest) == []
+    # 10 archive + 14 news + 15 sector documents, minus 3 cross-source exact duplicates.
+    assert manifest["total_documents"] == 36
+    assert manifest["excluded"]["duplicate_content"] == 3
+    frame = pl.read_parquet(f"{release_path}/part-*.parquet")
+    assert frame.height == 36
+    assert frame["doc_id"].is_unique().all()
+    assert frame["content_sha256"].is_unique().all()
+
+
+def test_bad_input_is_accounted_for_not_lost(local_run):
+    folder, _env, result = local_run
+    sector = next(line for line in result.stdout.splitlines() if "sector-meldingen" in line)
+    assert "20 records -> 15 kept, 0 dropped, 5 quarantined" in sector
+    storage = Storage(str(folder / ".corpusfabriek"))
+    report = storage.read_json("clean/sector-meldingen/clean.json")
+    assert report["records_read"] == report["kept"] + report["dropped"] + report["quarantined"] == 20
+    assert report["quarantined_by_reason"] == {
+        "empty_text": 1,
+        "invalid_utf8": 1,
+        "malformed_json": 1,
+        "missing_text": 1,
+        "not_an_object": 1,
+    }
+    quarantine = pl.read_parquet(storage.url("quarantine/sector-meldingen/quarantine.parquet"))
+    assert sorted(quarantine["reason"].to_list()) == sorted(report["quarantined_by_reason"])
+    assert quarantine["raw_bytes"].null_count() == 0  # kept for review in the restricted zone
+
+
+def test_releases_list_show_and_verify(local_run):
+    folder, env, _result = local_run
+
+    def cli(*args):
+        return subprocess.run(
+            [str(BIN / "corpusfabriek"), *args], cwd=folder, capture_output=True, text=True, timeout=120, env=env
+        )
+
+    listing = cli("releases", "list")
+    assert listing.returncode == 0
+    assert re.search(r"nl-main\s+v\d{8}T\d{6}Z\s+\S+\s+36\s+1\s+.*complete", listing.stdout)
+    version = re.search(r"v\d{8}T\d{6}Z\S*", listing.stdout).group(0)
+
+    as_json = json.loads(cli("releases", "list", "--json").stdout)
+    assert as_json[0]["version"] == version and as_json[0]["total_documents"] == 36
+
+    show = cli("releases", "show", version)
+    assert show.returncode == 0
+    assert f"release        nl-main/{version}" in show.stdout
+    assert "anonymised     NO" in show.stdout
+    for source in ("archief-courant", "nieuws-dagblad", "sector-meldingen"):
+        assert source in show.stdout
+    manifest = json.loads(cli("releases", "show", "latest", "--json").stdout)
+    assert manifest["version"] == version
+
+    assert cli("releases", "verify", version).returncode == 0
+
+    missing = cli("releases", "show", "v19990101T000000Z")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().count("\n") == 0 and missing.stderr.startswith("error: ")
+
+
+def test_a_second_run_creates_a_new_version_and_leaves_the_first_untouched(local_run):
+    folder, env, _result = local_run
+    storage = Storage(str(folder / ".corpusfabriek"))
+    first = read_manifest(storage, "latest")
+    result = subprocess.run(
+        [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    versions = [v for v in list_versions(storage) if v["complete"]]
+    assert len(versions) >= 2
+    latest = read_manifest(storage, "latest")
+    assert latest["version"] != first["version"]
+    assert verify_release(storage, read_manifest(storage, first["version"])) == []
+
+    # Same input: the same documents (stable ids, same texts); only fetch times and ingest ids move on.
+    def documents(manifest):
+        folder_path = storage.url("releases", manifest["corpus"], manifest["version"])
+        return pl.read_parquet(f"{folder_path}/part-*.parquet").select("doc_id", "content_sha256").sort("doc_id")
+
+    assert documents(latest).equals(documents(first))
+    assert latest["release_digest"] != first["release_digest"]
+
+
+def test_tampered_release_fails_verification_with_one_line(local_run):
+    folder, env, _result = local_run
+    storage = Storage(str(folder / ".corpusfabriek"))
+    manifest = read_manifest(storage, "latest")
+    part = folder / ".corpusfabriek" / "releases" / "nl-main" / manifest["version"] / manifest["files"][0]["path"]
+    part.write_bytes(part.read_bytes()[:-10] + b"0123456789")
+    result = subprocess.run(
+        [str(BIN / "corpusfabriek"), "releases", "verify", manifest["version"]],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "sha256 does not match" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: release nl-main/")
+
+
+def test_no_personal_data_in_dagster_logs_metadata_or_cli_output(local_run):
+    folder, _env, result = local_run
+    from dagster import DagsterInstance
+
+    pii = sample_pii()
+    assert len(pii) >= 8  # the samples really contain e-mail addresses, BSNs, IBANs and phone numbers
+    from dagster._core.instance.ref import InstanceRef
+
+    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(folder / "dagster_home")))
+    runs = instance.get_runs()
+    assert len(runs) >= 4
+    logged = "\n".join(str(entry) for run in runs for entry in instance.all_logs(run.run_id))
+    assert "sector-meldingen" in logged  # the logs were really read
+    leaked = sorted(value for value in pii if value in logged or value in result.stdout + result.stderr)
+    assert leaked == []
+
+
+def test_unknown_source_is_a_one_line_error(isolated_env, capsys):
+    assert main(["run", "--source", "does-not-exist"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown source(s): does-not-exist")
+    assert err.count("\n") == 1
+
+
+def test_run_with_a_custom_file_drop_quarantines_bad_input(isolated_env, monkeypatch, capsys):
+    drop = isolated_env / "drop"
+    drop.mkdir()
+    (drop / "a.csv").write_bytes(
+        b"id,body,date\n"
+        b"1,Dit is een gewone Nederlandse zin over het weer.,2026-01-02\n"
+        b'2,"Een tekst met een \xff kapotte byte.",2026-01-03\n'
+        b"3,,2026-01-04\n"
+        b"4,Nog een tekst die wel goed is.,geen datum\n"
+    )
+    specs = isolated_env / "specs"
+    specs.mkdir()
+    (specs / "drop.yaml").write_text(
+        "id: test-drop\nname: Test drop\nowner: Test\nkind: files\nformat: csv\n"
+        f"location: {drop}/*.csv\nlicence: CC0-1.0\npersonal_data: none\nstatus: approved\n"
+        "fields: {native_id: id, text: body, title: null, url: null, published_at: date}\n"
+    )
+    monkeypatch.setenv("CORPUSFABRIEK_SOURCES", str(specs))
+    assert main(["run", "--root", str(isolated_env / "root")]) == 0
+    out = capsys.readouterr().out
+    assert "[1/2] test-drop: ingest and clean ... 4 records -> 1 kept, 0 dropped, 3 quarantined" in out
+    assert "(empty_text 1, invalid_published_at 1, invalid_utf8 1)" in out

@@ -1,0 +1,138 @@
+import ast
+import importlib
+import subprocess
+import sys
+
+import yaml
+from dagster import (
+    DynamicPartitionsDefinition,
+    EnvVar,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+)
+
+from catalog.sources import bundled_sources_dir
+from pipelines.definitions import build_definitions
+from pipelines.resources import SourcesResource
+from pipelines.sensors import source_registry_sensor
+from tests.conftest import BIN, REPO
+
+EXPECTED_ASSETS = {"raw_documents", "clean_documents", "corpus_release"}
+
+
+def load_workspace_definitions():
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    target = workspace["load_from"][0]["python_module"]
+    module = importlib.import_module(target["module_name"])
+    return getattr(module, target["attribute"])
+
+
+def test_workspace_yaml_loads_the_asset_graph_with_dynamic_source_partitions():
+    defs = load_workspace_definitions()
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert keys == EXPECTED_ASSETS
+    graph = defs.resolve_asset_graph()
+    for name in ("raw_documents", "clean_documents"):
+        partitions = graph.get(defs.resolve_assets_def(name).key).partitions_def
+        assert isinstance(partitions, DynamicPartitionsDefinition)
+        assert partitions.name == "sources"
+    assert defs.resolve_assets_def("corpus_release").partitions_def is None
+    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    assert checks == {
+        ("clean_documents", "accounting_balanced"),
+        ("corpus_release", "corpus_release_manifest_verifies"),
+    }
+    assert {job.name for job in defs.resolve_all_job_defs()} >= {"ingest_source", "build_release"}
+    assert defs.resolve_sensor_def("source_registry_sensor") is not None
+    # The graph's edges: raw -> clean -> release.
+    assert graph.get(defs.resolve_assets_def("clean_documents").key).parent_keys == {
+        defs.resolve_assets_def("raw_documents").key
+    }
+    assert graph.get(defs.resolve_assets_def("corpus_release").key).parent_keys == {
+        defs.resolve_assets_def("clean_documents").key
+    }
+
+
+def test_dagster_cli_validates_the_workspace(tmp_path):
+    result = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": str(BIN), "DAGSTER_HOME": str(tmp_path), "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_secrets_are_environment_references_not_values(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "example-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example-secret-not-real")
+    storage = build_definitions().resources["storage"]
+    assert isinstance(storage.access_key_id, EnvVar)
+    assert isinstance(storage.secret_access_key, EnvVar)
+    assert "example-secret-not-real" not in repr(storage.get())
+
+
+def test_without_credentials_the_storage_is_local_by_default(monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "CORPUSFABRIEK_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    storage = build_definitions().resources["storage"]
+    assert storage.access_key_id is None and storage.secret_access_key is None
+    assert not storage.get().is_remote
+    assert storage.get().url().endswith(".corpusfabriek")
+
+
+def test_registry_sensor_adds_new_sources_as_partitions_then_skips(dagster_instance):
+    resources = {"sources": SourcesResource(folders=[str(bundled_sources_dir())])}
+    context = build_sensor_context(instance=dagster_instance, resources=resources)
+    result = source_registry_sensor(context)
+    assert isinstance(result, SensorResult)
+    (request,) = result.dynamic_partitions_requests
+    assert sorted(request.partition_keys) == ["archief-courant", "nieuws-dagblad", "sector-meldingen"]
+    assert sorted(run.partition_key for run in result.run_requests) == sorted(request.partition_keys)
+
+    dagster_instance.add_dynamic_partitions("sources", list(request.partition_keys))
+    again = source_registry_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
+    assert isinstance(again, SkipReason)
+
+
+def test_registry_sensor_reports_an_invalid_spec_instead_of_crashing(dagster_instance, tmp_path):
+    (tmp_path / "broken.yaml").write_text("id: Not A Slug\nkind: ftp\n")
+    resources = {"sources": SourcesResource(folders=[str(tmp_path)])}
+    result = source_registry_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
+    assert isinstance(result, SkipReason)
+    assert "invalid spec" in result.skip_message and "kind" in result.skip_message
+
+
+LIBRARIES = ("anonymisation", "quality", "catalog")
+
+
+def test_libraries_never_import_dagster():
+    offenders = []
+    for library in LIBRARIES:
+        for path in (REPO / library).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0].startswith("dagster")]
+                offenders += [
+                    f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] in ("assets", "pipelines")
+                ]
+    assert offenders == []
+    # And at run time: importing every library module loads no dagster module.
+    modules = [
+        ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for library in LIBRARIES
+        for path in (REPO / library).rglob("*.py")
+    ]
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + ("bad = [m for m in sys.modules if m.startswith('dagster')]\nassert not bad, bad\n")
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=120)
