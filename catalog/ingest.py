@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from catalog.connectors import Quarantined, connector_for
+from catalog.connectors import Quarantined, RawRecord, connector_for
 from catalog.documents import (
     DOCUMENT_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -73,6 +73,9 @@ def ingest_source(storage: Storage, spec: SourceSpec) -> dict[str, Any]:
         ):
             for item in connector_for(spec).read():
                 locations.add(item.location)
+                normalised = normalise_text(item.text) if isinstance(item, RawRecord) else ""
+                if isinstance(item, RawRecord) and not normalised:
+                    item = Quarantined(item.location, item.record, "empty_text", "the text is blank", None)
                 if isinstance(item, Quarantined):
                     reasons[item.reason] += 1
                     quarantine.write_row(
@@ -101,7 +104,7 @@ def ingest_source(storage: Storage, spec: SourceSpec) -> dict[str, Any]:
                         "published_at": item.published_at,
                         "fetched_at": started_at,
                         "licence": spec.licence,
-                        "content_sha256": content_sha256(normalise_text(item.text)),
+                        "content_sha256": content_sha256(normalised),
                         "annotations": {
                             "raw": {
                                 "ingest_id": ingest_id,

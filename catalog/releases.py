@@ -16,11 +16,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, code_version, utc_now
-from catalog.parquet import BatchWriter, sha256_file, sha256_stream, write_query
-from catalog.storage import Storage, sql_quote
+from catalog.parquet import BatchWriter, iter_batches, sha256_file, sha256_stream
+from catalog.storage import Storage
+from quality.clean import clean_path
+from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "corpusfabriek.release/1"
@@ -63,7 +66,7 @@ def build_release(
     partitions: Sequence[dict[str, Any]],
     *,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
-    memory_limit: str = "2GB",
+    memory_limit: str = "512MB",
 ) -> dict[str, Any]:
     """Build a new release version from clean source partitions and return its manifest.
 
@@ -71,51 +74,35 @@ def build_release(
     Exact duplicates across sources are dropped (one copy kept by :data:`KEEP_ORDER`) and written to
     the excluded zone. Parts are written first, the manifest last.
     """
-    from quality.clean import (
-        clean_path,  # the release reads the clean zone; imported here to keep layering flat
-    )
-
     if not partitions:
         raise ReleaseError("no releasable source has clean documents: nothing to release")
     started = time.perf_counter()
     created_at = utc_now()
     version = new_version_id(storage, corpus, created_at)
     folder = release_dir(corpus, version)
-    inputs = ", ".join(sql_quote(storage.url(clean_path(p["source_id"]))) for p in partitions)
-
-    from quality.dedup import exact_duplicate_sql
-
+    partitions = sorted(partitions, key=lambda p: p["source_id"])
+    inputs = [storage.url(clean_path(p["source_id"])) for p in partitions]
     con = storage.duckdb(memory_limit=memory_limit)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"CREATE TEMP VIEW docs AS SELECT * FROM read_parquet([{inputs}])")
-    con.execute(f"CREATE TEMP TABLE decided AS {exact_duplicate_sql('docs', KEEP_ORDER)}")
-    per_source = {
-        source: {"documents": kept, "duplicates_dropped": dropped}
-        for source, kept, dropped in con.execute(
-            """SELECT source_id, count(*) FILTER (WHERE duplicate_of IS NULL),
-                      count(*) FILTER (WHERE duplicate_of IS NOT NULL)
-               FROM decided GROUP BY source_id"""
-        ).fetchall()
-    }
-
-    with storage.staged_file(excluded_release_path(corpus, version)) as excluded_local:
-        dropped = write_query(
-            con,
-            """SELECT *, 'release' AS excluded_stage, 'duplicate_content' AS excluded_reason
-               FROM decided WHERE duplicate_of IS NOT NULL ORDER BY source_id, doc_id""",
-            excluded_local,
-            EXCLUDED_SCHEMA,
-        )
-
-    files = _write_parts(
-        storage,
-        folder,
-        con.sql(
-            "SELECT * EXCLUDE (duplicate_of) FROM decided WHERE duplicate_of IS NULL ORDER BY source_id, doc_id"
-        ).to_arrow_reader(4_096),
-        rows_per_part,
-    )
+    drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql(inputs, KEEP_ORDER)).to_arrow_reader(8_192))
+    per_source: dict[str, dict[str, int]] = {}
+    with (
+        storage.staged_file(excluded_release_path(corpus, version)) as excluded_local,
+        BatchWriter(excluded_local, EXCLUDED_SCHEMA) as excluded_writer,
+        PartWriter(storage, folder, rows_per_part) as parts,
+    ):
+        for index, partition in enumerate(partitions):
+            counts = per_source.setdefault(partition["source_id"], {"documents": 0, "duplicates_dropped": 0})
+            with storage.open_input(clean_path(partition["source_id"])) as handle:
+                for kept, dropped, why, duplicate_of in split_by_drops(iter_batches(handle), drops.for_file(index)):
+                    parts.write(kept)
+                    excluded_writer.write_batch(with_exclusion(dropped, "release", why, duplicate_of))
+                    counts["documents"] += kept.num_rows
+                    counts["duplicates_dropped"] += dropped.num_rows
     con.close()
+    if not drops.exhausted():
+        raise ReleaseError("deduplication decisions were left unapplied: the clean zone changed during the build")
+    files = parts.files
+    dropped_total = excluded_writer.rows_written
 
     total = sum(f["rows"] for f in files)
     manifest = {
@@ -133,7 +120,7 @@ def build_release(
         "total_bytes": sum(f["bytes"] for f in files),
         "files": files,
         "release_digest": release_digest(files),
-        "excluded": {"duplicate_content": dropped, "path": excluded_release_path(corpus, version)},
+        "excluded": {"duplicate_content": dropped_total, "path": excluded_release_path(corpus, version)},
         "sources": [
             {
                 "source_id": p["source_id"],
@@ -144,7 +131,7 @@ def build_release(
                 "documents": per_source.get(p["source_id"], {}).get("documents", 0),
                 "duplicates_dropped": per_source.get(p["source_id"], {}).get("duplicates_dropped", 0),
             }
-            for p in sorted(partitions, key=lambda p: p["source_id"])
+            for p in partitions
         ],
         "build_duration_s": round(time.perf_counter() - started, 3),
     }
@@ -152,41 +139,64 @@ def build_release(
     return manifest
 
 
-def _write_parts(storage: Storage, folder: str, reader: Any, rows_per_part: int) -> list[dict[str, Any]]:
-    """Write record batches into numbered parts of at most ``rows_per_part`` rows; return their entries."""
-    files: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="corpusfabriek-release-") as tmp:
-        writer: BatchWriter | None = None
-        local = ""
+class PartWriter:
+    """Write a release's rows into numbered Parquet parts of at most ``rows_per_part`` rows.
 
-        def finish() -> None:
-            assert writer is not None
-            writer.close()
-            name = f"part-{len(files):05d}.parquet"
-            entry = {"path": name, "rows": writer.rows_written, "bytes": os.path.getsize(local)}
-            entry["sha256"] = sha256_file(local)
-            storage.put_file(local, f"{folder}/{name}")
-            os.remove(local)
-            files.append(entry)
+    Each part is written locally, checksummed and uploaded before the next one starts, so local disk
+    use is one part. An empty release still gets one empty part that carries the schema.
+    """
 
-        for batch in reader:
-            offset = 0
-            while offset < batch.num_rows:
-                if writer is None:
-                    local = os.path.join(tmp, f"part-{len(files):05d}.parquet")
-                    writer = BatchWriter(local, DOCUMENT_SCHEMA)
-                take = min(rows_per_part - writer.rows_written, batch.num_rows - offset)
-                writer.write_batch(batch.slice(offset, take))
-                offset += take
-                if writer.rows_written >= rows_per_part:
-                    finish()
-                    writer = None
-        if writer is not None or not files:
-            if writer is None:  # an empty release still has one (empty) part with the schema
-                local = os.path.join(tmp, "part-00000.parquet")
-                writer = BatchWriter(local, DOCUMENT_SCHEMA)
-            finish()
-    return files
+    def __init__(self, storage: Storage, folder: str, rows_per_part: int) -> None:
+        self.storage = storage
+        self.folder = folder
+        self.rows_per_part = rows_per_part
+        self.files: list[dict[str, Any]] = []
+        self._tmp = tempfile.TemporaryDirectory(prefix="corpusfabriek-release-")
+        self._writer: BatchWriter | None = None
+        self._local = ""
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append rows, rolling over to a new part when the current one is full."""
+        offset = 0
+        while offset < batch.num_rows:
+            if self._writer is None:
+                self._local = os.path.join(self._tmp.name, f"part-{len(self.files):05d}.parquet")
+                self._writer = BatchWriter(self._local, DOCUMENT_SCHEMA)
+            take = min(self.rows_per_part - self._writer.rows_written, batch.num_rows - offset)
+            self._writer.write_batch(batch.slice(offset, take))
+            offset += take
+            if self._writer.rows_written >= self.rows_per_part:
+                self._finish()
+
+    def _finish(self) -> None:
+        assert self._writer is not None
+        self._writer.close()
+        name = f"part-{len(self.files):05d}.parquet"
+        entry = {
+            "path": name,
+            "rows": self._writer.rows_written,
+            "bytes": os.path.getsize(self._local),
+            "sha256": sha256_file(self._local),
+        }
+        self.storage.put_file(self._local, f"{self.folder}/{name}")
+        os.remove(self._local)
+        self.files.append(entry)
+        self._writer = None
+
+    def __enter__(self) -> PartWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            if exc_type is None and (self._writer is not None or not self.files):
+                if self._writer is None:
+                    self._local = os.path.join(self._tmp.name, "part-00000.parquet")
+                    self._writer = BatchWriter(self._local, DOCUMENT_SCHEMA)
+                self._finish()
+            elif self._writer is not None:
+                self._writer.close()
+        finally:
+            self._tmp.cleanup()
 
 
 def release_digest(files: Sequence[dict[str, Any]]) -> str:

@@ -8,8 +8,9 @@ Zone layout for a source ``S``:
 
 Dropped reasons: ``superseded_record`` (the same native id delivered again later in the same
 snapshot: the last delivery wins) and ``duplicate_content`` (same normalised text as an earlier
-document of the source). Step one streams record batches; step two lets DuckDB decide duplicates
-out of core, so memory does not grow with the size of the source.
+document of the source). Step one streams record batches into a local staging file; step two lets
+DuckDB decide duplicates on the key columns only, out of core; step three streams the staging file
+again and routes each row. Memory does not grow with the size of the source.
 """
 
 from __future__ import annotations
@@ -31,14 +32,15 @@ from catalog.documents import (
     content_sha256,
 )
 from catalog.ingest import ingest_report_path, raw_path
-from catalog.parquet import BatchWriter, iter_batches, write_query
-from catalog.storage import Storage, StorageError, sql_quote
-from quality.dedup import exact_duplicate_sql
+from catalog.parquet import BatchWriter, iter_batches
+from catalog.storage import Storage, StorageError
+from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.normalise import normalise_text
 
 STAGE = "clean"
 DROP_REASONS = ("superseded_record", "duplicate_content")
-_SEQ = "_seq"
+#: Within a source, the earliest publication is kept; ties keep the earlier record of the snapshot.
+KEEP_ORDER = "published_at NULLS LAST, file_idx, row"
 
 
 def clean_path(source_id: str) -> str:
@@ -81,7 +83,7 @@ def normalise_batch(batch: pa.RecordBatch, version: str) -> tuple[pa.RecordBatch
     return pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA), sum(changed)
 
 
-def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "1GB") -> dict[str, Any]:
+def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "512MB") -> dict[str, Any]:
     """Clean one source's committed raw snapshot into the clean and excluded zones; return the report."""
     started = time.perf_counter()
     if not storage.exists(ingest_report_path(source_id)):
@@ -90,56 +92,33 @@ def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "1GB")
     version = code_version()
     changed_total = 0
     input_documents = 0
+    reasons: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="corpusfabriek-clean-") as tmp:
         staging = os.path.join(tmp, "staging.parquet")
-        staged_schema = DOCUMENT_SCHEMA.append(pa.field(_SEQ, pa.int64(), nullable=False))
-        with storage.open_input(raw_path(source_id)) as raw, BatchWriter(staging, staged_schema) as writer:
+        with storage.open_input(raw_path(source_id)) as raw, BatchWriter(staging, DOCUMENT_SCHEMA) as writer:
             for batch in iter_batches(raw):
                 cleaned, changed = normalise_batch(batch, version)
-                seq = pa.array(range(input_documents, input_documents + cleaned.num_rows), pa.int64())
-                writer.write_batch(cleaned.append_column(_SEQ, seq))
+                writer.write_batch(cleaned)
                 changed_total += changed
                 input_documents += cleaned.num_rows
 
         con = storage.duckdb(memory_limit=memory_limit)
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"CREATE TEMP VIEW staged AS SELECT * FROM read_parquet({sql_quote(staging)})")
-        con.execute(
-            f"""
-            CREATE TEMP TABLE decided AS
-            WITH ids AS (
-                SELECT *, row_number() OVER (PARTITION BY doc_id ORDER BY {_SEQ} DESC) AS id_rank FROM staged
-            ),
-            latest AS (SELECT * EXCLUDE (id_rank) FROM ids WHERE id_rank = 1),
-            content AS ({exact_duplicate_sql("latest", f"published_at NULLS LAST, {_SEQ}")})
-            SELECT *, CASE WHEN duplicate_of IS NULL THEN NULL ELSE 'duplicate_content' END AS reason
-            FROM content
-            UNION ALL BY NAME
-            SELECT * EXCLUDE (id_rank), doc_id AS duplicate_of, 'superseded_record' AS reason
-            FROM ids WHERE id_rank > 1
-            """
-        )
-        reasons = Counter(
-            dict(con.execute("SELECT reason, count(*) FROM decided WHERE reason IS NOT NULL GROUP BY 1").fetchall())
-        )
+        drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql([staging], KEEP_ORDER)).to_arrow_reader(8_192))
         with (
             storage.staged_file(clean_path(source_id)) as kept_local,
             storage.staged_file(excluded_path(STAGE, source_id)) as excluded_local,
+            BatchWriter(kept_local, DOCUMENT_SCHEMA) as kept_writer,
+            BatchWriter(excluded_local, EXCLUDED_SCHEMA) as excluded_writer,
+            open(staging, "rb") as staged,
         ):
-            kept = write_query(
-                con,
-                f"SELECT * EXCLUDE (reason, duplicate_of) FROM decided WHERE reason IS NULL ORDER BY {_SEQ}",
-                kept_local,
-                DOCUMENT_SCHEMA,
-            )
-            write_query(
-                con,
-                f"""SELECT * EXCLUDE (reason), '{STAGE}' AS excluded_stage, reason AS excluded_reason
-                    FROM decided WHERE reason IS NOT NULL ORDER BY {_SEQ}""",
-                excluded_local,
-                EXCLUDED_SCHEMA,
-            )
+            for kept_batch, dropped, why, duplicate_of in split_by_drops(iter_batches(staged), drops.for_file(0)):
+                kept_writer.write_batch(kept_batch)
+                excluded_writer.write_batch(with_exclusion(dropped, STAGE, why, duplicate_of))
+                reasons.update(why)
         con.close()
+        if not drops.exhausted():
+            raise RuntimeError(f"source {source_id}: deduplication decisions were left unapplied")
+    kept = kept_writer.rows_written
 
     dropped = sum(reasons.values())
     accounted = kept + dropped + ingest["quarantined"]

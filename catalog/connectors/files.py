@@ -20,7 +20,6 @@ import fsspec
 
 from catalog.connectors.records import Quarantined, RawRecord
 from catalog.sources import SourceSpec
-from quality.normalise import normalise_text
 
 #: Raw bytes kept for review in quarantine are capped so one huge broken line cannot bloat the zone.
 MAX_QUARANTINE_BYTES = 64 * 1024
@@ -108,6 +107,7 @@ class FilesConnector:
     # -- mapping -----------------------------------------------------------------------------------
 
     def _map(self, obj: Any, location: str, record: str, raw: bytes | None) -> RawRecord | Quarantined:
+        # Blank text is detected by the ingest stage, which normalises every text once anyway.
         def keep_raw() -> bytes:
             return raw if raw is not None else json.dumps(obj, default=str, ensure_ascii=False).encode()
 
@@ -121,8 +121,6 @@ class FilesConnector:
             return self._quarantine(
                 location, record, "invalid_field_type", f"{m.text!r} is {type(text).__name__}", keep_raw()
             )
-        if not normalise_text(text):
-            return self._quarantine(location, record, "empty_text", f"{m.text!r} is blank", keep_raw())
         fields: dict[str, str | None] = {}
         for name in ("native_id", "title", "url"):
             key = getattr(m, name)

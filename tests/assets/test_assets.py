@@ -1,0 +1,125 @@
+"""The assets in Dagster: metadata per outcome, blocking checks, storage as the only data path."""
+
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, AssetSelection, Definitions, define_asset_job
+
+from assets.assets import clean_documents, corpus_release, raw_documents
+from assets.checks import corpus_release_manifest_verifies
+from catalog.sources import bundled_sources_dir
+from catalog.storage import Storage
+from pipelines.jobs import build_release_job, ingest_source_job
+from pipelines.resources import ReleaseResource, SourcesResource, StorageResource
+
+SOURCES = ["archief-courant", "nieuws-dagblad", "sector-meldingen"]
+
+
+def make_defs(root: Path, folders: list[str]) -> Definitions:
+    verify_job = define_asset_job("verify_release", selection=AssetSelection.checks(corpus_release_manifest_verifies))
+    return Definitions(
+        assets=[raw_documents, clean_documents, corpus_release],
+        asset_checks=[corpus_release_manifest_verifies],
+        jobs=[ingest_source_job, build_release_job, verify_job],
+        resources={
+            "storage": StorageResource(root=str(root)),
+            "sources": SourcesResource(folders=folders),
+            "release": ReleaseResource(corpus="test-corpus", rows_per_part=10),
+        },
+    )
+
+
+@pytest.fixture
+def defs(tmp_path):
+    return make_defs(tmp_path / "root", [str(bundled_sources_dir())])
+
+
+def ingest(defs, instance, key):
+    instance.add_dynamic_partitions("sources", [key])
+    return defs.resolve_job_def("ingest_source").execute_in_process(
+        instance=instance, partition_key=key, raise_on_error=False
+    )
+
+
+def test_ingest_reports_counts_per_outcome_as_metadata(defs, dagster_instance):
+    result = ingest(defs, dagster_instance, "sector-meldingen")
+    assert result.success
+    (raw,) = result.asset_materializations_for_node("raw_documents")
+    assert raw.partition == "sector-meldingen"
+    assert raw.metadata["records_read"].value == 20
+    assert raw.metadata["documents"].value == 15
+    assert raw.metadata["quarantined"].value == 5
+    assert raw.metadata["quarantined_by_reason"].value == {
+        "empty_text": 1,
+        "invalid_utf8": 1,
+        "malformed_json": 1,
+        "missing_text": 1,
+        "not_an_object": 1,
+    }
+    assert raw.metadata["duration_s"].value >= 0
+    assert raw.metadata["raw_bytes"].value > 0
+    (clean,) = result.asset_materializations_for_node("clean_documents")
+    assert clean.metadata["dagster/row_count"].value == 15
+    assert clean.metadata["dropped_by_reason"].value == {"superseded_record": 0, "duplicate_content": 0}
+    assert "records read **20** = kept **15**" in clean.metadata["accounting"].value
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "accounting_balanced" and check.passed
+    assert check.metadata["unaccounted"].value == 0
+
+
+def test_release_is_built_from_all_partitions_and_its_check_passes(defs, dagster_instance, tmp_path):
+    for key in SOURCES:
+        assert ingest(defs, dagster_instance, key).success
+    result = defs.resolve_job_def("build_release").execute_in_process(instance=dagster_instance)
+    assert result.success
+    (release,) = result.asset_materializations_for_node("corpus_release")
+    assert release.metadata["total_documents"].value == 36
+    assert release.metadata["files"].value == 4  # rows_per_part=10
+    assert release.metadata["duplicates_dropped_across_sources"].value == 3
+    assert [s["source_id"] for s in release.metadata["sources"].value] == SOURCES
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "corpus_release_manifest_verifies" and check.passed
+
+    # Tamper with a published part: the check run on its own now fails.
+    version = release.metadata["version"].value
+    part = tmp_path / "root" / "releases" / "test-corpus" / version / "part-00001.parquet"
+    part.write_bytes(b"not parquet")
+    verify = defs.resolve_job_def("verify_release").execute_in_process(instance=dagster_instance, raise_on_error=False)
+    (failed,) = verify.get_asset_check_evaluations()
+    assert not failed.passed
+    assert failed.metadata["problems"].value >= 1
+
+
+def test_sandbox_sources_are_processed_but_held_back_from_releases(tmp_path, dagster_instance):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for path in bundled_sources_dir().glob("*.yaml"):
+        text = path.read_text().replace("../data/", f"{bundled_sources_dir().parent / 'data'}/")
+        if path.stem == "archief-courant":
+            text = text.replace("status: approved", "status: sandbox")
+        (specs / path.name).write_text(text)
+    defs = make_defs(tmp_path / "root", [str(specs)])
+    for key in SOURCES:
+        assert ingest(defs, dagster_instance, key).success
+    result = defs.resolve_job_def("build_release").execute_in_process(instance=dagster_instance)
+    (release,) = result.asset_materializations_for_node("corpus_release")
+    assert [s["source_id"] for s in release.metadata["sources"].value] == ["nieuws-dagblad", "sector-meldingen"]
+    assert release.metadata["sources_held_back"].value["not_approved"] == ["archief-courant"]
+    assert Storage(str(tmp_path / "root")).exists("clean/archief-courant/documents.parquet")
+
+
+def test_a_suspended_source_is_not_fetched(tmp_path, dagster_instance):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    text = (bundled_sources_dir() / "nieuws-dagblad.yaml").read_text()
+    text = text.replace("../data/", f"{bundled_sources_dir().parent / 'data'}/").replace(
+        "status: approved", "status: suspended"
+    )
+    (specs / "nieuws-dagblad.yaml").write_text(text)
+    defs = make_defs(tmp_path / "root", [str(specs)])
+    result = ingest(defs, dagster_instance, "nieuws-dagblad")
+    assert not result.success
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    assert "suspended" in failure.step_failure_data.error.cause.message
+    assert not Storage(str(tmp_path / "root")).exists("raw/nieuws-dagblad")
+    assert dagster_instance.get_latest_materialization_event(AssetKey("raw_documents")) is None
