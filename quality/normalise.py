@@ -42,4 +42,3 @@ def normalise_text(text: str) -> str:
     if "\n\n\n" in text:
         text = _MANY_NEWLINES.sub("\n\n", text)
     return text.strip()
-
