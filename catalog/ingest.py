@@ -9,12 +9,14 @@ Zone layout for a source ``S`` (each ingest replaces the previous snapshot atomi
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import Counter
 from typing import Any
 
 from catalog.connectors import Quarantined, RawRecord, connector_for
+from catalog.connectors.files import MAX_QUARANTINE_BYTES
 from catalog.documents import (
     DOCUMENT_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -48,6 +50,14 @@ class SourceSuspendedError(RuntimeError):
     """A suspended source must not be fetched."""
 
 
+def _review_bytes(record: RawRecord) -> bytes:
+    """Return the bytes kept in quarantine for a record that parsed but cannot become a document."""
+    if record.raw_bytes is not None:
+        return record.raw_bytes[:MAX_QUARANTINE_BYTES]
+    fields = {"native_id": record.native_id, "title": record.title, "url": record.url, "text": record.text}
+    return json.dumps(fields, ensure_ascii=False).encode("utf-8")[:MAX_QUARANTINE_BYTES]
+
+
 def ingest_source(storage: Storage, spec: SourceSpec) -> dict[str, Any]:
     """Fetch a source and write its raw and quarantine zones; return the ingest report.
 
@@ -75,7 +85,8 @@ def ingest_source(storage: Storage, spec: SourceSpec) -> dict[str, Any]:
                 locations.add(item.location)
                 normalised = normalise_text(item.text) if isinstance(item, RawRecord) else ""
                 if isinstance(item, RawRecord) and not normalised:
-                    item = Quarantined(item.location, item.record, "empty_text", "the text is blank", None)
+                    raw = _review_bytes(item)
+                    item = Quarantined(item.location, item.record, "empty_text", "the text is blank", raw)
                 if isinstance(item, Quarantined):
                     reasons[item.reason] += 1
                     quarantine.write_row(

@@ -60,6 +60,12 @@ def new_version_id(storage: Storage, corpus: str, now: datetime | None = None) -
     return candidate
 
 
+def version_sort_key(version: str) -> tuple[str, int]:
+    """Order versions by build time, then by the numeric same-second suffix (``-2`` before ``-10``)."""
+    base, _, suffix = version.partition("-")
+    return base, int(suffix) if suffix.isdigit() else 1
+
+
 def build_release(
     storage: Storage,
     corpus: str,
@@ -76,6 +82,8 @@ def build_release(
     """
     if not partitions:
         raise ReleaseError("no releasable source has clean documents: nothing to release")
+    if rows_per_part <= 0:
+        raise ReleaseError(f"rows_per_part must be positive, got {rows_per_part}")
     started = time.perf_counter()
     created_at = utc_now()
     version = new_version_id(storage, corpus, created_at)
@@ -219,7 +227,7 @@ def list_versions(storage: Storage, corpus: str | None = None) -> list[dict[str,
     corpora = [corpus] if corpus else storage.ls("releases", dirs_only=True)
     found = []
     for name in corpora:
-        for version in storage.ls(f"releases/{name}", dirs_only=True):
+        for version in sorted(storage.ls(f"releases/{name}", dirs_only=True), key=version_sort_key):
             path = f"{release_dir(name, version)}/{MANIFEST}"
             complete = storage.exists(path)
             found.append(
@@ -239,7 +247,7 @@ def read_manifest(storage: Storage, version: str, corpus: str | None = None) -> 
     if version == "latest":
         if not versions:
             raise ReleaseError("there is no complete release yet")
-        return max(versions, key=lambda v: v["version"])["manifest"]
+        return max(versions, key=lambda v: version_sort_key(v["version"]))["manifest"]
     matches = [v for v in versions if v["version"] == version]
     if not matches:
         raise ReleaseError(f"no complete release version {version!r}" + (f" in corpus {corpus!r}" if corpus else ""))

@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0/C1 controls except tab and newline, plus invisible format characters that break tokenisation
+# C0/C1 controls except the whitespace ones (tab, newlines, vertical tab, form feed), plus invisible
+# format characters that break tokenisation
 # (zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks).
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 # Unicode space separators other than the plain space (no-break space, thin space, ...) and tabs.
 _ODD_BLANKS = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _SPACES = re.compile(" {2,}")
-_ODD_BREAKS = re.compile("[\r\u2028\u2029\x85]")
+# Page and line separators (form feed from PDF extraction, vertical tab) break lines; they never join words.
+_ODD_BREAKS = re.compile("[\r\x0b\x0c\u2028\u2029\x85]")
 _SPACE_AROUND_NEWLINE = re.compile(" *\n *")
 _MANY_NEWLINES = re.compile("\n{3,}")
 

@@ -7,6 +7,7 @@ constant memory. Every input record is yielded either as a :class:`RawRecord` or
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -53,6 +54,8 @@ class FilesConnector:
         with fsspec.open(location, "rb") as handle:
             for number, line in enumerate(handle, start=1):
                 record = f"line {number}"
+                if number == 1:
+                    line = line.removeprefix(codecs.BOM_UTF8)  # spreadsheet exports often start with one
                 if not line.strip():
                     continue
                 try:
@@ -73,7 +76,8 @@ class FilesConnector:
         csv.field_size_limit(sys.maxsize)
         with fsspec.open(location, "rb") as raw:
             # surrogateescape keeps undecodable bytes visible per row instead of failing the whole file.
-            text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+            # utf-8-sig drops a leading byte-order mark, which would otherwise rename the first column.
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
             reader = csv.DictReader(text)
             row_number = 0
             try:
@@ -148,6 +152,7 @@ class FilesConnector:
             published_at=published_at,
             location=location,
             record=record,
+            raw_bytes=raw,
         )
 
     def _timestamp(self, value: Any) -> datetime | None:
@@ -163,7 +168,10 @@ class FilesConnector:
             raise ValueError("unsupported date value")
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.tz)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01 in a zone east of UTC
+            raise ValueError("date outside the representable range") from exc
 
     def _quarantine(
         self, location: str, record: str, reason: str, detail: str, raw: bytes | None = None

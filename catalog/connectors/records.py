@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 #: Machine-readable quarantine reasons used by the connectors.
@@ -30,6 +30,9 @@ class RawRecord:
     published_at: datetime | None
     location: str
     record: str
+    #: The input bytes of the record when the format has them at no cost (a JSONL line); kept only if a
+    #: later step quarantines the record.
+    raw_bytes: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

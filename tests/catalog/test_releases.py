@@ -1,0 +1,328 @@
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from catalog import releases
+from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA
+from catalog.ingest import ingest_source
+from catalog.releases import (
+    MANIFEST,
+    MANIFEST_FORMAT,
+    ReleaseError,
+    build_release,
+    excluded_release_path,
+    list_versions,
+    read_manifest,
+    release_dir,
+    verify_release,
+)
+from catalog.sources import SourceRegistry
+from catalog.storage import Storage, sql_quote
+from quality.clean import clean_source
+
+from .conftest import numbered_records
+
+CleanPartition = Callable[..., dict[str, Any]]
+CORPUS = "nl-test"
+SHARED_TEXT = "Persbericht: de gemeente opent een nieuwe buurtkamer."
+
+
+@pytest.fixture
+def partitions(clean_partition: CleanPartition) -> list[dict[str, Any]]:
+    """Two tiny sources, 10 documents in all, one text delivered by both (published earlier by bron-b)."""
+    a = numbered_records("a", 5)
+    a.append({"id": "a-dup", "text": SHARED_TEXT, "published_at": "2026-05-02"})
+    b = numbered_records("b", 4)
+    b.append(
+        {"id": "b-dup", "text": "  " + SHARED_TEXT.replace(" ", "\u00a0", 1) + "\r\n", "published_at": "2026-05-01"}
+    )
+    return [clean_partition("bron-a", a), clean_partition("bron-b", b)]
+
+
+def part_paths(storage: Storage, manifest: dict[str, Any]) -> list[Path]:
+    folder = release_dir(manifest["corpus"], manifest["version"])
+    return [Path(storage.url(f"{folder}/{entry['path']}")) for entry in manifest["files"]]
+
+
+def test_manifest_fields(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions)
+    assert manifest["format"] == MANIFEST_FORMAT
+    assert manifest["corpus"] == CORPUS
+    assert manifest["version"].startswith("v")
+    created = datetime.fromisoformat(manifest["created_at"])
+    assert created.tzinfo is not None
+    assert manifest["version"] == f"v{created.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    assert manifest["code_version"]
+    assert manifest["anonymised"] is False
+    assert manifest["total_documents"] == 10  # 11 delivered, one cross-source duplicate dropped
+    assert [f["name"] for f in manifest["schema"]] == DOCUMENT_SCHEMA.names
+
+    (entry,) = manifest["files"]
+    (path,) = part_paths(storage, manifest)
+    assert entry["path"] == "part-00000.parquet"
+    assert entry["rows"] == 10
+    assert entry["bytes"] == path.stat().st_size
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert manifest["total_bytes"] == entry["bytes"]
+
+    sources = {s["source_id"]: s for s in manifest["sources"]}
+    assert list(sources) == ["bron-a", "bron-b"]
+    for partition in partitions:
+        s = sources[partition["source_id"]]
+        assert s["ingest_id"] == partition["ingest_id"]
+        assert s["ingested_at"] == partition["ingested_at"]
+        assert s["licence"] == "EUPL-1.2"
+        assert s["clean_code_version"] == partition["code_version"]
+    assert (sources["bron-a"]["documents"], sources["bron-a"]["duplicates_dropped"]) == (5, 1)
+    assert (sources["bron-b"]["documents"], sources["bron-b"]["duplicates_dropped"]) == (5, 0)
+
+    # the manifest on storage is the returned one, committed next to the parts
+    folder = release_dir(CORPUS, manifest["version"])
+    assert storage.read_json(f"{folder}/{MANIFEST}") == manifest
+    assert storage.ls(folder) == ["manifest.json", "part-00000.parquet"]
+
+
+def test_verify_release_passes_on_a_fresh_release(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions, rows_per_part=3)
+    assert verify_release(storage, manifest) == []
+
+
+def test_verify_release_detects_a_tampered_file(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    path = part_paths(storage, manifest)[1]
+    data = bytearray(path.read_bytes())
+    data[10] ^= 0xFF  # same size, in the first data page: the footer (metadata) stays readable
+    path.write_bytes(bytes(data))
+    problems = verify_release(storage, manifest)
+    assert problems == ["part-00001.parquet: sha256 does not match the manifest"]
+
+
+def test_verify_release_detects_a_replaced_file(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    first, second = part_paths(storage, manifest)[:2]
+    second.write_bytes(first.read_bytes())
+    problems = verify_release(storage, manifest)
+    assert any(p.startswith("part-00001.parquet: sha256") for p in problems)
+
+
+def test_verify_release_detects_missing_and_unlisted_files(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    folder = release_dir(CORPUS, manifest["version"])
+    storage.delete(f"{folder}/part-00002.parquet")
+    storage.write_bytes(f"{folder}/part-00099.parquet", b"sneaked in")
+    storage.write_bytes(f"{folder}/.part-00100.parquet.tmp-1", b"hidden temp files are not parts")
+    problems = verify_release(storage, manifest)
+    assert "part-00002.parquet: missing" in problems
+    assert "part-00099.parquet: file not listed in the manifest" in problems
+    assert len(problems) == 2
+
+
+def test_verify_release_detects_edited_manifest(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions)
+    edited = {**manifest, "total_documents": manifest["total_documents"] + 1}
+    assert verify_release(storage, edited) == ["total_documents does not match the listed files"]
+    files = [{**manifest["files"][0], "rows": 99}]
+    problems = verify_release(storage, {**manifest, "files": files, "total_documents": 99})
+    assert problems == ["part-00000.parquet: 10 rows != manifest 99"]
+    files = [{**manifest["files"][0], "sha256": "0" * 64}]
+    problems = verify_release(storage, {**manifest, "files": files})
+    assert "part-00000.parquet: sha256 does not match the manifest" in problems
+    assert "release_digest does not match the listed files" in problems
+
+
+def test_verify_release_reports_a_truncated_file(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions)
+    (path,) = part_paths(storage, manifest)
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.truncate(size // 2)  # e.g. an interrupted copy to a mirror: no Parquet footer left
+    problems = verify_release(storage, manifest)
+    assert problems[0] == f"part-00000.parquet: size {size // 2} != manifest {size}"
+    assert "part-00000.parquet: sha256 does not match the manifest" in problems
+    assert any(p.startswith("part-00000.parquet: not a readable Parquet file") for p in problems)
+
+
+def test_rows_per_part_splits_into_several_parts(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    assert [f["path"] for f in manifest["files"]] == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert [f["rows"] for f in manifest["files"]] == [4, 4, 2]
+    assert sum(f["rows"] for f in manifest["files"]) == manifest["total_documents"] == 10
+    assert manifest["total_bytes"] == sum(f["bytes"] for f in manifest["files"])
+    counts = [pq.read_metadata(p).num_rows for p in part_paths(storage, manifest)]
+    assert counts == [4, 4, 2]
+    # the parts hold every kept document once, grouped by source
+    ids = [row for p in part_paths(storage, manifest) for row in pq.read_table(p).column("doc_id").to_pylist()]
+    sources = [row for p in part_paths(storage, manifest) for row in pq.read_table(p).column("source_id").to_pylist()]
+    assert len(set(ids)) == 10
+    assert sources == sorted(sources)
+
+
+def test_rows_per_part_exact_multiple_has_no_empty_part(storage: Storage, clean_partition: CleanPartition) -> None:
+    manifest = build_release(storage, CORPUS, [clean_partition("bron-a", numbered_records("a", 8))], rows_per_part=4)
+    assert [f["rows"] for f in manifest["files"]] == [4, 4]
+
+
+def test_release_of_only_empty_partitions_has_one_empty_part(storage: Storage, clean_partition: CleanPartition) -> None:
+    partition = clean_partition("bron-leeg", [b"{kapot"])
+    assert partition["kept"] == 0
+    manifest = build_release(storage, CORPUS, [partition])
+    assert manifest["total_documents"] == 0
+    assert [(f["path"], f["rows"]) for f in manifest["files"]] == [("part-00000.parquet", 0)]
+    (path,) = part_paths(storage, manifest)
+    assert pq.read_schema(path).names == DOCUMENT_SCHEMA.names
+    assert verify_release(storage, manifest) == []
+
+
+def test_building_twice_creates_two_versions(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    first = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    first_folder = Path(storage.url(release_dir(CORPUS, first["version"])))
+    before = {p.name: p.read_bytes() for p in first_folder.iterdir()}
+    second = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    assert first["version"] != second["version"]
+    assert {p.name: p.read_bytes() for p in first_folder.iterdir()} == before
+    assert verify_release(storage, first) == []
+    assert verify_release(storage, second) == []
+    assert [v["version"] for v in list_versions(storage, CORPUS)] == [first["version"], second["version"]]
+    assert read_manifest(storage, first["version"]) == first
+    assert read_manifest(storage, "latest") == second
+    # same inputs, same code: the same content, in a different version
+    assert first["release_digest"] == second["release_digest"]
+
+
+def test_incomplete_version_is_listed_but_never_read(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions)
+    broken = "v99991231T235959Z"  # sorts after every real version
+    storage.write_bytes(f"{release_dir(CORPUS, broken)}/part-00000.parquet", b"half a build")
+    versions = {v["version"]: v for v in list_versions(storage)}
+    assert versions[broken] == {"corpus": CORPUS, "version": broken, "complete": False, "manifest": None}
+    assert versions[manifest["version"]]["complete"] is True
+    assert versions[manifest["version"]]["manifest"] == manifest
+    with pytest.raises(ReleaseError, match=broken):
+        read_manifest(storage, broken)
+    assert read_manifest(storage, "latest") == manifest
+    assert read_manifest(storage, "latest", corpus=CORPUS) == manifest
+
+
+def test_read_manifest_errors(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    with pytest.raises(ReleaseError, match="no complete release"):
+        read_manifest(storage, "latest")
+    assert list_versions(storage) == []
+    manifest = build_release(storage, CORPUS, partitions)
+    with pytest.raises(ReleaseError, match="no complete release version 'v0'"):
+        read_manifest(storage, "v0")
+    with pytest.raises(ReleaseError, match="in corpus 'ander-corpus'"):
+        read_manifest(storage, manifest["version"], corpus="ander-corpus")
+
+
+def test_same_version_in_two_corpora_needs_a_corpus(
+    storage: Storage, partitions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixed = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(releases, "utc_now", lambda: fixed)
+    one = build_release(storage, "corpus-een", partitions)
+    two = build_release(storage, "corpus-twee", partitions)
+    assert one["version"] == two["version"] == "v20261123T120000Z"
+    with pytest.raises(ReleaseError, match="several corpora"):
+        read_manifest(storage, one["version"])
+    assert read_manifest(storage, one["version"], corpus="corpus-twee") == two
+
+
+def test_versions_in_the_same_second_get_a_suffix(
+    storage: Storage, partitions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixed = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(releases, "utc_now", lambda: fixed)
+    versions = [build_release(storage, CORPUS, partitions)["version"] for _ in range(3)]
+    assert versions == ["v20261123T120000Z", "v20261123T120000Z-2", "v20261123T120000Z-3"]
+    assert read_manifest(storage, "latest")["version"] == "v20261123T120000Z-3"
+
+
+def test_latest_after_ten_builds_in_the_same_second(
+    storage: Storage, partitions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixed = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(releases, "utc_now", lambda: fixed)
+    base = "v20261123T120000Z"
+    # earlier builds of this second that left (incomplete) folders behind: only the folder matters for the id
+    for name in [base] + [f"{base}-{n}" for n in range(2, 9)]:
+        storage.write_bytes(f"{release_dir(CORPUS, name)}/part-00000.parquet", b"x")
+    ninth = build_release(storage, CORPUS, partitions)
+    tenth = build_release(storage, CORPUS, partitions)
+    assert (ninth["version"], tenth["version"]) == (f"{base}-9", f"{base}-10")
+    assert read_manifest(storage, "latest")["version"] == tenth["version"]
+
+
+def test_cross_source_duplicates_are_dropped_and_excluded(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions)
+    version = manifest["version"]
+    assert manifest["excluded"] == {"duplicate_content": 1, "path": excluded_release_path(CORPUS, version)}
+    assert excluded_release_path(CORPUS, version) == f"excluded/release/{CORPUS}/{version}.parquet"
+    with storage.open_input(excluded_release_path(CORPUS, version)) as handle:
+        excluded = pq.read_table(handle)
+    assert excluded.schema.equals(EXCLUDED_SCHEMA, check_metadata=False)
+    (row,) = excluded.to_pylist()
+    assert (row["source_id"], row["native_id"]) == ("bron-a", "a-dup")  # published later than bron-b's copy
+    assert row["excluded_stage"] == "release"
+    assert row["excluded_reason"] == "duplicate_content"
+    (kept,) = [
+        r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist() if r["text"] == SHARED_TEXT
+    ]
+    assert (kept["source_id"], kept["native_id"]) == ("bron-b", "b-dup")
+    assert row["duplicate_of"] == kept["doc_id"]
+    assert row["content_sha256"] == kept["content_sha256"]
+
+
+def test_empty_partitions_list_raises(storage: Storage) -> None:
+    with pytest.raises(ReleaseError, match="nothing to release"):
+        build_release(storage, CORPUS, [])
+    assert not storage.exists("releases")
+
+
+def test_release_reads_back_with_polars_and_duckdb(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    pattern = storage.url(release_dir(CORPUS, manifest["version"]), "*.parquet")
+
+    frame = pl.read_parquet(pattern)
+    assert frame.columns == DOCUMENT_SCHEMA.names
+    assert frame.height == manifest["total_documents"]
+    assert frame["doc_id"].n_unique() == frame.height
+    assert frame["content_sha256"].n_unique() == frame.height  # no exact duplicates left
+    assert frame["published_at"].dtype == pl.Datetime("us", "UTC")
+
+    con = storage.duckdb(memory_limit="256MB")
+    try:
+        relation = f"read_parquet({sql_quote(pattern)})"
+        names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+        assert names == DOCUMENT_SCHEMA.names
+        assert con.execute(f"SELECT count(*) FROM {relation}").fetchall() == [(manifest["total_documents"],)]
+        raw_sources = con.execute(f"SELECT DISTINCT annotations.raw.ingest_id FROM {relation} ORDER BY 1").fetchall()
+        assert [r[0] for r in raw_sources] == sorted(p["ingest_id"] for p in partitions)
+    finally:
+        con.close()
+
+    for path in part_paths(storage, manifest):
+        assert pq.read_schema(path).equals(DOCUMENT_SCHEMA, check_metadata=False)
+
+
+def test_release_from_the_bundled_samples(storage: Storage) -> None:
+    registry = SourceRegistry.from_env({})
+    reports = []
+    for source_id, spec in sorted(registry.specs().items()):
+        ingest_source(storage, spec)
+        reports.append(clean_source(storage, source_id))
+    manifest = build_release(storage, CORPUS, reports, rows_per_part=10)
+    kept = sum(s["documents"] for s in manifest["sources"])
+    dropped = sum(s["duplicates_dropped"] for s in manifest["sources"])
+    assert kept == manifest["total_documents"]
+    assert kept + dropped == sum(r["kept"] for r in reports)
+    assert manifest["excluded"]["duplicate_content"] == dropped
+    assert all(f["rows"] <= 10 for f in manifest["files"])
+    assert verify_release(storage, manifest) == []

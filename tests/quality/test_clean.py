@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, content_sha256, make_doc_id
+from catalog.ingest import ingest_report_path, raw_path
+from catalog.storage import Storage, StorageError
+from quality.clean import (
+    DROP_REASONS,
+    clean_path,
+    clean_report_path,
+    clean_source,
+    excluded_path,
+)
+from quality.normalise import normalise_text
+
+Ingested = Callable[..., dict[str, Any]]
+SOURCE = "test-bron"
+
+
+def table(storage: Storage, rel: str):
+    with storage.open_input(rel) as handle:
+        return pq.read_table(handle)
+
+
+def kept_rows(storage: Storage) -> list[dict[str, Any]]:
+    return table(storage, clean_path(SOURCE)).to_pylist()
+
+
+def excluded_rows(storage: Storage) -> list[dict[str, Any]]:
+    return table(storage, excluded_path("clean", SOURCE)).to_pylist()
+
+
+def test_superseded_record_last_delivery_wins(storage: Storage, ingested: Ingested) -> None:
+    ingested(
+        [
+            {"id": "1", "text": "Eerste versie van het bericht."},
+            {"id": "2", "text": "Een ander bericht."},
+            {"id": "1", "text": "Gecorrigeerde versie van het bericht."},
+        ]
+    )
+    report = clean_source(storage, SOURCE)
+    kept = kept_rows(storage)
+    assert [(r["native_id"], r["text"]) for r in kept] == [
+        ("2", "Een ander bericht."),
+        ("1", "Gecorrigeerde versie van het bericht."),
+    ]
+    (dropped,) = excluded_rows(storage)
+    assert dropped["native_id"] == "1"
+    assert dropped["text"] == "Eerste versie van het bericht."
+    assert dropped["excluded_stage"] == "clean"
+    assert dropped["excluded_reason"] == "superseded_record"
+    assert dropped["duplicate_of"] == make_doc_id(SOURCE, "1")
+    assert dropped["annotations"]["raw"]["record"] == "line 1"
+    assert report["dropped_by_reason"] == {"superseded_record": 1, "duplicate_content": 0}
+    assert report["kept"] == 2
+
+
+def test_duplicate_content_within_a_source(storage: Storage, ingested: Ingested) -> None:
+    ingested(
+        [
+            {"id": "a", "text": "Cafe\u0301 De Zon\r\nopent weer."},  # NFD + CRLF
+            {"id": "b", "text": "Ander nieuws."},
+            {"id": "c", "text": "  Caf\u00e9 De Zon\nopent\u00a0weer.\n"},  # NFC + LF: the same text
+            {"id": "d", "text": "Caf\u00e9 De Zon opent weer."},  # one line: a different text
+        ]
+    )
+    report = clean_source(storage, SOURCE)
+    assert [r["native_id"] for r in kept_rows(storage)] == ["a", "b", "d"]
+    (dropped,) = excluded_rows(storage)
+    assert dropped["native_id"] == "c"
+    assert dropped["excluded_reason"] == "duplicate_content"
+    assert dropped["duplicate_of"] == make_doc_id(SOURCE, "a")
+    assert dropped["text"] == "Caf\u00e9 De Zon\nopent weer."  # excluded documents are normalised too
+    assert dropped["content_sha256"] == content_sha256("Caf\u00e9 De Zon\nopent weer.")
+    assert report["dropped_by_reason"] == {"superseded_record": 0, "duplicate_content": 1}
+
+
+def test_duplicate_content_keeps_the_earliest_published(storage: Storage, ingested: Ingested) -> None:
+    ingested(
+        [
+            {"id": "laat", "text": "Zelfde tekst.", "published_at": "2026-06-01"},
+            {"id": "zonder-datum", "text": "Zelfde tekst."},
+            {"id": "vroeg", "text": "Zelfde tekst.", "published_at": "2026-01-01"},
+        ]
+    )
+    clean_source(storage, SOURCE)
+    assert [r["native_id"] for r in kept_rows(storage)] == ["vroeg"]
+    excluded = {r["native_id"]: r["duplicate_of"] for r in excluded_rows(storage)}
+    assert excluded == {"laat": make_doc_id(SOURCE, "vroeg"), "zonder-datum": make_doc_id(SOURCE, "vroeg")}
+
+
+def test_superseded_and_duplicate_together(storage: Storage, ingested: Ingested) -> None:
+    ingested(
+        [
+            {"id": "1", "text": "Oud."},
+            {"id": "2", "text": "Nieuw."},
+            {"id": "1", "text": "Nieuw."},  # replaces id 1 and then duplicates id 2's text
+        ]
+    )
+    report = clean_source(storage, SOURCE)
+    assert [r["native_id"] for r in kept_rows(storage)] == ["2"]
+    reasons = sorted((r["text"], r["excluded_reason"]) for r in excluded_rows(storage))
+    assert reasons == [("Nieuw.", "duplicate_content"), ("Oud.", "superseded_record")]
+    assert report["dropped"] == 2
+    assert report["accounting_balanced"] is True
+
+
+def test_excluded_file_schema(storage: Storage, ingested: Ingested) -> None:
+    ingested([{"id": "1", "text": "x"}, {"id": "1", "text": "y"}, {"id": "2", "text": "y"}])
+    clean_source(storage, SOURCE)
+    excluded = table(storage, excluded_path("clean", SOURCE))
+    assert excluded.schema.equals(EXCLUDED_SCHEMA, check_metadata=False)
+    assert excluded.schema.names[-3:] == ["excluded_stage", "excluded_reason", "duplicate_of"]
+    rows = excluded.to_pylist()
+    assert {r["excluded_reason"] for r in rows} <= set(DROP_REASONS)
+    assert all(r["excluded_stage"] == "clean" and r["duplicate_of"] for r in rows)
+
+
+def test_report_accounting_and_zone_files(storage: Storage, ingested: Ingested) -> None:
+    ingest = ingested(
+        [
+            {"id": "1", "text": "Tekst  een.\r\n"},
+            {"id": "2", "text": "Tekst twee."},
+            {"id": "1", "text": "Tekst een, herzien."},
+            {"id": "3", "text": "Tekst twee."},
+            b"{kapot",
+            {"id": "4"},
+        ]
+    )
+    report = clean_source(storage, SOURCE)
+    assert report["source_id"] == SOURCE
+    assert report["ingest_id"] == ingest["ingest_id"]
+    assert report["ingested_at"] == ingest["ingested_at"]
+    assert report["licence"] == "CC-BY-4.0"
+    assert report["records_read"] == 6
+    assert report["input_documents"] == 4
+    assert report["kept"] == 2
+    assert report["dropped"] == 2
+    assert report["quarantined"] == 2
+    assert report["quarantined_by_reason"] == {"malformed_json": 1, "missing_text": 1}
+    assert report["kept"] + report["dropped"] + report["quarantined"] == report["records_read"]
+    assert report["accounting_balanced"] is True
+    assert report["text_changed_by_normalisation"] == 1
+    assert report["clean_bytes"] == storage.size(clean_path(SOURCE))
+    assert storage.read_json(clean_report_path(SOURCE)) == report
+    assert storage.ls(f"clean/{SOURCE}") == ["clean.json", "documents.parquet"]
+    assert storage.ls("excluded/clean") == [f"{SOURCE}.parquet"]
+
+
+def test_clean_documents_are_normalised_and_annotated(storage: Storage, ingested: Ingested) -> None:
+    ingest = ingested(
+        [
+            {"id": "1", "text": "  Cafe\u0301\r\n\r\n\r\nDe Zon  ", "published_at": "2026-07-01T12:00:00"},
+            {"id": "2", "text": "Al schoon."},
+        ]
+    )
+    report = clean_source(storage, SOURCE)
+    clean = table(storage, clean_path(SOURCE))
+    assert clean.schema.equals(DOCUMENT_SCHEMA, check_metadata=False)
+    first, second = clean.to_pylist()
+    assert first["text"] == "Caf\u00e9\n\nDe Zon"
+    assert first["content_sha256"] == content_sha256(first["text"])
+    assert first["published_at"] == datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
+    assert first["annotations"]["clean"] == {
+        "code_version": report["code_version"],
+        "text_changed": True,
+        "chars_before": len("  Cafe\u0301\r\n\r\n\r\nDe Zon  "),
+        "chars_after": len("Caf\u00e9\n\nDe Zon"),
+    }
+    assert first["annotations"]["raw"]["ingest_id"] == ingest["ingest_id"]
+    assert second["annotations"]["clean"]["text_changed"] is False
+    raw = {r["doc_id"]: r for r in table(storage, raw_path(SOURCE)).to_pylist()}
+    for row in (first, second):
+        before = raw[row["doc_id"]]
+        for column in ("source_id", "native_id", "url", "title", "published_at", "fetched_at", "licence"):
+            assert row[column] == before[column], column
+        assert row["content_sha256"] == before["content_sha256"]  # ingest already hashed the normalised text
+        assert normalise_text(row["text"]) == row["text"]
+
+
+def test_clean_with_no_documents(storage: Storage, ingested: Ingested) -> None:
+    ingested([b"[1, 2]", {"id": "x", "text": " "}])
+    report = clean_source(storage, SOURCE)
+    assert (report["kept"], report["dropped"], report["quarantined"]) == (0, 0, 2)
+    assert report["accounting_balanced"] is True
+    assert table(storage, clean_path(SOURCE)).num_rows == 0
+    assert table(storage, excluded_path("clean", SOURCE)).num_rows == 0
+
+
+def test_recleaning_is_deterministic(storage: Storage, ingested: Ingested) -> None:
+    ingested([{"id": str(n % 4), "text": f"tekst {n % 3}"} for n in range(12)])
+    clean_source(storage, SOURCE)
+    first = (kept_rows(storage), excluded_rows(storage))
+    clean_source(storage, SOURCE)
+    second = (kept_rows(storage), excluded_rows(storage))
+
+    def strip(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(r["doc_id"], r["text"], r.get("excluded_reason"), r.get("duplicate_of")) for r in rows]
+
+    assert strip(first[0]) == strip(second[0])
+    assert strip(first[1]) == strip(second[1])
+
+
+def test_decisions_apply_across_many_batches(storage: Storage, ingested: Ingested) -> None:
+    # More rows than one Parquet batch (2,000), so the drop decisions are routed across batch boundaries.
+    records = []
+    for n in range(4_500):
+        native_id = f"id-{n % 4_000}"  # ids 0..499 are delivered twice: the second delivery wins
+        text = f"Bericht {n % 3_001}" + ("\r\n" if n % 2 else "")  # equal after normalisation
+        records.append({"id": native_id, "text": text})
+    ingested(records)
+    report = clean_source(storage, SOURCE)
+
+    latest = {}
+    for row, record in enumerate(records):
+        latest[record["id"]] = row
+    expected_kept, seen = [], set()
+    for row in sorted(latest.values()):
+        key = normalise_text(records[row]["text"])
+        if key not in seen:
+            seen.add(key)
+            expected_kept.append(records[row]["id"])
+
+    assert [r["native_id"] for r in kept_rows(storage)] == expected_kept
+    excluded = excluded_rows(storage)
+    superseded = len(records) - len(latest)
+    assert report["dropped_by_reason"] == {
+        "superseded_record": superseded,
+        "duplicate_content": len(latest) - len(expected_kept),
+    }
+    assert len(excluded) == report["dropped"] == len(records) - len(expected_kept)
+    assert report["accounting_balanced"] is True
+    kept_by_hash = {r["content_sha256"]: r["doc_id"] for r in kept_rows(storage)}
+    for row in excluded:
+        if row["excluded_reason"] == "duplicate_content":
+            assert row["duplicate_of"] == kept_by_hash[row["content_sha256"]]
+        else:
+            assert row["duplicate_of"] == row["doc_id"]
+
+
+def test_missing_raw_snapshot_raises(storage: Storage) -> None:
+    with pytest.raises(StorageError, match="no committed raw snapshot"):
+        clean_source(storage, "onbekende-bron")
+    assert not storage.exists("clean")
+
+
+def test_raw_without_ingest_report_is_not_trusted(storage: Storage, ingested: Ingested) -> None:
+    ingested([{"id": "1", "text": "x"}])
+    storage.delete(ingest_report_path(SOURCE))
+    with pytest.raises(StorageError, match=SOURCE):
+        clean_source(storage, SOURCE)
+    assert not storage.exists(clean_report_path(SOURCE))
