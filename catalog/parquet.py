@@ -63,20 +63,6 @@ class BatchWriter:
         self.close()
 
 
-def write_query(con: Any, sql: str, path: str | Path, schema: pa.Schema, batch_rows: int = 4_096) -> int:
-    """Stream a DuckDB query into a Parquet file with the exact project schema; return the row count."""
-    reader = con.sql(sql).to_arrow_reader(batch_rows)
-    with BatchWriter(path, schema) as writer:
-        for batch in reader:
-            writer.write_batch(batch)
-    return writer.rows_written
-
-
-def write_empty(path: str | Path, schema: pa.Schema) -> None:
-    """Write a valid Parquet file with no rows (so a stage's output always exists, even when empty)."""
-    BatchWriter(path, schema).close()
-
-
 def iter_batches(handle: BinaryIO, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterable[pa.RecordBatch]:
     """Stream a Parquet file's rows in record batches."""
     yield from pq.ParquetFile(handle).iter_batches(batch_size=batch_rows)
