@@ -1,0 +1,427 @@
+"""The only way connectors reach the network: polite, bounded and address-guarded HTTP.
+
+- **Address guard.** Host names are resolved first; if any address is loopback, private, link-local,
+  multicast, reserved, a cloud metadata address or otherwise not globally routable, the request is
+  refused before a connection is attempted, unless the operator allow-listed that network
+  (``CORPUSFABRIEK_ALLOW_NETWORKS``, comma-separated CIDRs). The connection then goes to the address that
+  was checked (TLS still verifies the host name), so a second DNS answer cannot redirect it (rebinding).
+  Every redirect hop is checked again.
+- **Politeness.** An identifying user agent; robots.txt respected (RFC 9309: unreachable robots.txt means
+  disallow, a missing one allows; ``Crawl-delay`` honoured); a minimum interval per host; retries with
+  exponential backoff on timeouts, connection errors, 429 and 5xx (``Retry-After`` honoured up to 60 s).
+- **Bounds.** Connect and read timeouts; a maximum response size checked while streaming; compressed
+  bodies decompressed incrementally with the same limit (compression bombs stop early).
+- **Credentials** come from the environment variables a spec names and are sent only to the source's own
+  host, never to a redirect target or linked page elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import socket
+import time
+import urllib.robotparser
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+
+if TYPE_CHECKING:
+    from catalog.sources import Credentials, Politeness, SourceSpec
+
+ENV_ALLOW_NETWORKS = "CORPUSFABRIEK_ALLOW_NETWORKS"
+ENV_USER_AGENT = "CORPUSFABRIEK_USER_AGENT"
+ENV_CONTACT = "CORPUSFABRIEK_CONTACT"
+ROBOTS_AGENT = "corpusfabriek"
+MAX_REDIRECTS = 5
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CHUNK = 64 * 1024
+
+#: Cloud metadata endpoints; most are link-local already, listed so the intent is explicit.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
+)
+
+
+def default_user_agent() -> str:
+    """Return the identifying user agent (``CORPUSFABRIEK_USER_AGENT`` overrides it)."""
+    if os.environ.get(ENV_USER_AGENT):
+        return os.environ[ENV_USER_AGENT]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("corpusfabriek")
+    except PackageNotFoundError:
+        package = "0"
+    contact = os.environ.get(ENV_CONTACT, "")
+    contact = f"; contact: {contact}" if contact else ""
+    return f"corpusfabriek/{package} (Dutch AI factory corpus pipeline; respects robots.txt{contact})"
+
+
+class FetchError(Exception):
+    """A fetch failed; ``reason`` is a machine-readable quarantine reason, ``detail`` a safe description."""
+
+    def __init__(self, reason: str, detail: str, status: int | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.status = status
+
+
+@dataclass
+class Response:
+    """An HTTP response with its body decoded (gzip/deflate) and size-limited."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+
+    @property
+    def etag(self) -> str | None:
+        """The ETag validator, if the server sent one."""
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        """The Last-Modified validator, if the server sent one."""
+        return self.headers.get("last-modified")
+
+    @property
+    def not_modified(self) -> bool:
+        """True for 304 Not Modified (the conditional request found nothing new)."""
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower case (``text/html``)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def parse_networks(value: str | Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Parse an allow-list of CIDRs (a comma-separated string or an iterable)."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in items if item.strip())
+
+
+def address_refused(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    allow: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = (),
+) -> bool:
+    """Tell whether an address may not be contacted (not globally routable, or a metadata endpoint)."""
+    if any(address in network for network in allow):
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address_refused(address.ipv4_mapped, allow)
+    return address in METADATA_ADDRESSES or not address.is_global or address.is_multicast
+
+
+@dataclass
+class _HostState:
+    next_allowed: float = 0.0
+    robots: urllib.robotparser.RobotFileParser | None = None
+    crawl_delay: float = 0.0
+
+
+@dataclass
+class Fetcher:
+    """A polite, bounded, address-guarded HTTP client for one source."""
+
+    politeness: Politeness
+    user_agent: str = field(default_factory=default_user_agent)
+    allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    credentials: Credentials | None = None
+    credential_host: str | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    _hosts: dict[str, _HostState] = field(default_factory=dict, repr=False)
+    _pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def for_spec(cls, spec: SourceSpec, env: Mapping[str, str] | None = None) -> Fetcher:
+        """Build the fetcher of a source: its politeness and credentials, the operator's allow-list."""
+        env = os.environ if env is None else env
+        host = urlsplit(spec.location).hostname if spec.is_remote else None
+        return cls(
+            politeness=spec.politeness,
+            allow_networks=parse_networks(env.get(ENV_ALLOW_NETWORKS, "")),
+            credentials=spec.credentials,
+            credential_host=host,
+        )
+
+    # -- public --------------------------------------------------------------------------------------
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Response:
+        """GET a URL into memory, following redirects; raise :class:`FetchError` on any failure."""
+        return self._fetch(url, etag=etag, last_modified=last_modified, sink=None)
+
+    def download(self, url: str, path: str) -> Response:
+        """GET a URL into a local file (for large inputs such as WARC files); ``body`` stays empty."""
+        with open(path, "wb") as sink:
+            return self._fetch(url, etag=None, last_modified=None, sink=sink)
+
+    # -- the request loop ----------------------------------------------------------------------------
+
+    def _fetch(self, url: str, *, etag: str | None, last_modified: str | None, sink: BinaryIO | None) -> Response:
+        for _hop in range(MAX_REDIRECTS + 1):
+            if self.politeness.respect_robots and not self._robots_allow(url):
+                raise FetchError("robots_disallowed", f"robots.txt disallows {_safe_url(url)}")
+            response = self._with_retries(url, etag=etag, last_modified=last_modified, sink=sink)
+            if response.status in REDIRECT_STATUSES and "location" in response.headers:
+                url = urljoin(url, response.headers["location"])
+                etag = last_modified = None  # validators belong to the original URL
+                if sink is not None:
+                    sink.seek(0)
+                    sink.truncate()
+                continue
+            if response.status >= 400:
+                raise FetchError("http_error", f"HTTP {response.status} from {_safe_url(url)}", response.status)
+            return response
+        raise FetchError("http_error", f"more than {MAX_REDIRECTS} redirects from {_safe_url(url)}")
+
+    def _with_retries(
+        self, url: str, *, etag: str | None, last_modified: str | None, sink: BinaryIO | None
+    ) -> Response:
+        attempts = self.politeness.retries + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = self._request(url, etag=etag, last_modified=last_modified, sink=sink)
+            except FetchError as exc:
+                if exc.reason not in ("timeout", "connection_error") or last:
+                    raise
+                self.sleep(self.politeness.backoff_seconds * 2**attempt)
+                continue
+            if response.status in RETRY_STATUSES and not last:
+                self.sleep(self._retry_delay(response, attempt))
+                if sink is not None:
+                    sink.seek(0)
+                    sink.truncate()
+                continue
+            return response
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _retry_delay(self, response: Response, attempt: int) -> float:
+        retry_after = response.headers.get("retry-after", "")
+        if retry_after.isdigit():
+            return min(float(retry_after), 60.0)
+        return self.politeness.backoff_seconds * 2**attempt
+
+    def _request(
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        sink: BinaryIO | None,
+    ) -> Response:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("invalid_url", "only absolute http(s) URLs are fetched")
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = self._resolve(host, port)
+        self._wait_turn(host)
+        headers = {
+            "User-Agent": self.user_agent,
+            "Accept-Encoding": "gzip, deflate",
+            "Host": parts.netloc.rsplit("@", 1)[-1],
+        }
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        headers.update(self._auth_headers(host))
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        pool = self._pool(parts.scheme, host, port, address)
+        try:
+            raw = pool.urlopen(
+                "GET",
+                path,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=False,
+                assert_same_host=False,
+            )
+        except NewConnectionError as exc:  # checked first: urllib3 derives it from ConnectTimeoutError
+            raise FetchError("connection_error", f"{type(exc).__name__} for {_safe_url(url)}") from None
+        except (ConnectTimeoutError, ReadTimeoutError) as exc:
+            raise FetchError("timeout", f"{type(exc).__name__} for {_safe_url(url)}") from None
+        except MaxRetryError as exc:
+            timed_out = isinstance(exc.reason, ConnectTimeoutError | ReadTimeoutError) and not isinstance(
+                exc.reason, NewConnectionError
+            )
+            reason = "timeout" if timed_out else "connection_error"
+            raise FetchError(reason, f"{type(exc.reason).__name__} for {_safe_url(url)}") from None
+        except (ProtocolError, HTTPError, OSError) as exc:
+            raise FetchError("connection_error", f"{type(exc).__name__} for {_safe_url(url)}") from None
+        try:
+            response_headers = {k.lower(): v for k, v in raw.headers.items()}
+            body = self._read_body(raw, response_headers, sink, url)
+        except (ReadTimeoutError, TimeoutError) as exc:
+            raise FetchError("timeout", f"{type(exc).__name__} while reading {_safe_url(url)}") from None
+        except (ProtocolError, HTTPError, OSError) as exc:
+            raise FetchError("connection_error", f"{type(exc).__name__} while reading {_safe_url(url)}") from None
+        finally:
+            raw.release_conn()
+        return Response(url=url, status=raw.status, headers=response_headers, body=body)
+
+    # -- pieces --------------------------------------------------------------------------------------
+
+    def _resolve(self, host: str, port: int) -> str:
+        """Resolve and check every address of a host; return the one to connect to."""
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror:
+            raise FetchError("connection_error", f"cannot resolve host {host}") from None
+        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        refused = [a for a in addresses if address_refused(a, self.allow_networks)]
+        if not addresses or refused:
+            raise FetchError(
+                "address_refused",
+                f"{host} resolves to a non-public address ({refused[0] if refused else 'none'}); "
+                f"allow-list it in {ENV_ALLOW_NETWORKS} if this is intended",
+            )
+        return str(addresses[0])
+
+    def _pool(self, scheme: str, host: str, port: int, address: str) -> urllib3.HTTPConnectionPool:
+        key = (scheme, host, port, address)
+        if key not in self._pools:
+            timeout = urllib3.Timeout(
+                connect=self.politeness.connect_timeout_seconds, read=self.politeness.read_timeout_seconds
+            )
+            if scheme == "https":
+                import certifi
+
+                self._pools[key] = urllib3.HTTPSConnectionPool(
+                    address,
+                    port,
+                    timeout=timeout,
+                    maxsize=1,
+                    server_hostname=host,
+                    assert_hostname=host,
+                    cert_reqs="CERT_REQUIRED",
+                    ca_certs=certifi.where(),
+                )
+            else:
+                self._pools[key] = urllib3.HTTPConnectionPool(address, port, timeout=timeout, maxsize=1)
+        return self._pools[key]
+
+    def _wait_turn(self, host: str) -> None:
+        state = self._hosts.setdefault(host, _HostState())
+        now = self.clock()
+        if state.next_allowed > now:
+            self.sleep(state.next_allowed - now)
+        interval = max(1.0 / self.politeness.rate_limit_per_second, state.crawl_delay)
+        state.next_allowed = max(now, state.next_allowed) + interval
+
+    def _auth_headers(self, host: str) -> dict[str, str]:
+        creds = self.credentials
+        if creds is None or host != self.credential_host:
+            return {}
+        if creds.token_env:
+            return {"Authorization": f"Bearer {_env_value(creds.token_env)}"}
+        if creds.username_env and creds.password_env:
+            pair = f"{_env_value(creds.username_env)}:{_env_value(creds.password_env)}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+        return {}
+
+    def _robots_allow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("invalid_url", "only absolute http(s) URLs are fetched")
+        state = self._hosts.setdefault(parts.hostname, _HostState())
+        if state.robots is None:
+            parser = urllib.robotparser.RobotFileParser()
+            robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+            try:
+                response = self._with_retries(robots_url, etag=None, last_modified=None, sink=None)
+            except FetchError as exc:
+                if exc.reason == "address_refused":
+                    raise
+                parser.disallow_all = True  # RFC 9309: unreachable robots.txt means complete disallow
+            else:
+                if response.status in (401, 403) or response.status >= 500:
+                    parser.disallow_all = True
+                elif response.status >= 400:
+                    parser.allow_all = True
+                else:
+                    parser.parse(response.body.decode("utf-8", errors="replace").splitlines())
+            state.robots = parser
+            delay = parser.crawl_delay(ROBOTS_AGENT)
+            state.crawl_delay = min(float(delay), 60.0) if delay else 0.0
+        return state.robots.can_fetch(ROBOTS_AGENT, url)
+
+    def _read_body(
+        self, raw: urllib3.BaseHTTPResponse, headers: dict[str, str], sink: BinaryIO | None, url: str
+    ) -> bytes:
+        limit = self.politeness.max_response_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError("response_too_large", f"{declared} bytes declared, limit {limit}")
+        encoding = headers.get("content-encoding", "").strip().lower()
+        decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding in ("gzip", "x-gzip", "deflate") else None
+        buffer = bytearray()
+        received = written = 0
+        for chunk in raw.stream(CHUNK, decode_content=False):
+            received += len(chunk)
+            if received > limit:
+                raise FetchError("response_too_large", f"more than {limit} bytes from {_safe_url(url)}")
+            for piece in _decoded(chunk, decoder):
+                written += len(piece)
+                if written > limit:
+                    raise FetchError("decompressed_too_large", f"decompresses past {limit} bytes: {_safe_url(url)}")
+                if sink is not None:
+                    sink.write(piece)
+                else:
+                    buffer += piece
+        return bytes(buffer)
+
+
+def _decoded(chunk: bytes, decoder: zlib._Decompress | None) -> Iterable[bytes]:
+    """Yield the decompressed pieces of a chunk, each at most CHUNK bytes (a bomb never inflates at once)."""
+    if decoder is None:
+        yield chunk
+        return
+    try:
+        data = chunk
+        while data:
+            yield decoder.decompress(data, CHUNK)
+            data = decoder.unconsumed_tail
+    except zlib.error:
+        raise FetchError("connection_error", "the compressed body is corrupt") from None
+
+
+class CredentialError(RuntimeError):
+    """A credential a spec names is missing from the environment: a configuration error, not bad input."""
+
+
+def _env_value(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise CredentialError(f"credential environment variable {name} is not set")
+    return value
+
+
+def _safe_url(url: str) -> str:
+    """Return a URL fit for messages: scheme, host and path (queries may carry tokens or personal data)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
