@@ -18,8 +18,9 @@ from dagster import (
     asset,
 )
 
-from catalog.ingest import ingest_source, quarantine_path, raw_path
+from catalog.ingest import batch_path, ingest_source, quarantine_path
 from catalog.releases import build_release, release_dir
+from catalog.reports import partner_report
 from catalog.storage import Storage
 from pipelines.partitions import source_partitions
 from pipelines.resources import ReleaseResource, SourcesResource, StorageResource
@@ -44,25 +45,27 @@ def _location(storage: Storage, rel: str) -> MetadataValue:
 def raw_documents(
     context: AssetExecutionContext, storage: StorageResource, sources: SourcesResource
 ) -> MaterializeResult:
-    """Fetch one source (the partition) into the raw and quarantine zones."""
+    """Fetch what is new in one source (the partition) into the raw and quarantine zones."""
     store = storage.get()
-    spec = sources.registry().get(context.partition_key)
+    spec = sources.registry(store).get(context.partition_key)
     report = ingest_source(store, spec)
-    context.log.info(f"ingested {spec.id}: {report['documents']} documents, {report['quarantined']} quarantined")
+    context.log.info(f"ingested {spec.id}: {report['documents']} new documents, {report['quarantined']} quarantined")
     return MaterializeResult(
         metadata={
             "dagster/row_count": report["documents"],
             "records_read": report["records_read"],
             "documents": report["documents"],
+            "documents_by_fetch_mode": MetadataValue.json(report["documents_by_fetch_mode"]),
             "quarantined": report["quarantined"],
             "quarantined_by_reason": MetadataValue.json(report["quarantined_by_reason"]),
             "ingest_id": report["ingest_id"],
+            "kind": spec.kind,
             "licence": spec.licence,
             "status": spec.status,
             "raw_bytes": report["raw_bytes"],
             "duration_s": report["duration_s"],
-            "path": _location(store, raw_path(spec.id)),
-            "quarantine_path": _location(store, quarantine_path(spec.id)),
+            "path": _location(store, batch_path(spec.id, report["ingest_id"])),
+            "quarantine_path": _location(store, quarantine_path(spec.id, report["ingest_id"])),
         }
     )
 
@@ -83,10 +86,13 @@ def raw_documents(
         )
     ],
 )
-def clean_documents(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
-    """Clean one source's raw snapshot and check that every input record is accounted for."""
+def clean_documents(
+    context: AssetExecutionContext, storage: StorageResource, sources: SourcesResource
+) -> MaterializeResult:
+    """Clean one source's raw batches, check that every input record is accounted for, report to the partner."""
     store = storage.get()
     report = clean_source(store, context.partition_key)
+    partner = partner_report(store, sources.registry(store), context.partition_key)
     unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
     check = AssetCheckResult(
         check_name=ACCOUNTING_CHECK,
@@ -94,7 +100,11 @@ def clean_documents(context: AssetExecutionContext, storage: StorageResource) ->
         severity=AssetCheckSeverity.ERROR,
         metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
     )
-    return MaterializeResult(metadata=clean_metadata(store, report), check_results=[check])
+    metadata = clean_metadata(store, report)
+    metadata["partner_report"] = MetadataValue.json({k: v for k, v in partner.items() if k != "registration"})
+    metadata["next_scheduled_run"] = partner["next_scheduled_run"] or "not scheduled"
+    metadata["last_successful_run"] = partner["last_successful_run"] or "never"
+    return MaterializeResult(metadata=metadata, check_results=[check])
 
 
 def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +146,7 @@ def corpus_release(
 ) -> MaterializeResult:
     """Build a new release version from the clean zone of every approved source."""
     store = storage.get()
-    specs = sources.registry().specs()
+    specs = sources.registry(store).specs()
     partitions, missing = [], []
     for source_id, spec in sorted(specs.items()):
         if not spec.releasable:

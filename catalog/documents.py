@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: Annotations written at ingest: where exactly the document came from.
 RAW_ANNOTATION = pa.struct(
@@ -25,6 +25,10 @@ RAW_ANNOTATION = pa.struct(
         pa.field("location", pa.string()),  # file or URL the record was read from
         pa.field("record", pa.string()),  # position inside that location (line, row, item)
         pa.field("code_version", pa.string()),
+        # how the text was obtained: record, article, feed-only, ocr, archive
+        pa.field("fetch_mode", pa.string()),
+        pa.field("ocr_confidence", pa.float64()),  # mean OCR word confidence in [0, 1], when known
+        pa.field("source_metadata", pa.string()),  # JSON object: ECLI, court, OAI identifier, WARC id, ...
     ]
 )
 

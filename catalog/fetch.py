@@ -26,6 +26,7 @@ import urllib.robotparser
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
@@ -145,7 +146,7 @@ class Fetcher:
     user_agent: str = field(default_factory=default_user_agent)
     allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     credentials: Credentials | None = None
-    credential_host: str | None = None
+    credential_origin: tuple[str, str, int] | None = None  # (scheme, host, port) the credentials belong to
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     _hosts: dict[str, _HostState] = field(default_factory=dict, repr=False)
@@ -155,12 +156,12 @@ class Fetcher:
     def for_spec(cls, spec: SourceSpec, env: Mapping[str, str] | None = None) -> Fetcher:
         """Build the fetcher of a source: its politeness and credentials, the operator's allow-list."""
         env = os.environ if env is None else env
-        host = urlsplit(spec.location).hostname if spec.is_remote else None
+        origin = _split(spec.location)[:3] if spec.is_remote else None
         return cls(
             politeness=spec.politeness,
             allow_networks=parse_networks(env.get(ENV_ALLOW_NETWORKS, "")),
             credentials=spec.credentials,
-            credential_host=host,
+            credential_origin=origin,
         )
 
     # -- public --------------------------------------------------------------------------------------
@@ -169,10 +170,10 @@ class Fetcher:
         """GET a URL into memory, following redirects; raise :class:`FetchError` on any failure."""
         return self._fetch(url, etag=etag, last_modified=last_modified, sink=None)
 
-    def download(self, url: str, path: str) -> Response:
+    def download(self, url: str, path: str, *, etag: str | None = None, last_modified: str | None = None) -> Response:
         """GET a URL into a local file (for large inputs such as WARC files); ``body`` stays empty."""
         with open(path, "wb") as sink:
-            return self._fetch(url, etag=None, last_modified=None, sink=sink)
+            return self._fetch(url, etag=etag, last_modified=last_modified, sink=sink)
 
     # -- the request loop ----------------------------------------------------------------------------
 
@@ -216,9 +217,18 @@ class Fetcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _retry_delay(self, response: Response, attempt: int) -> float:
-        retry_after = response.headers.get("retry-after", "")
+        retry_after = response.headers.get("retry-after", "").strip()
         if retry_after.isdigit():
             return min(float(retry_after), 60.0)
+        if retry_after:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                wait = (parsedate_to_datetime(retry_after) - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError):
+                wait = -1.0
+            if wait >= 0:
+                return min(wait, 60.0)
         return self.politeness.backoff_seconds * 2**attempt
 
     def _request(
@@ -229,25 +239,16 @@ class Fetcher:
         last_modified: str | None,
         sink: BinaryIO | None,
     ) -> Response:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError("invalid_url", "only absolute http(s) URLs are fetched")
-        host = parts.hostname
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        scheme, host, port, netloc, path = _split(url)
         address = self._resolve(host, port)
         self._wait_turn(host)
-        headers = {
-            "User-Agent": self.user_agent,
-            "Accept-Encoding": "gzip, deflate",
-            "Host": parts.netloc.rsplit("@", 1)[-1],
-        }
+        headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate", "Host": netloc}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        headers.update(self._auth_headers(host))
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        pool = self._pool(parts.scheme, host, port, address)
+        headers.update(self._auth_headers(scheme, host, port))
+        pool = self._pool(scheme, host, port, address)
         try:
             raw = pool.urlopen(
                 "GET",
@@ -271,14 +272,19 @@ class Fetcher:
             raise FetchError(reason, f"{type(exc.reason).__name__} for {_safe_url(url)}") from None
         except (ProtocolError, HTTPError, OSError) as exc:
             raise FetchError("connection_error", f"{type(exc).__name__} for {_safe_url(url)}") from None
+        complete = False
         try:
             response_headers = {k.lower(): v for k, v in raw.headers.items()}
             body = self._read_body(raw, response_headers, sink, url)
+            complete = True
         except (ReadTimeoutError, TimeoutError) as exc:
             raise FetchError("timeout", f"{type(exc).__name__} while reading {_safe_url(url)}") from None
         except (ProtocolError, HTTPError, OSError) as exc:
             raise FetchError("connection_error", f"{type(exc).__name__} while reading {_safe_url(url)}") from None
         finally:
+            if not complete:
+                # Unread bytes would be served as the next response on a reused connection: close it.
+                raw.close()
             raw.release_conn()
         return Response(url=url, status=raw.status, headers=response_headers, body=body)
 
@@ -331,9 +337,10 @@ class Fetcher:
         interval = max(1.0 / self.politeness.rate_limit_per_second, state.crawl_delay)
         state.next_allowed = max(now, state.next_allowed) + interval
 
-    def _auth_headers(self, host: str) -> dict[str, str]:
+    def _auth_headers(self, scheme: str, host: str, port: int) -> dict[str, str]:
         creds = self.credentials
-        if creds is None or host != self.credential_host:
+        # Same scheme, host and port only: never to another port, a downgrade to http, or a linked site.
+        if creds is None or (scheme, host, port) != self.credential_origin:
             return {}
         if creds.token_env:
             return {"Authorization": f"Bearer {_env_value(creds.token_env)}"}
@@ -343,30 +350,40 @@ class Fetcher:
         return {}
 
     def _robots_allow(self, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError("invalid_url", "only absolute http(s) URLs are fetched")
-        state = self._hosts.setdefault(parts.hostname, _HostState())
+        scheme, host, _port, netloc, _path = _split(url)
+        state = self._hosts.setdefault(host, _HostState())
         if state.robots is None:
-            parser = urllib.robotparser.RobotFileParser()
-            robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-            try:
-                response = self._with_retries(robots_url, etag=None, last_modified=None, sink=None)
-            except FetchError as exc:
-                if exc.reason == "address_refused":
-                    raise
-                parser.disallow_all = True  # RFC 9309: unreachable robots.txt means complete disallow
-            else:
-                if response.status in (401, 403) or response.status >= 500:
-                    parser.disallow_all = True
-                elif response.status >= 400:
-                    parser.allow_all = True
-                else:
-                    parser.parse(response.body.decode("utf-8", errors="replace").splitlines())
-            state.robots = parser
-            delay = parser.crawl_delay(ROBOTS_AGENT)
+            state.robots = self._load_robots(f"{scheme}://{netloc}/robots.txt")
+            delay = state.robots.crawl_delay(ROBOTS_AGENT)
             state.crawl_delay = min(float(delay), 60.0) if delay else 0.0
         return state.robots.can_fetch(ROBOTS_AGENT, url)
+
+    def _load_robots(self, robots_url: str) -> urllib.robotparser.RobotFileParser:
+        """Fetch and parse robots.txt per RFC 9309 (redirects followed, unreachable means disallow)."""
+        parser = urllib.robotparser.RobotFileParser()
+        url = robots_url
+        try:
+            for _hop in range(MAX_REDIRECTS + 1):
+                response = self._with_retries(url, etag=None, last_modified=None, sink=None)
+                if response.status in REDIRECT_STATUSES and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                break
+            else:
+                parser.disallow_all = True
+                return parser
+        except FetchError as exc:
+            if exc.reason == "address_refused":
+                raise
+            parser.disallow_all = True
+            return parser
+        if response.status in (401, 403) or response.status >= 500 or response.status in REDIRECT_STATUSES:
+            parser.disallow_all = True
+        elif response.status >= 400:
+            parser.allow_all = True
+        else:
+            parser.parse(response.body.decode("utf-8", errors="replace").splitlines())
+        return parser
 
     def _read_body(
         self, raw: urllib3.BaseHTTPResponse, headers: dict[str, str], sink: BinaryIO | None, url: str
@@ -412,6 +429,19 @@ class CredentialError(RuntimeError):
     """A credential a spec names is missing from the environment: a configuration error, not bad input."""
 
 
+def _split(url: str) -> tuple[str, str, int, str, str]:
+    """Return scheme, host, port, netloc and path+query of an absolute http(s) URL; refuse anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # e.g. a port out of range or a broken IPv6 literal
+        raise FetchError("invalid_url", "the URL cannot be parsed") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError("invalid_url", "only absolute http(s) URLs are fetched")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, parts.hostname, port, parts.netloc.rsplit("@", 1)[-1], path
+
+
 def _env_value(name: str) -> str:
     value = os.environ.get(name)
     if not value:
@@ -421,7 +451,9 @@ def _env_value(name: str) -> str:
 
 def _safe_url(url: str) -> str:
     """Return a URL fit for messages: scheme, host and path (queries may carry tokens or personal data)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"

@@ -1,10 +1,17 @@
-"""The ingest stage: read one source through its connector into the raw and quarantine zones.
+"""The ingest stage: fetch what is new in one source into the raw and quarantine zones, incrementally.
 
-Zone layout for a source ``S`` (each ingest replaces the previous snapshot atomically):
+Zone layout for a source ``S``; each run (an *ingest*, id ``I``) adds one batch:
 
-- ``raw/S/documents.parquet``: documents as fetched (restricted: personal data)
-- ``quarantine/S/quarantine.parquet``: input that could not become a document, with reasons
-- ``raw/S/ingest.json``: the ingest report, written last, so a reader trusts the snapshot only when it exists
+- ``raw/S/batches/I.parquet``: the documents this run fetched (restricted: personal data)
+- ``quarantine/S/I.parquet``: input of this run that could not become a document, with reasons
+- ``raw/S/ingests/I.json``: the run's report, written after both files: it commits the batch
+- ``raw/S/cursor.json``: the connector's cursor, written last, so the next run fetches only what is new
+- ``raw/S/ingest.json``: a copy of the newest report (what reports and the clean stage read first)
+
+Idempotence: a run that fails before its report is written leaves at most an uncommitted batch, which
+every reader ignores, and no cursor change, so the next run fetches the same items again. Items carry
+stable ``doc_id`` values, and the clean stage keeps the newest delivery of each id, so a batch that was
+committed twice (a crash between report and cursor) yields no duplicates either.
 """
 
 from __future__ import annotations
@@ -17,33 +24,44 @@ from typing import Any
 
 from catalog.connectors import Quarantined, RawRecord, connector_for
 from catalog.connectors.files import MAX_QUARANTINE_BYTES
-from catalog.documents import (
-    DOCUMENT_SCHEMA,
-    QUARANTINE_SCHEMA,
-    code_version,
-    content_sha256,
-    make_doc_id,
-    utc_now,
-)
+from catalog.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA, code_version, content_sha256, make_doc_id, utc_now
+from catalog.fetch import Fetcher
 from catalog.parquet import BatchWriter
 from catalog.sources import SourceSpec
 from catalog.storage import Storage
 from quality.normalise import normalise_text
 
 
-def raw_path(source_id: str) -> str:
-    """Path of a source's raw snapshot."""
-    return f"raw/{source_id}/documents.parquet"
+def batch_path(source_id: str, ingest_id: str) -> str:
+    """Path of one ingest run's documents."""
+    return f"raw/{source_id}/batches/{ingest_id}.parquet"
+
+
+def quarantine_path(source_id: str, ingest_id: str) -> str:
+    """Path of one ingest run's quarantined input."""
+    return f"quarantine/{source_id}/{ingest_id}.parquet"
+
+
+def run_report_path(source_id: str, ingest_id: str) -> str:
+    """Path of one ingest run's report (the commit marker of its batch)."""
+    return f"raw/{source_id}/ingests/{ingest_id}.json"
 
 
 def ingest_report_path(source_id: str) -> str:
-    """Path of a source's ingest report (the snapshot's commit marker)."""
+    """Path of the newest ingest report of a source."""
     return f"raw/{source_id}/ingest.json"
 
 
-def quarantine_path(source_id: str) -> str:
-    """Path of a source's quarantine file."""
-    return f"quarantine/{source_id}/quarantine.parquet"
+def cursor_path(source_id: str) -> str:
+    """Path of a source's connector cursor."""
+    return f"raw/{source_id}/cursor.json"
+
+
+def committed_ingests(storage: Storage, source_id: str) -> list[dict[str, Any]]:
+    """Return the reports of every committed ingest run of a source, oldest first."""
+    names = storage.ls(f"raw/{source_id}/ingests")
+    reports = [storage.read_json(f"raw/{source_id}/ingests/{name}") for name in names if name.endswith(".json")]
+    return sorted(reports, key=lambda report: report["ingest_id"])
 
 
 class SourceSuspendedError(RuntimeError):
@@ -58,77 +76,55 @@ def _review_bytes(record: RawRecord) -> bytes:
     return json.dumps(fields, ensure_ascii=False).encode("utf-8")[:MAX_QUARANTINE_BYTES]
 
 
-def ingest_source(storage: Storage, spec: SourceSpec) -> dict[str, Any]:
-    """Fetch a source and write its raw and quarantine zones; return the ingest report.
+def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = None) -> dict[str, Any]:
+    """Fetch what is new in a source, write one committed batch, advance its cursor; return the run report.
 
-    The report accounts for every input record: ``records_read == documents + quarantined``.
+    The report accounts for every input item of the run: ``records_read == documents + quarantined``.
     """
     if not spec.fetchable:
         raise SourceSuspendedError(f"source {spec.id} is suspended and is not fetched")
     started = time.perf_counter()
     started_at = utc_now()
-    ingest_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    ingest_id = f"{started_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
     version = code_version()
+    cursor = storage.read_json(cursor_path(spec.id)) if storage.exists(cursor_path(spec.id)) else {}
+    connector = connector_for(spec, fetcher or Fetcher.for_spec(spec), cursor)
     reasons: Counter[str] = Counter()
+    modes: Counter[str] = Counter()
     locations: set[str] = set()
     text_chars = 0
 
     with (
-        storage.staged_file(raw_path(spec.id)) as raw_local,
-        storage.staged_file(quarantine_path(spec.id)) as quarantine_local,
+        storage.staged_file(batch_path(spec.id, ingest_id)) as raw_local,
+        storage.staged_file(quarantine_path(spec.id, ingest_id)) as quarantine_local,
+        BatchWriter(raw_local, DOCUMENT_SCHEMA) as documents,
+        BatchWriter(quarantine_local, QUARANTINE_SCHEMA) as quarantine,
     ):
-        with (
-            BatchWriter(raw_local, DOCUMENT_SCHEMA) as documents,
-            BatchWriter(quarantine_local, QUARANTINE_SCHEMA) as quarantine,
-        ):
-            for item in connector_for(spec).read():
-                locations.add(item.location)
-                normalised = normalise_text(item.text) if isinstance(item, RawRecord) else ""
-                if isinstance(item, RawRecord) and not normalised:
-                    raw = _review_bytes(item)
-                    item = Quarantined(item.location, item.record, "empty_text", "the text is blank", raw)
-                if isinstance(item, Quarantined):
-                    reasons[item.reason] += 1
-                    quarantine.write_row(
-                        {
-                            "source_id": spec.id,
-                            "ingest_id": ingest_id,
-                            "location": item.location,
-                            "record": item.record,
-                            "reason": item.reason,
-                            "detail": item.detail,
-                            "raw_bytes": item.raw_bytes,
-                            "quarantined_at": utc_now(),
-                        }
-                    )
-                    continue
-                text_chars += len(item.text)
-                documents.write_row(
+        for item in connector.read():
+            locations.add(item.location)
+            normalised = normalise_text(item.text) if isinstance(item, RawRecord) else ""
+            if isinstance(item, RawRecord) and not normalised:
+                raw = _review_bytes(item)
+                item = Quarantined(item.location, item.record, "empty_text", "the text is blank", raw)
+            if isinstance(item, Quarantined):
+                reasons[item.reason] += 1
+                quarantine.write_row(
                     {
-                        "doc_id": make_doc_id(spec.id, item.native_id),
                         "source_id": spec.id,
-                        "native_id": item.native_id,
-                        "url": item.url,
-                        "title": item.title,
-                        "text": item.text,
-                        "lang": None,
-                        "published_at": item.published_at,
-                        "fetched_at": started_at,
-                        "licence": spec.licence,
-                        "content_sha256": content_sha256(normalised),
-                        "annotations": {
-                            "raw": {
-                                "ingest_id": ingest_id,
-                                "location": item.location,
-                                "record": item.record,
-                                "code_version": version,
-                            },
-                            "clean": None,
-                        },
+                        "ingest_id": ingest_id,
+                        "location": item.location,
+                        "record": item.record,
+                        "reason": item.reason,
+                        "detail": item.detail,
+                        "raw_bytes": item.raw_bytes,
+                        "quarantined_at": utc_now(),
                     }
                 )
-        documents_written = documents.rows_written
-        quarantined = sum(reasons.values())
+                continue
+            text_chars += len(item.text)
+            modes[item.fetch_mode] += 1
+            documents.write_row(_document_row(spec, item, normalised, ingest_id, started_at, version))
+    new_cursor = connector.next_cursor()
 
     report = {
         "source_id": spec.id,
@@ -137,14 +133,51 @@ def ingest_source(storage: Storage, spec: SourceSpec) -> dict[str, Any]:
         "code_version": version,
         "licence": spec.licence,
         "status": spec.status,
+        "kind": spec.kind,
         "locations": len(locations),
-        "records_read": documents_written + quarantined,
-        "documents": documents_written,
-        "quarantined": quarantined,
+        "records_read": documents.rows_written + quarantine.rows_written,
+        "documents": documents.rows_written,
+        "documents_by_fetch_mode": dict(sorted(modes.items())),
+        "quarantined": quarantine.rows_written,
         "quarantined_by_reason": dict(sorted(reasons.items())),
         "text_chars": text_chars,
-        "raw_bytes": storage.size(raw_path(spec.id)),
+        "raw_bytes": storage.size(batch_path(spec.id, ingest_id)),
         "duration_s": round(time.perf_counter() - started, 3),
     }
+    # Commit order: batch and quarantine (above), then the run report, then the cursor.
+    storage.write_json(run_report_path(spec.id, ingest_id), report)
     storage.write_json(ingest_report_path(spec.id), report)
+    storage.write_json(cursor_path(spec.id), new_cursor)
     return report
+
+
+def _document_row(
+    spec: SourceSpec, item: RawRecord, normalised: str, ingest_id: str, fetched_at: Any, version: str
+) -> dict[str, Any]:
+    return {
+        "doc_id": make_doc_id(spec.id, item.native_id),
+        "source_id": spec.id,
+        "native_id": item.native_id,
+        "url": item.url,
+        "title": item.title,
+        "text": item.text,
+        "lang": item.lang,
+        "published_at": item.published_at,
+        "fetched_at": fetched_at,
+        "licence": spec.licence,
+        "content_sha256": content_sha256(normalised),
+        "annotations": {
+            "raw": {
+                "ingest_id": ingest_id,
+                "location": item.location,
+                "record": item.record,
+                "code_version": version,
+                "fetch_mode": item.fetch_mode,
+                "ocr_confidence": item.ocr_confidence,
+                "source_metadata": json.dumps(item.metadata, ensure_ascii=False, sort_keys=True)
+                if item.metadata
+                else None,
+            },
+            "clean": None,
+        },
+    }

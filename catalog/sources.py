@@ -8,10 +8,10 @@ path and a hint. The registry finds specs in folders; adding a source means addi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -43,23 +43,104 @@ class FieldMapping(BaseModel):
     published_at: str | None = "published_at"
 
 
+class Owner(BaseModel):
+    """The partner organisation that delivers the source, and whom to contact about it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organisation: str = Field(min_length=1)
+    contact: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="e-mail address of the contact")
+
+
+class Politeness(BaseModel):
+    """How gently a networked source is fetched."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_limit_per_second: float = Field(1.0, gt=0, le=50, description="requests per second per host")
+    connect_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    read_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    retries: int = Field(3, ge=0, le=10, description="retries after a timeout, connection error, 429 or 5xx")
+    backoff_seconds: float = Field(1.0, ge=0, le=60, description="first retry delay; doubles per retry")
+    max_response_bytes: int = Field(50_000_000, gt=0, description="largest response (after decompression)")
+    respect_robots: bool = True
+    robots_override_reason: str | None = Field(
+        None, description="required when respect_robots is false: why, and who agreed (recorded in the catalog)"
+    )
+
+
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+
+class Credentials(BaseModel):
+    """Credentials as *names* of environment variables; values never appear in a spec."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username_env: str | None = Field(None, pattern=ENV_NAME)
+    password_env: str | None = Field(None, pattern=ENV_NAME)
+    token_env: str | None = Field(None, pattern=ENV_NAME, description="sent as 'Authorization: Bearer <token>'")
+
+
+class OaiPmhOptions(BaseModel):
+    """OAI-PMH harvesting options."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metadata_prefix: str = "oai_dc"
+    set: str | None = None
+    fulltext: Literal["record", "link"] = Field(
+        "link", description="record: text from dc:description; link: fetch the first http(s) dc:identifier"
+    )
+
+
+class RssOptions(BaseModel):
+    """RSS/Atom options."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fetch_articles: bool = Field(True, description="fetch each article page and extract its main text")
+
+
+Kind = Literal["rss", "warc", "oai-pmh", "alto", "rechtspraak", "files"]
+KINDS = frozenset(Kind.__args__)
+LegalBasis = Literal[
+    "consent",
+    "contract",
+    "legal-obligation",
+    "vital-interests",
+    "public-task",
+    "legitimate-interests",
+    "not-applicable",
+]
+
+
 class SourceSpec(BaseModel):
-    """A registered partner source (the subset of the spec that the file-drop ingest needs)."""
+    """A registered partner source."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=SOURCE_ID_PATTERN, description="slug; the Dagster partition key")
     name: str = Field(min_length=1)
-    owner: str = Field(min_length=1, description="owner organisation")
-    kind: Literal["files"]
-    format: Literal["jsonl", "csv", "parquet"]
-    location: str = Field(min_length=1, description="path or glob, relative to the spec file, or s3:// URL")
-    licence: str = Field(min_length=1, description="SPDX id or a contract reference")
+    owner: Owner
+    kind: Kind
+    location: str = Field(min_length=1, description="URL, local path or glob (relative to the spec), or s3:// URL")
+    format: Literal["jsonl", "csv", "parquet"] | None = Field(None, description="files only")
     languages: list[str] = Field(default_factory=lambda: ["nl"], min_length=1)
+    licence: str = Field(min_length=1, description="SPDX id or a contract reference")
+    legal_basis: LegalBasis = Field(description="GDPR article 6 basis for processing personal data in it")
+    legal_basis_note: str | None = None
     personal_data: Literal["none", "expected", "special-category"]
+    sector: str = Field(min_length=1, description="e.g. news, archives, justice, health, public-sector")
+    schedule: str | None = Field(None, description="cron expression for incremental ingest (UTC); none: manual")
     status: Literal["sandbox", "approved", "suspended"] = "sandbox"
+    priority: int = Field(0, description="when copies of a text exist, higher priority sources are kept")
     timezone: str = Field("Europe/Amsterdam", description="for timestamps written without an offset")
-    fields: FieldMapping = Field(default_factory=FieldMapping)
+    politeness: Politeness = Field(default_factory=Politeness)
+    credentials: Credentials | None = None
+    fields: FieldMapping = Field(default_factory=FieldMapping, description="files only")
+    oai_pmh: OaiPmhOptions = Field(default_factory=OaiPmhOptions)
+    rss: RssOptions = Field(default_factory=RssOptions)
 
     @field_validator("timezone")
     @classmethod
@@ -82,33 +163,115 @@ class SourceSpec(BaseModel):
         """Suspended sources are not fetched."""
         return self.status != "suspended"
 
+    def to_data(self) -> dict[str, Any]:
+        """Return the spec as plain data, without the sections that do not apply to its kind.
+
+        This is the form that is stored, shown and digested: it validates again as it is.
+        """
+        data = self.model_dump(mode="json")
+        if self.kind != "files":
+            data.pop("fields")
+            data.pop("format")
+        if self.kind != "rss":
+            data.pop("rss")
+        if self.kind != "oai-pmh":
+            data.pop("oai_pmh")
+        return data
+
+    @property
+    def is_remote(self) -> bool:
+        """True when the location is an http(s) URL (fetched through the guarded fetcher)."""
+        return self.location.startswith(("http://", "https://"))
+
+
+_URL_KINDS = ("rss", "oai-pmh")
+
+
+def _cross_field_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return problems that involve several fields (run on the raw mapping, so all are reported together)."""
+    problems: list[tuple[str, str]] = []
+    kind = data.get("kind")
+    if kind not in KINDS:
+        kind = None  # an unknown kind is reported by field validation; kind-specific advice would mislead
+    location = data.get("location")
+    if kind == "files" and not data.get("format"):
+        problems.append(("format", "a files source needs a format (hint: jsonl, csv or parquet)"))
+    if kind not in (None, "files") and data.get("format"):
+        problems.append(("format", f"only files sources have a format, not {kind} (hint: remove it)"))
+    if kind not in (None, "files") and "fields" in data:
+        problems.append(("fields", f"field mapping is for files sources, not {kind} (hint: remove it)"))
+    if kind in _URL_KINDS and isinstance(location, str) and not location.startswith(("http://", "https://")):
+        problems.append(("location", f"a {kind} source is fetched from an http(s) URL (hint: https://...)"))
+    if isinstance(location, str) and location.startswith(("http://", "https://")) and ("@" in location.split("/")[2]):
+        problems.append(("location", "credentials in a URL are not allowed (hint: use credentials.*_env)"))
+    schedule = data.get("schedule")
+    if schedule is not None:
+        from croniter import croniter
+
+        if not isinstance(schedule, str) or not croniter.is_valid(schedule):
+            problems.append(("schedule", "not a valid cron expression (hint: '0 4 * * *' is daily at 04:00 UTC)"))
+    politeness = data.get("politeness")
+    if isinstance(politeness, Mapping):
+        try:
+            # Validated first, so "no", "off" or 0 count as false just as they do for the spec itself.
+            settings = Politeness.model_validate(dict(politeness))
+        except ValidationError:
+            settings = None  # reported by field validation
+        reason = settings.robots_override_reason if settings else None
+        if settings and not settings.respect_robots and (not reason or len(reason.strip()) < 10):
+            problems.append(
+                (
+                    "politeness.robots_override_reason",
+                    "ignoring robots.txt needs a recorded reason (hint: who agreed, and when)",
+                )
+            )
+    if data.get("personal_data") in ("expected", "special-category") and data.get("legal_basis") == "not-applicable":
+        problems.append(("legal_basis", "a source with personal data needs a GDPR legal basis (hint: public-task)"))
+    return problems
+
 
 _HINTS = {
     "missing": "add this field",
     "extra_forbidden": "unknown field; check its spelling",
     "literal_error": "use one of the allowed values",
-    "string_pattern_mismatch": "use lower-case letters, digits and hyphens (3-64 characters)",
 }
+#: Hints for pattern errors, by the first part of the field path.
+_PATTERN_HINTS = {
+    "id": "use lower-case letters, digits and hyphens (3-64 characters)",
+    "owner": "an e-mail address, e.g. data@partner.example",
+    "credentials": "the NAME of an environment variable in UPPER_CASE, never the secret itself",
+}
+
+
+def _hint(error: Mapping[str, Any]) -> str | None:
+    if error["type"] == "string_pattern_mismatch":
+        return _PATTERN_HINTS.get(str(error["loc"][0]) if error["loc"] else "")
+    return _HINTS.get(error["type"])
 
 
 def parse_spec(data: Mapping[str, object], origin: str = "<spec>", base_dir: Path | None = None) -> SourceSpec:
     """Validate a spec mapping; raise :class:`SpecError` listing every problem with its field path.
 
-    A relative ``location`` is resolved against ``base_dir`` (the folder of the spec file).
+    Field checks and cross-field checks both run, so a partner sees all mistakes in one go. A relative
+    local ``location`` is resolved against ``base_dir`` (the folder of the spec file).
     """
     if not isinstance(data, Mapping):
         raise SpecError(origin, [("(document)", "a source spec must be a YAML mapping of fields")])
+    problems = []
+    spec = None
     try:
         spec = SourceSpec.model_validate(dict(data))
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
             path = ".".join(str(part) for part in error["loc"]) or "(document)"
-            hint = _HINTS.get(error["type"])
+            hint = _hint(error)
             message = error["msg"] + (f" (hint: {hint})" if hint else "")
             problems.append((path, message))
-        raise SpecError(origin, problems) from None
-    if base_dir is not None and "://" not in spec.location and not os.path.isabs(spec.location):
+    problems += _cross_field_problems(data)
+    if problems or spec is None:
+        raise SpecError(origin, problems)
+    local = "://" not in spec.location
+    if base_dir is not None and local and not os.path.isabs(spec.location):
         spec = spec.model_copy(update={"location": str((base_dir / spec.location).resolve())})
     return spec
 
@@ -130,40 +293,3 @@ def load_spec(path: str | Path) -> SourceSpec:
 def bundled_sources_dir() -> Path:
     """Return the folder of the sample sources shipped with the package."""
     return Path(str(resources.files("catalog") / "samples" / "sources"))
-
-
-class SourceRegistry:
-    """The registered sources: every ``*.yaml`` spec in a set of folders, keyed by source id."""
-
-    def __init__(self, folders: Iterable[str | Path]) -> None:
-        self.folders = [Path(folder) for folder in folders]
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SourceRegistry:
-        """Folders from ``CORPUSFABRIEK_SOURCES`` (path-separated), else the bundled sample sources."""
-        env = os.environ if env is None else env
-        value = env.get(ENV_SOURCES, "")
-        folders = [part for part in value.split(os.pathsep) if part] or [bundled_sources_dir()]
-        return cls(folders)
-
-    def specs(self) -> dict[str, SourceSpec]:
-        """Load every spec; raise :class:`SpecError` for the first invalid file or a duplicate id."""
-        found: dict[str, SourceSpec] = {}
-        origins: dict[str, Path] = {}
-        for folder in self.folders:
-            if not folder.is_dir():
-                raise SpecError(str(folder), [("(folder)", "source folder does not exist")])
-            for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-                spec = load_spec(path)
-                if spec.id in found:
-                    raise SpecError(str(path), [("id", f"source id {spec.id!r} is also used by {origins[spec.id]}")])
-                found[spec.id] = spec
-                origins[spec.id] = path
-        return found
-
-    def get(self, source_id: str) -> SourceSpec:
-        """Return one spec by id."""
-        specs = self.specs()
-        if source_id not in specs:
-            raise KeyError(f"no registered source {source_id!r}; known: {', '.join(sorted(specs)) or 'none'}")
-        return specs[source_id]

@@ -34,6 +34,7 @@ ZONES: dict[str, str] = {
     "anonymised": "documents with personal data replaced",
     "dedup": "persistent deduplication index",
     "releases": "immutable, versioned corpora",
+    "catalog": "registered source specs, their history and status changes",
 }
 
 DEFAULT_ROOT = ".corpusfabriek"

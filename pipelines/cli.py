@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from catalog.registry import SourceRegistry, spec_yaml
 from catalog.releases import ReleaseError, list_versions, read_manifest, release_dir, verify_release
-from catalog.sources import ENV_SOURCES, SourceRegistry, SpecError
+from catalog.sources import ENV_SOURCES, SpecError, load_spec
 from catalog.storage import DEFAULT_ROOT, Storage, StorageError
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
@@ -95,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     storage = _storage(args)
     defs = build_definitions(root=args.root)
-    registry = SourceRegistry.from_env()
+    registry = SourceRegistry.from_env(storage=storage)
     specs = registry.specs()
     selected = args.source or sorted(specs)
     unknown = sorted(set(selected) - set(specs))
@@ -127,9 +128,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         ingest = storage.read_json(ingest_report_path(source_id))
         clean = storage.read_json(clean_report_path(source_id))
         print(
-            f"{clean['records_read']} records -> {clean['kept']} kept, {clean['dropped']} dropped"
-            f"{_reasons(clean['dropped_by_reason'])}, {ingest['quarantined']} quarantined"
-            f"{_reasons(ingest['quarantined_by_reason'])} [{time.perf_counter() - started:.1f} s]",
+            f"{ingest['records_read']} new records -> {ingest['documents']} documents, {ingest['quarantined']} "
+            f"quarantined{_reasons(ingest['quarantined_by_reason'])}; source total {clean['kept']} kept, "
+            f"{clean['dropped']} dropped{_reasons(clean['dropped_by_reason'])} [{time.perf_counter() - started:.1f} s]",
             flush=True,
         )
     if failed:
@@ -248,15 +249,87 @@ def cmd_releases_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registry(args: argparse.Namespace) -> SourceRegistry:
+    return SourceRegistry.from_env(storage=_storage(args))
+
+
+def cmd_sources_validate(args: argparse.Namespace) -> int:
+    """Validate spec files and print every problem with its field path."""
+    invalid = 0
+    for path in args.files:
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            invalid += 1
+            print(f"{path}: {len(exc.problems)} problem(s)")
+            for field_path, message in exc.problems:
+                print(f"  {field_path}: {message}")
+            continue
+        print(f"{path}: valid ({spec.id}, kind {spec.kind}, status {spec.status})")
+    if invalid:
+        raise CommandError(f"{invalid} of {len(args.files)} spec(s) invalid")
+    return 0
+
+
+def cmd_sources_register(args: argparse.Namespace) -> int:
+    """Validate a spec and store it in the catalog; add its partition so Dagster shows it at once."""
+    from pipelines.partitions import source_partitions
+
+    registry = _registry(args)
+    spec, outcome = registry.register(args.file, actor=args.actor)
+    instance = _dagster_instance()
+    if spec.id not in instance.get_dynamic_partitions(source_partitions.name):
+        instance.add_dynamic_partitions(source_partitions.name, [spec.id])
+    where = registry.storage.url("catalog/sources") if registry.storage else "the catalog"
+    print(f"{outcome}: {spec.id} ({spec.kind}, status {spec.status}) in {where}")
+    if spec.status == "sandbox":
+        print("note: sandbox sources are ingested and processed, but enter no release until approved")
+    return 0
+
+
+def cmd_sources_set_status(args: argparse.Namespace) -> int:
+    """Suspend or approve a source, recording the reason."""
+    status = {"suspend": "suspended", "approve": "approved"}[args.sources_command]
+    spec = _registry(args).set_status(args.source_id, status, reason=args.reason, actor=args.actor)
+    print(f"{spec.id}: status {spec.status} ({args.reason})")
+    return 0
+
+
 def cmd_sources_list(args: argparse.Namespace) -> int:
     """List the registered sources."""
-    specs = SourceRegistry.from_env().specs()
+    specs = _registry(args).specs()
     if args.json:
-        print(json.dumps([spec.model_dump() for spec in specs.values()], ensure_ascii=False))
+        print(json.dumps([spec.model_dump(mode="json") for spec in specs.values()], ensure_ascii=False))
         return 0
-    print(f"{'ID':<24} {'KIND':<8} {'STATUS':<10} {'LICENCE':<14} NAME")
+    print(f"{'ID':<24} {'KIND':<12} {'STATUS':<10} {'LICENCE':<14} {'SCHEDULE':<14} NAME")
     for spec in specs.values():
-        print(f"{spec.id:<24} {spec.kind:<8} {spec.status:<10} {spec.licence:<14} {spec.name}")
+        print(
+            f"{spec.id:<24} {spec.kind:<12} {spec.status:<10} {spec.licence:<14} {spec.schedule or '-':<14} {spec.name}"
+        )
+    return 0
+
+
+def cmd_sources_show(args: argparse.Namespace) -> int:
+    """Print one source's spec and registration history."""
+    registry = _registry(args)
+    spec = registry.get(args.source_id)
+    if args.json:
+        print(json.dumps({"spec": spec.model_dump(mode="json"), "history": registry.history(spec.id)}))
+        return 0
+    print(spec_yaml(spec).rstrip())
+    for event in registry.history(spec.id):
+        note = f" — {event['reason']}" if event.get("reason") else ""
+        print(f"# {event['at'][:19]} {event['action']} by {event['actor']}{note}")
+    return 0
+
+
+def cmd_sources_report(args: argparse.Namespace) -> int:
+    """Print the partner report of one source."""
+    from catalog.reports import format_report, partner_report
+
+    storage = _storage(args)
+    report = partner_report(storage, SourceRegistry.from_env(storage=storage), args.source_id)
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else format_report(report))
     return 0
 
 
@@ -317,12 +390,46 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
 
     sources = commands.add_parser(
-        "sources", help="inspect registered sources", description="Inspect the registered partner sources."
+        "sources", help="validate, register and inspect partner sources", description="Manage partner sources."
     )
     source_commands = sources.add_subparsers(dest="sources_command", required=True, metavar="COMMAND")
-    listing = source_commands.add_parser("list", help="list registered sources", description="List registered sources.")
+    validate = source_commands.add_parser(
+        "validate", help="check spec files", description="Validate spec files; list every problem."
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="YAML spec file(s)")
+    validate.set_defaults(func=cmd_sources_validate)
+    register = source_commands.add_parser(
+        "register",
+        parents=[common],
+        help="validate a spec and register it",
+        description="Store a spec in the catalog of the storage root and add its Dagster partition.",
+    )
+    register.add_argument("file", metavar="FILE", help="YAML spec file")
+    register.add_argument("--actor", default=os.environ.get("USER", "cli"), help="who registers (recorded)")
+    register.set_defaults(func=cmd_sources_register)
+    for name, text in (("suspend", "stop fetching a source"), ("approve", "let a sandbox source into releases")):
+        sub = source_commands.add_parser(
+            name, parents=[common], help=text, description=text[0].upper() + text[1:] + "."
+        )
+        sub.add_argument("source_id", metavar="ID")
+        sub.add_argument("--reason", required=True, help="why (recorded in the catalog history)")
+        sub.add_argument("--actor", default=os.environ.get("USER", "cli"), help="who (recorded)")
+        sub.set_defaults(func=cmd_sources_set_status)
+    listing = source_commands.add_parser(
+        "list", parents=[common], help="list registered sources", description="List registered sources."
+    )
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=cmd_sources_list)
+    for name, func, text in (
+        ("show", cmd_sources_show, "print a source's spec and history"),
+        ("report", cmd_sources_report, "print a source's partner report"),
+    ):
+        sub = source_commands.add_parser(
+            name, parents=[common], help=text, description=text[0].upper() + text[1:] + "."
+        )
+        sub.add_argument("source_id", metavar="ID")
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+        sub.set_defaults(func=func)
     return parser
 
 
@@ -331,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CommandError, ReleaseError, SpecError, StorageError, KeyError, FileNotFoundError) as exc:
+    except (CommandError, ReleaseError, SpecError, StorageError, KeyError, FileNotFoundError, ValueError) as exc:
         message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"error: {message.splitlines()[0] if message else type(exc).__name__}", file=sys.stderr)
         return 1

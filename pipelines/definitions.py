@@ -25,7 +25,7 @@ from catalog.sources import ENV_SOURCES
 from catalog.storage import DEFAULT_ROOT, ENV_ENDPOINT, ENV_ROOT
 from pipelines.jobs import build_release_job, ingest_source_job
 from pipelines.resources import ReleaseResource, SourcesResource, StorageResource
-from pipelines.sensors import source_registry_sensor
+from pipelines.sensors import source_registry_sensor, source_schedule_sensor
 
 SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
@@ -50,7 +50,7 @@ def build_definitions(env: Mapping[str, str] | None = None, *, root: str | None 
         assets=[raw_documents, clean_documents, corpus_release],
         asset_checks=[corpus_release_manifest_verifies],
         jobs=[ingest_source_job, build_release_job],
-        sensors=[source_registry_sensor],
+        sensors=[source_registry_sensor, source_schedule_sensor],
         resources={
             "storage": storage_resource(env, root),
             "sources": SourcesResource(folders=folders),

@@ -7,8 +7,9 @@ Resources hold configuration only and hand out the plain library objects; secret
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS, DEFAULT_ROWS_PER_PART
-from catalog.sources import SourceRegistry, bundled_sources_dir
+from catalog.sources import bundled_sources_dir
 from catalog.storage import DEFAULT_ROOT, Storage
 
 
@@ -33,13 +34,17 @@ class StorageResource(ConfigurableResource):
 
 
 class SourcesResource(ConfigurableResource):
-    """Where source specs are registered: folders of YAML specs (default: the bundled samples)."""
+    """Where source specs come from.
+
+    Folders of YAML specs (default: the bundled samples), overlaid with the specs registered in the
+    storage catalog (``corpusfabriek sources register``).
+    """
 
     folders: list[str] = Field(default_factory=list, description="spec folders; empty means the bundled samples")
 
-    def registry(self) -> SourceRegistry:
-        """Return the source registry over the configured folders."""
-        return SourceRegistry(self.folders or [bundled_sources_dir()])
+    def registry(self, storage: Storage | None = None) -> SourceRegistry:
+        """Return the registry: the configured folders, overlaid with the specs registered in storage."""
+        return SourceRegistry(self.folders or [bundled_sources_dir()], storage)
 
 
 class ReleaseResource(ConfigurableResource):

@@ -1,10 +1,18 @@
-"""Sensors: the source registry sensor turns newly registered specs into partitions and ingest runs."""
+"""Sensors: registered sources become partitions and runs without a restart; cron schedules per source.
+
+Schedules are a sensor rather than one ``ScheduleDefinition`` per source because sources are data: a
+schedule definition would need a code reload for every new or changed spec, the sensor does not.
+"""
+
+import json
+from datetime import UTC, datetime
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from catalog.registry import spec_digest
 from catalog.sources import SpecError
 from pipelines.partitions import source_partitions
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, StorageResource
 
 INGEST_JOB = "ingest_source"
 
@@ -14,21 +22,62 @@ INGEST_JOB = "ingest_source"
     job_name=INGEST_JOB,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Adds a partition for every newly registered source and requests its first ingest.",
+    description="Adds a partition for every newly registered source and ingests new or changed specs.",
 )
-def source_registry_sensor(context: SensorEvaluationContext, sources: SourcesResource) -> SensorResult | SkipReason:
-    """Compare the registry with the known partitions; add and ingest the new sources."""
+def source_registry_sensor(
+    context: SensorEvaluationContext, sources: SourcesResource, storage: StorageResource
+) -> SensorResult | SkipReason:
+    """Compare the registry with the known partitions and spec digests; add and ingest what is new."""
     try:
-        specs = sources.registry().specs()
+        specs = sources.registry(storage.get()).specs()
     except SpecError as exc:
         return SkipReason(f"source registry has an invalid spec: {exc}")
     known = set(context.instance.get_dynamic_partitions(source_partitions.name))
+    seen = json.loads(context.cursor) if context.cursor else {}
+    digests = {source_id: spec_digest(spec) for source_id, spec in specs.items()}
     new = sorted(set(specs) - known)
-    if not new:
-        return SkipReason(f"no new sources ({len(specs)} registered)")
+    changed = sorted(s for s in specs if s in known and seen.get(s) not in (None, digests[s]))
+    runs = [
+        RunRequest(partition_key=source_id, run_key=f"spec:{source_id}:{digests[source_id]}")
+        for source_id in new + changed
+        if specs[source_id].fetchable
+    ]
+    if not new and not runs and seen == digests:
+        return SkipReason(f"no new or changed sources ({len(specs)} registered)")
     return SensorResult(
-        dynamic_partitions_requests=[source_partitions.build_add_request(new)],
-        run_requests=[
-            RunRequest(partition_key=key, run_key=f"first-ingest:{key}") for key in new if specs[key].fetchable
-        ],
+        dynamic_partitions_requests=[source_partitions.build_add_request(new)] if new else [],
+        run_requests=runs,
+        cursor=json.dumps(digests, sort_keys=True),
     )
+
+
+@sensor(
+    name="source_schedule_sensor",
+    job_name=INGEST_JOB,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Starts an incremental ingest of each source when its cron schedule (UTC) falls due.",
+)
+def source_schedule_sensor(
+    context: SensorEvaluationContext, sources: SourcesResource, storage: StorageResource
+) -> SensorResult | SkipReason:
+    """Request one run per source whose schedule fired since the previous evaluation."""
+    from croniter import croniter
+
+    now = datetime.now(UTC)
+    if not context.cursor:
+        return SensorResult(cursor=now.isoformat())  # start counting from now: no backfill of past ticks
+    since = datetime.fromisoformat(context.cursor)
+    try:
+        specs = sources.registry(storage.get()).specs()
+    except SpecError as exc:
+        return SkipReason(f"source registry has an invalid spec: {exc}")
+    known = set(context.instance.get_dynamic_partitions(source_partitions.name))
+    runs = []
+    for source_id, spec in specs.items():
+        if not spec.schedule or not spec.fetchable or source_id not in known:
+            continue
+        due = croniter(spec.schedule, since).get_next(datetime)
+        if due <= now:
+            runs.append(RunRequest(partition_key=source_id, run_key=f"schedule:{source_id}:{due.isoformat()}"))
+    return SensorResult(run_requests=runs, cursor=now.isoformat())

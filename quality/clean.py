@@ -1,5 +1,8 @@
 """The clean stage for one source: normalise text, drop exact duplicates, account for everything.
 
+It reads every committed raw batch of the source (all ingest runs) and writes the source's full clean
+snapshot, so counts in its report are cumulative over all runs.
+
 Zone layout for a source ``S``:
 
 - ``clean/S/documents.parquet``: normalised documents kept
@@ -31,7 +34,7 @@ from catalog.documents import (
     code_version,
     content_sha256,
 )
-from catalog.ingest import ingest_report_path, raw_path
+from catalog.ingest import batch_path, committed_ingests
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.storage import Storage, StorageError
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
@@ -86,21 +89,25 @@ def normalise_batch(batch: pa.RecordBatch, version: str) -> tuple[pa.RecordBatch
 def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "512MB") -> dict[str, Any]:
     """Clean one source's committed raw snapshot into the clean and excluded zones; return the report."""
     started = time.perf_counter()
-    if not storage.exists(ingest_report_path(source_id)):
-        raise StorageError(f"source {source_id} has no committed raw snapshot: materialise raw_documents first")
-    ingest = storage.read_json(ingest_report_path(source_id))
+    ingests = committed_ingests(storage, source_id)
+    if not ingests:
+        raise StorageError(f"source {source_id} has no committed raw batch: materialise raw_documents first")
     version = code_version()
     changed_total = 0
     input_documents = 0
     reasons: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="corpusfabriek-clean-") as tmp:
         staging = os.path.join(tmp, "staging.parquet")
-        with storage.open_input(raw_path(source_id)) as raw, BatchWriter(staging, DOCUMENT_SCHEMA) as writer:
-            for batch in iter_batches(raw):
-                cleaned, changed = normalise_batch(batch, version)
-                writer.write_batch(cleaned)
-                changed_total += changed
-                input_documents += cleaned.num_rows
+        # All committed batches, oldest first, into one staging file: row order is delivery order, so
+        # "the last delivery of a doc_id wins" is "the highest row wins".
+        with BatchWriter(staging, DOCUMENT_SCHEMA) as writer:
+            for ingest in ingests:
+                with storage.open_input(batch_path(source_id, ingest["ingest_id"])) as raw:
+                    for batch in iter_batches(raw):
+                        cleaned, changed = normalise_batch(batch, version)
+                        writer.write_batch(cleaned)
+                        changed_total += changed
+                        input_documents += cleaned.num_rows
 
         con = storage.duckdb(memory_limit=memory_limit)
         drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql([staging], KEEP_ORDER)).to_arrow_reader(8_192))
@@ -121,21 +128,26 @@ def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "512MB
     kept = kept_writer.rows_written
 
     dropped = sum(reasons.values())
-    accounted = kept + dropped + ingest["quarantined"]
+    records_read = sum(ingest["records_read"] for ingest in ingests)
+    quarantined: Counter[str] = Counter()
+    for ingest in ingests:
+        quarantined.update(ingest["quarantined_by_reason"])
+    latest = ingests[-1]
     report = {
         "source_id": source_id,
-        "ingest_id": ingest["ingest_id"],
-        "ingested_at": ingest["ingested_at"],
+        "ingest_id": latest["ingest_id"],
+        "ingested_at": latest["ingested_at"],
+        "ingests": len(ingests),
         "code_version": version,
-        "licence": ingest["licence"],
-        "records_read": ingest["records_read"],
+        "licence": latest["licence"],
+        "records_read": records_read,
         "input_documents": input_documents,
         "kept": kept,
         "dropped": dropped,
         "dropped_by_reason": {reason: reasons.get(reason, 0) for reason in DROP_REASONS},
-        "quarantined": ingest["quarantined"],
-        "quarantined_by_reason": ingest["quarantined_by_reason"],
-        "accounting_balanced": accounted == ingest["records_read"],
+        "quarantined": sum(quarantined.values()),
+        "quarantined_by_reason": dict(sorted(quarantined.items())),
+        "accounting_balanced": kept + dropped + sum(quarantined.values()) == records_read,
         "text_changed_by_normalisation": changed_total,
         "clean_bytes": storage.size(clean_path(source_id)),
         "duration_s": round(time.perf_counter() - started, 3),

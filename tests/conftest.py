@@ -179,3 +179,93 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@dataclass
+class Route:
+    """One canned HTTP answer of the fixture server."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] | None = None
+    delay: float = 0.0  # seconds to wait before answering (timeouts)
+
+
+class FixtureServer:
+    """A real HTTP server on 127.0.0.1 serving canned routes, recording every request it gets.
+
+    ``routes`` maps a path (with query string, or without to match any query) to a :class:`Route` or to a
+    callable ``(path, headers) -> Route``. Unknown paths answer 404.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.routes: dict[str, object] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.requests.append((self.path, headers))
+                route = server.routes.get(self.path) or server.routes.get(self.path.split("?")[0])
+                if callable(route):
+                    route = route(self.path, headers)
+                if route is None:
+                    route = Route(b"not found", 404)
+                if route.delay:
+                    time.sleep(route.delay)
+                try:
+                    self.send_response(route.status)
+                    for name, value in (route.headers or {}).items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(route.body)))
+                    self.end_headers()
+                    self.wfile.write(route.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout tests)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        # Clients that give up (timeout and size-limit tests) reset connections: expected, not an error.
+        self._httpd.handle_error = lambda request, client_address: None
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        """Return the absolute URL of a path on this server."""
+        return self.base_url + path
+
+    def paths(self) -> list[str]:
+        """Return the requested paths, in order."""
+        return [path for path, _ in self.requests]
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[FixtureServer]:
+    """A fixture HTTP server on 127.0.0.1 (the only address tests may talk to)."""
+    server = FixtureServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def allow_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Allow-list 127.0.0.1 for the fetcher's address guard (operators set the same variable)."""
+    monkeypatch.setenv("CORPUSFABRIEK_ALLOW_NETWORKS", "127.0.0.1/32")

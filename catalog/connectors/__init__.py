@@ -1,32 +1,58 @@
-"""Connectors turn a source spec's location into records; one class per source ``kind``."""
+"""Connectors turn a source spec's location into records; one class per source ``kind``.
+
+Every connector is constructed as ``Connector(spec, fetcher, cursor)``:
+
+- ``spec``: the validated :class:`~catalog.sources.SourceSpec`;
+- ``fetcher``: the polite, address-guarded HTTP client (:class:`~catalog.fetch.Fetcher`); connectors never
+  open network connections any other way;
+- ``cursor``: the JSON-serialisable state the connector returned after the last successful run (``{}`` at
+  first), so a re-run fetches only what is new.
+
+``read()`` yields every input item as a :class:`RawRecord` or a :class:`Quarantined` (with a reason), never
+raising for bad input; after it is exhausted, ``next_cursor()`` returns the state to save.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
-from catalog.connectors.files import FilesConnector
 from catalog.connectors.records import QUARANTINE_REASONS, Quarantined, RawRecord
-from catalog.sources import SourceSpec
+
+if TYPE_CHECKING:
+    from catalog.fetch import Fetcher
+    from catalog.sources import SourceSpec
 
 
 class Connector(Protocol):
-    """Reads one source: every input record comes out as a RawRecord or a Quarantined."""
+    """Reads one source: every input item comes out as a RawRecord or a Quarantined."""
 
     def read(self) -> Iterator[RawRecord | Quarantined]:
-        """Yield the source's records."""
+        """Yield the source's new items since the cursor."""
+        ...
+
+    def next_cursor(self) -> dict[str, Any]:
+        """Return the cursor to store once ``read()`` has been exhausted."""
         ...
 
 
-CONNECTORS: dict[str, type] = {"files": FilesConnector}
+#: Connector class of each source kind, imported only when a source of that kind is read.
+CONNECTORS: dict[str, str] = {
+    "files": "catalog.connectors.files:FilesConnector",
+    "rss": "catalog.connectors.rss:RssConnector",
+    "warc": "catalog.connectors.warc:WarcConnector",
+    "oai-pmh": "catalog.connectors.oaipmh:OaiPmhConnector",
+    "alto": "catalog.connectors.alto:AltoConnector",
+    "rechtspraak": "catalog.connectors.rechtspraak:RechtspraakConnector",
+}
 
 
-def connector_for(spec: SourceSpec) -> Connector:
-    """Return the connector for a spec's kind."""
-    try:
-        return CONNECTORS[spec.kind](spec)
-    except KeyError:
-        raise ValueError(f"source {spec.id}: no connector for kind {spec.kind!r}") from None
+def connector_for(spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any] | None = None) -> Connector:
+    """Return the connector for a spec's kind, started from the given cursor."""
+    import importlib
+
+    module, _, name = CONNECTORS[spec.kind].partition(":")
+    return getattr(importlib.import_module(module), name)(spec, fetcher, dict(cursor or {}))
 
 
 __all__ = ["CONNECTORS", "QUARANTINE_REASONS", "Connector", "Quarantined", "RawRecord", "connector_for"]

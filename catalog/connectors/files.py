@@ -27,12 +27,15 @@ MAX_QUARANTINE_BYTES = 64 * 1024
 
 
 class FilesConnector:
-    """Read a file drop described by a ``kind: files`` spec."""
+    """Read a file drop described by a ``kind: files`` spec, skipping files already ingested unchanged."""
 
-    def __init__(self, spec: SourceSpec) -> None:
+    def __init__(self, spec: SourceSpec, fetcher: object = None, cursor: dict[str, Any] | None = None) -> None:
+        # The fetcher is unused: file drops are local or on S3 (fsspec), never fetched over HTTP.
         self.spec = spec
         self.mapping = spec.fields
         self.tz = ZoneInfo(spec.timezone)
+        self._seen: dict[str, str] = dict((cursor or {}).get("files", {}))
+        self._done: dict[str, str] = {}
 
     def locations(self) -> list[str]:
         """Return the files of the drop, sorted, as fsspec URLs or local paths."""
@@ -40,13 +43,23 @@ class FilesConnector:
         return sorted(f.full_name if "://" in self.spec.location else f.path for f in files)
 
     def read(self) -> Iterator[RawRecord | Quarantined]:
-        """Yield every record of every file of the drop."""
+        """Yield every record of every new or changed file of the drop."""
         locations = self.locations()
         if not locations:
             raise FileNotFoundError(f"source {self.spec.id}: no files match its location")
-        reader = {"jsonl": self._read_jsonl, "csv": self._read_csv, "parquet": self._read_parquet}[self.spec.format]
+        reader = {"jsonl": self._read_jsonl, "csv": self._read_csv, "parquet": self._read_parquet}[
+            self.spec.format or ""
+        ]
         for location in locations:
+            fingerprint = _fingerprint(location)
+            if self._seen.get(location) == fingerprint:
+                continue  # ingested before and unchanged
             yield from reader(location)
+            self._done[location] = fingerprint
+
+    def next_cursor(self) -> dict[str, Any]:
+        """Return the files ingested so far with their size and modification stamp."""
+        return {"files": {**self._seen, **self._done}}
 
     # -- formats -----------------------------------------------------------------------------------
 
@@ -177,6 +190,14 @@ class FilesConnector:
         self, location: str, record: str, reason: str, detail: str, raw: bytes | None = None
     ) -> Quarantined:
         return Quarantined(location, record, reason, detail, raw[:MAX_QUARANTINE_BYTES] if raw else None)
+
+
+def _fingerprint(location: str) -> str:
+    """Return size and modification stamp (mtime locally, ETag on S3) of a file: changes when it changes."""
+    fs, path = fsspec.core.url_to_fs(location)
+    info = fs.info(path)
+    stamp = info.get("mtime") or info.get("ETag") or info.get("LastModified") or info.get("created") or ""
+    return f"{info.get('size')}:{stamp}"
 
 
 def _has_surrogates(value: str) -> bool:

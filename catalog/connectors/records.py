@@ -16,6 +16,23 @@ QUARANTINE_REASONS = {
     "missing_id": "the record has neither a native id nor a URL",
     "invalid_published_at": "the publication date cannot be parsed",
     "unreadable_file": "the file cannot be read or parsed at all",
+    # XML sources (rss, oai-pmh, alto, rechtspraak)
+    "malformed_xml": "the XML is not well-formed",
+    "xml_entities_forbidden": "the XML declares entities or a DTD (entity-expansion attack or unsafe input)",
+    "unexpected_document": "well-formed input of the wrong kind (e.g. not ALTO, not a Rechtspraak document)",
+    "encoding_error": "the declared or detected character encoding cannot decode the bytes",
+    # fetching (see catalog.fetch.FetchError reasons)
+    "http_error": "the server answered with an HTTP error status",
+    "timeout": "the server did not answer within the timeouts",
+    "connection_error": "no connection could be made",
+    "response_too_large": "the response exceeds the source's maximum response size",
+    "decompressed_too_large": "the decompressed response exceeds the maximum size (compression bomb)",
+    "address_refused": "the host resolves to a loopback, private, link-local or metadata address",
+    "robots_disallowed": "robots.txt disallows fetching this URL for our user agent",
+    "invalid_url": "the URL is not an absolute http(s) URL",
+    # web archives
+    "truncated_warc": "the WARC/ARC file ends in the middle of a record or is corrupt",
+    "not_html": "the archived response is not HTML (skipped; no bytes kept)",
 }
 
 
@@ -33,6 +50,15 @@ class RawRecord:
     #: The input bytes of the record when the format has them at no cost (a JSONL line); kept only if a
     #: later step quarantines the record.
     raw_bytes: bytes | None = field(default=None, compare=False, repr=False)
+    #: How the text was obtained: "record" (from the delivered record itself), "article" (page fetched
+    #: and extracted), "feed-only" (the article page could not be fetched: feed summary used), "ocr".
+    fetch_mode: str = "record"
+    #: Mean OCR word confidence in [0, 1] (ALTO ``WC``), when the source has one.
+    ocr_confidence: float | None = None
+    #: Language declared by the source (e.g. ``dc:language``), not yet detected.
+    lang: str | None = None
+    #: Source-specific provenance (ECLI, court, OAI identifier and datestamp, WARC record id, ...).
+    metadata: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

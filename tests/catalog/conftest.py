@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from catalog.ingest import ingest_source
@@ -12,12 +16,18 @@ from catalog.sources import SourceSpec, parse_spec
 from catalog.storage import Storage
 from quality.clean import clean_source
 
+#: A fixed, increasing modification time for rewritten drop files, so a rewrite is always seen as a change
+#: by the files connector's cursor (size + mtime), however fast the test runs.
+_MTIMES = itertools.count(1_900_000_000)
+
 
 def spec_data(source_id: str = "test-bron", **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": source_id,
         "name": "Testbron",
-        "owner": "Testorganisatie",
+        "owner": {"organisation": "Testorganisatie", "contact": "data@test.example"},
+        "legal_basis": "not-applicable",
+        "sector": "test",
         "kind": "files",
         "format": "jsonl",
         "location": f"{source_id}.jsonl",
@@ -35,6 +45,19 @@ def jsonl_bytes(records: Iterable[Any]) -> bytes:
     )
 
 
+def write_drop(path: Path, content: bytes | list[Any]) -> Path:
+    """Write a drop file (bytes, or JSONL records) and give it a new modification time."""
+    path.write_bytes(content if isinstance(content, bytes) else jsonl_bytes(content))
+    stamp = next(_MTIMES)
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def read_table(storage: Storage, rel: str) -> pa.Table:
+    with storage.open_input(rel) as handle:
+        return pq.read_table(handle)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "drop"
@@ -49,8 +72,7 @@ def make_spec(data_dir: Path) -> Callable[..., SourceSpec]:
     def make(content: bytes | list[Any] | None = None, source_id: str = "test-bron", **overrides: Any) -> SourceSpec:
         data = spec_data(source_id, **overrides)
         if content is not None:
-            payload = content if isinstance(content, bytes) else jsonl_bytes(content)
-            (data_dir / data["location"]).write_bytes(payload)
+            write_drop(data_dir / data["location"], content)
         return parse_spec(data, origin=f"<{source_id}>", base_dir=data_dir)
 
     return make

@@ -5,7 +5,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,9 +19,13 @@ from catalog.connectors import (
     connector_for,
 )
 from catalog.connectors.files import MAX_QUARANTINE_BYTES, FilesConnector
+from catalog.fetch import Fetcher
 from catalog.ingest import ingest_source, quarantine_path
-from catalog.sources import SourceRegistry, SourceSpec
+from catalog.registry import SourceRegistry
+from catalog.sources import Kind, SourceSpec
 from catalog.storage import Storage
+
+from .conftest import write_drop
 
 MakeSpec = Callable[..., SourceSpec]
 
@@ -31,12 +35,13 @@ FAKE_EMAIL = "jozefien.geheimhouder@voorbeeld-lek.invalid"
 
 def ingest_with_quarantine(storage: Storage, spec: SourceSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     report = ingest_source(storage, spec)
-    with storage.open_input(quarantine_path(spec.id)) as handle:
+    with storage.open_input(quarantine_path(spec.id, report["ingest_id"])) as handle:
         return report, pq.read_table(handle).to_pylist()
 
 
 def read_all(spec: SourceSpec) -> list[RawRecord | Quarantined]:
-    return list(connector_for(spec).read())
+    """Read a whole drop from scratch (no cursor)."""
+    return list(FilesConnector(spec).read())
 
 
 def split(items: list[RawRecord | Quarantined]) -> tuple[list[RawRecord], list[Quarantined]]:
@@ -47,7 +52,9 @@ def split(items: list[RawRecord | Quarantined]) -> tuple[list[RawRecord], list[Q
 
 
 def test_connector_registry() -> None:
-    assert CONNECTORS == {"files": FilesConnector}
+    # every kind a spec may declare has a connector, named by import path (imported only when used)
+    assert set(CONNECTORS) == set(get_args(Kind))
+    assert CONNECTORS["files"] == "catalog.connectors.files:FilesConnector"
     assert set(QUARANTINE_REASONS) >= {
         "invalid_utf8",
         "malformed_json",
@@ -61,10 +68,16 @@ def test_connector_registry() -> None:
     }
 
 
-def test_connector_for_unknown_kind(make_spec: MakeSpec) -> None:
-    spec = make_spec().model_copy(update={"kind": "rss"})
-    with pytest.raises(ValueError, match="no connector for kind 'rss'"):
-        connector_for(spec)
+def test_connector_for_a_files_spec_starts_from_the_cursor(make_spec: MakeSpec) -> None:
+    spec = make_spec([{"id": "1", "text": "Een."}])
+    connector = connector_for(spec, Fetcher.for_spec(spec))
+    assert isinstance(connector, FilesConnector)
+    assert [item.native_id for item in connector.read()] == ["1"]  # type: ignore[union-attr]
+    cursor = connector.next_cursor()
+    again = connector_for(spec, Fetcher.for_spec(spec), cursor)
+    assert list(again.read()) == []
+    assert again.next_cursor() == cursor
+    assert list(connector_for(spec, Fetcher.for_spec(spec), None).read())  # no cursor: read from scratch
 
 
 def test_quarantined_rejects_unknown_reason() -> None:
@@ -198,6 +211,7 @@ def test_field_mapping(make_spec: MakeSpec) -> None:
         location=spec.location,
         record="line 1",
     )
+    assert (doc.fetch_mode, doc.ocr_confidence, doc.lang, doc.metadata) == ("record", None, None, {})
 
 
 def test_unmapped_fields_are_none(make_spec: MakeSpec) -> None:
@@ -415,6 +429,57 @@ def test_no_matching_files_raises(make_spec: MakeSpec) -> None:
 def test_missing_single_file_raises(make_spec: MakeSpec) -> None:
     with pytest.raises(FileNotFoundError):
         read_all(make_spec(location="bestaat-niet.jsonl"))
+
+
+# -- the cursor: only new or changed files are read -------------------------------------------------
+
+
+def fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime}"
+
+
+def test_next_cursor_lists_every_file_read_with_size_and_mtime(make_spec: MakeSpec, data_dir: Path) -> None:
+    a = write_drop(data_dir / "deel-a.jsonl", [{"id": "a1", "text": "A."}])
+    b = write_drop(data_dir / "deel-b.jsonl", [b"{kapot"])  # a file with only quarantined input is read too
+    connector = FilesConnector(make_spec(location="deel-*.jsonl"), None, {})
+    assert connector.next_cursor() == {"files": {}}
+    assert len(list(connector.read())) == 2
+    assert connector.next_cursor() == {"files": {str(a): fingerprint(a), str(b): fingerprint(b)}}
+
+
+def test_unchanged_files_are_skipped_and_changed_files_read_again(make_spec: MakeSpec, data_dir: Path) -> None:
+    a = write_drop(data_dir / "deel-a.jsonl", [{"id": "a1", "text": "A."}])
+    b = write_drop(data_dir / "deel-b.jsonl", [{"id": "b1", "text": "B."}])
+    spec = make_spec(location="deel-*.jsonl")
+    first = FilesConnector(spec)
+    list(first.read())
+    cursor = first.next_cursor()
+
+    unchanged = FilesConnector(spec, None, cursor)
+    assert list(unchanged.read()) == []
+    assert unchanged.next_cursor() == cursor
+
+    write_drop(b, [{"id": "b1", "text": "B, herzien."}, {"id": "b2", "text": "Nieuw."}])  # other size and mtime
+    c = write_drop(data_dir / "deel-c.jsonl", [{"id": "c1", "text": "C."}])
+    changed = FilesConnector(spec, None, cursor)
+    assert [d.native_id for d in changed.read()] == ["b1", "b2", "c1"]  # type: ignore[union-attr]
+    assert changed.next_cursor() == {"files": {str(p): fingerprint(p) for p in (a, b, c)}}
+
+    touched = FilesConnector(spec, None, changed.next_cursor())
+    write_drop(c, [{"id": "c1", "text": "C."}])  # same bytes, new modification time: delivered again
+    assert [d.native_id for d in touched.read()] == ["c1"]  # type: ignore[union-attr]
+
+
+def test_a_file_enters_the_cursor_only_after_it_was_read_to_the_end(make_spec: MakeSpec, data_dir: Path) -> None:
+    a = write_drop(data_dir / "deel-a.jsonl", [{"id": "a1", "text": "A."}, {"id": "a2", "text": "A."}])
+    write_drop(data_dir / "deel-b.jsonl", [{"id": "b1", "text": "B."}])
+    connector = FilesConnector(make_spec(location="deel-*.jsonl"))
+    items = connector.read()
+    next(items), next(items)  # every record of deel-a handed out, but the consumer has not moved on yet
+    assert connector.next_cursor() == {"files": {}}
+    assert next(items).native_id == "b1"  # type: ignore[union-attr]
+    assert connector.next_cursor() == {"files": {str(a): fingerprint(a)}}
 
 
 # -- the bundled sample ----------------------------------------------------------------------------

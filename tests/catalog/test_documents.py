@@ -9,9 +9,11 @@ import pytest
 
 from catalog.documents import (
     ANNOTATIONS,
+    CLEAN_ANNOTATION,
     DOCUMENT_SCHEMA,
     EXCLUDED_SCHEMA,
     QUARANTINE_SCHEMA,
+    RAW_ANNOTATION,
     SCHEMA_VERSION,
     TIMESTAMP,
     content_sha256,
@@ -94,6 +96,22 @@ def test_document_schema_types_and_nullability() -> None:
     assert [f.name for f in ANNOTATIONS] == ["raw", "clean"]
 
 
+def test_schema_version_two_has_the_provenance_annotations() -> None:
+    assert SCHEMA_VERSION == "2"
+    assert ANNOTATIONS.field("raw").type == RAW_ANNOTATION
+    assert ANNOTATIONS.field("clean").type == CLEAN_ANNOTATION
+    assert [(f.name, f.type) for f in RAW_ANNOTATION] == [
+        ("ingest_id", pa.string()),
+        ("location", pa.string()),
+        ("record", pa.string()),
+        ("code_version", pa.string()),
+        ("fetch_mode", pa.string()),
+        ("ocr_confidence", pa.float64()),
+        ("source_metadata", pa.string()),  # a JSON object as text: one schema for every kind of source
+    ]
+    assert [f.name for f in CLEAN_ANNOTATION] == ["code_version", "text_changed", "chars_before", "chars_after"]
+
+
 def test_excluded_schema_is_document_schema_plus_reasons() -> None:
     assert EXCLUDED_SCHEMA.names == [*DOCUMENT_SCHEMA.names, "excluded_stage", "excluded_reason", "duplicate_of"]
     for field in DOCUMENT_SCHEMA:
@@ -136,12 +154,22 @@ def test_a_document_row_round_trips_through_the_schema() -> None:
         "fetched_at": now,
         "licence": "EUPL-1.2",
         "content_sha256": content_sha256("Hallo"),
-        "annotations": {"raw": {"ingest_id": "i", "location": "l", "record": "line 1", "code_version": "v"}},
+        "annotations": {
+            "raw": {
+                "ingest_id": "i",
+                "location": "alto/1897-p1.xml",
+                "record": "page 1",
+                "code_version": "v",
+                "fetch_mode": "ocr",
+                "ocr_confidence": 0.91,
+                "source_metadata": '{"krant": "Provinciale Courant"}',
+            }
+        },
     }
     table = pa.Table.from_pylist([row], schema=DOCUMENT_SCHEMA)
     back = table.to_pylist()[0]
     assert back["fetched_at"] == now
-    assert back["annotations"]["raw"]["record"] == "line 1"
+    assert back["annotations"]["raw"] == row["annotations"]["raw"]
     assert back["annotations"]["clean"] is None
 
 

@@ -334,7 +334,14 @@ def test_conditional_requests_with_etag_and_last_modified(http_server):
 
 
 def test_invalid_urls_are_refused():
-    for url in ("ftp://example.org/x", "file:///etc/passwd", "/relative", "http:///nohost"):
+    for url in (
+        "ftp://example.org/x",
+        "file:///etc/passwd",
+        "/relative",
+        "http:///nohost",
+        "http://x:99999/",
+        "http://[::1/",
+    ):
         with pytest.raises(FetchError) as error:
             fetcher().get(url)
         assert error.value.reason == "invalid_url"
@@ -348,9 +355,16 @@ def test_credentials_come_from_the_environment_and_stay_on_the_source_host(http_
     http_server.routes["/robots.txt"] = Route(b"", 404)
     http_server.routes["/data"] = Route(b"data")
     creds = Credentials(token_env="PARTNER_TOKEN")
-    own = Fetcher(fast(), allow_networks=LOOPBACK, credentials=creds, credential_host="127.0.0.1")
+    own = Fetcher(
+        fast(), allow_networks=LOOPBACK, credentials=creds, credential_origin=("http", "127.0.0.1", http_server.port)
+    )
     own.get(http_server.url("/data"))
-    other = Fetcher(fast(), allow_networks=LOOPBACK, credentials=creds, credential_host="partner.example")
+    other = Fetcher(
+        fast(),
+        allow_networks=LOOPBACK,
+        credentials=creds,
+        credential_origin=("http", "partner.example", http_server.port),
+    )
     other.get(http_server.url("/data"))
     sent = [headers.get("authorization") for path, headers in http_server.requests if path == "/data"]
     assert sent == ["Bearer token-for-test-only", None]
@@ -360,7 +374,9 @@ def test_missing_credential_variable_names_the_variable_not_a_value(http_server,
     monkeypatch.delenv("PARTNER_TOKEN", raising=False)
     http_server.routes["/robots.txt"] = Route(b"", 404)
     creds = Credentials(token_env="PARTNER_TOKEN")
-    f = Fetcher(fast(), allow_networks=LOOPBACK, credentials=creds, credential_host="127.0.0.1")
+    f = Fetcher(
+        fast(), allow_networks=LOOPBACK, credentials=creds, credential_origin=("http", "127.0.0.1", http_server.port)
+    )
     with pytest.raises(CredentialError, match="PARTNER_TOKEN is not set"):
         f.get(http_server.url("/data"))
 
@@ -370,3 +386,41 @@ def test_error_messages_never_carry_query_strings(http_server):
     with pytest.raises(FetchError) as error:
         fetcher().get(http_server.url("/zoek?naam=Jan+de+Vries&bsn=123"))
     assert "Vries" not in str(error.value) and "bsn" not in str(error.value)
+
+
+def test_robots_txt_redirect_is_followed(http_server):
+    http_server.routes["/robots.txt"] = Route(b"", 301, {"Location": "/echte-robots.txt"})
+    http_server.routes["/echte-robots.txt"] = Route(b"User-agent: *\nDisallow: /geheim/\n")
+    http_server.routes["/open"] = Route(b"open")
+    f = fetcher()
+    assert f.get(http_server.url("/open")).body == b"open"
+    with pytest.raises(FetchError) as error:
+        f.get(http_server.url("/geheim/x"))
+    assert error.value.reason == "robots_disallowed"
+
+
+def test_retry_after_as_http_date(http_server):
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    http_server.routes["/robots.txt"] = Route(b"", 404)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    answers = iter([Route(b"", 503, {"Retry-After": later}), Route(b"ok")])
+    http_server.routes["/druk"] = lambda path, headers: next(answers)
+    slept = []
+    assert (
+        Fetcher(fast(retries=1), allow_networks=LOOPBACK, sleep=slept.append).get(http_server.url("/druk")).body
+        == b"ok"
+    )
+    assert any(20 <= s <= 31 for s in slept)
+
+
+def test_a_failed_read_never_leaks_into_the_next_response(http_server):
+    http_server.routes["/robots.txt"] = Route(b"", 404)
+    http_server.routes["/groot"] = Route(b"G" * 5000)
+    http_server.routes["/klein"] = Route(b"klein")
+    f = fetcher(max_response_bytes=2000)
+    for _ in range(3):
+        with pytest.raises(FetchError):
+            f.get(http_server.url("/groot"))
+        assert f.get(http_server.url("/klein")).body == b"klein"

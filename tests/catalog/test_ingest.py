@@ -1,26 +1,37 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
-from catalog.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA, make_doc_id
+import catalog.ingest as ingest_module
+from catalog.connectors import Quarantined, RawRecord
+from catalog.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA, SCHEMA_VERSION, make_doc_id
 from catalog.ingest import (
     SourceSuspendedError,
+    batch_path,
+    committed_ingests,
+    cursor_path,
     ingest_report_path,
     ingest_source,
     quarantine_path,
-    raw_path,
+    run_report_path,
 )
-from catalog.sources import SourceRegistry, SourceSpec
-from catalog.storage import Storage
+from catalog.registry import SourceRegistry
+from catalog.sources import SourceSpec
+from catalog.storage import Storage, StorageError
+from quality.clean import clean_path, clean_source, excluded_path
 from quality.normalise import normalise_text
 
+from .conftest import numbered_records, read_table, write_drop
+
 MakeSpec = Callable[..., SourceSpec]
+SOURCE = "test-bron"
 
 RECORDS: list[object] = [
     {
@@ -37,58 +48,83 @@ RECORDS: list[object] = [
 ]
 
 
-def read_table(storage: Storage, rel: str):
-    with storage.open_input(rel) as handle:
-        return pq.read_table(handle)
+def batch_rows(storage: Storage, report: dict[str, Any]) -> list[dict[str, Any]]:
+    return read_table(storage, batch_path(report["source_id"], report["ingest_id"])).to_pylist()
+
+
+def raw_files(storage: Storage, source_id: str = SOURCE) -> dict[str, list[str]]:
+    """Every visible and hidden file of a source's raw and quarantine zones, by folder."""
+    found: dict[str, list[str]] = {}
+    for zone in (Path(storage.url("raw", source_id)), Path(storage.url("quarantine", source_id))):
+        for path in sorted(zone.rglob("*")) if zone.exists() else []:
+            if path.is_file():
+                found.setdefault(str(path.parent.relative_to(storage.root)), []).append(path.name)
+    return found
+
+
+# -- one run ---------------------------------------------------------------------------------------
 
 
 def test_ingest_report_accounts_for_every_record(storage: Storage, make_spec: MakeSpec) -> None:
     spec = make_spec(RECORDS)
     report = ingest_source(storage, spec)
-    assert report["source_id"] == "test-bron"
+    assert report["source_id"] == SOURCE
+    assert report["kind"] == "files"
     assert report["records_read"] == report["documents"] + report["quarantined"] == 6
     assert report["documents"] == 3
+    assert report["documents_by_fetch_mode"] == {"record": 3}
     assert report["quarantined"] == 3
     assert report["quarantined_by_reason"] == {"empty_text": 1, "malformed_json": 1, "not_an_object": 1}
     assert report["licence"] == "EUPL-1.2"
     assert report["status"] == "approved"
     assert report["locations"] == 1
-    assert report["raw_bytes"] == storage.size(raw_path("test-bron"))
+    assert report["raw_bytes"] == storage.size(batch_path(SOURCE, report["ingest_id"]))
     assert report["text_chars"] == sum(len(r["text"]) for r in RECORDS[:3])  # type: ignore[index]
     assert report["code_version"]
     assert datetime.fromisoformat(report["ingested_at"]).tzinfo is not None
-    # the report is committed last, as written
-    assert storage.read_json(ingest_report_path("test-bron")) == report
+    # the run report commits the batch; the newest report is copied for readers
+    assert storage.read_json(run_report_path(SOURCE, report["ingest_id"])) == report
+    assert storage.read_json(ingest_report_path(SOURCE)) == report
+    assert committed_ingests(storage, SOURCE) == [report]
 
 
-def test_ingest_writes_raw_and_quarantine_zones(storage: Storage, make_spec: MakeSpec) -> None:
+def test_ingest_writes_batch_quarantine_report_and_cursor(storage: Storage, make_spec: MakeSpec) -> None:
     spec = make_spec(RECORDS)
     report = ingest_source(storage, spec)
-    assert storage.ls("raw/test-bron") == ["documents.parquet", "ingest.json"]
-    assert storage.ls("quarantine/test-bron") == ["quarantine.parquet"]
+    ingest_id = report["ingest_id"]
+    assert storage.ls(f"raw/{SOURCE}") == ["batches", "cursor.json", "ingest.json", "ingests"]
+    assert storage.ls(f"raw/{SOURCE}/batches") == [f"{ingest_id}.parquet"]
+    assert storage.ls(f"raw/{SOURCE}/ingests") == [f"{ingest_id}.json"]
+    assert storage.ls(f"quarantine/{SOURCE}") == [f"{ingest_id}.parquet"]
+    assert batch_path(SOURCE, ingest_id) == f"raw/{SOURCE}/batches/{ingest_id}.parquet"
+    assert quarantine_path(SOURCE, ingest_id) == f"quarantine/{SOURCE}/{ingest_id}.parquet"
 
-    raw = read_table(storage, raw_path("test-bron"))
+    raw = read_table(storage, batch_path(SOURCE, ingest_id))
     assert raw.schema.equals(DOCUMENT_SCHEMA, check_metadata=False)
+    assert raw.schema.metadata[b"corpusfabriek.schema_version"] == SCHEMA_VERSION.encode()
     assert raw.num_rows == 3
     rows = raw.to_pylist()
     assert [r["native_id"] for r in rows] == ["a", "b", "https://krant.example/c"]
     first = rows[0]
-    assert first["doc_id"] == make_doc_id("test-bron", "a")
-    assert first["source_id"] == "test-bron"
+    assert first["doc_id"] == make_doc_id(SOURCE, "a")
+    assert first["source_id"] == SOURCE
     assert first["title"] == "Heropening"
     assert first["licence"] == "EUPL-1.2"
     assert first["lang"] is None
     assert first["published_at"] == datetime(2026, 2, 28, 23, 0, tzinfo=UTC)
     assert first["fetched_at"] == datetime.fromisoformat(report["ingested_at"])
     assert first["annotations"]["raw"] == {
-        "ingest_id": report["ingest_id"],
+        "ingest_id": ingest_id,
         "location": spec.location,
         "record": "line 1",
         "code_version": report["code_version"],
+        "fetch_mode": "record",
+        "ocr_confidence": None,
+        "source_metadata": None,
     }
     assert first["annotations"]["clean"] is None
 
-    quarantine = read_table(storage, quarantine_path("test-bron"))
+    quarantine = read_table(storage, quarantine_path(SOURCE, ingest_id))
     assert quarantine.schema.equals(QUARANTINE_SCHEMA, check_metadata=False)
     rows = quarantine.to_pylist()
     assert [(r["record"], r["reason"]) for r in rows] == [
@@ -96,14 +132,14 @@ def test_ingest_writes_raw_and_quarantine_zones(storage: Storage, make_spec: Mak
         ("line 5", "empty_text"),
         ("line 6", "malformed_json"),
     ]
-    assert {r["ingest_id"] for r in rows} == {report["ingest_id"]}
-    assert {r["source_id"] for r in rows} == {"test-bron"}
+    assert {r["ingest_id"] for r in rows} == {ingest_id}
+    assert {r["source_id"] for r in rows} == {SOURCE}
     assert rows[2]["raw_bytes"] == b"{kapot\n"
 
 
 def test_content_sha256_is_of_the_normalised_text(storage: Storage, make_spec: MakeSpec) -> None:
-    ingest_source(storage, make_spec(RECORDS))
-    rows = read_table(storage, raw_path("test-bron")).to_pylist()
+    report = ingest_source(storage, make_spec(RECORDS))
+    rows = batch_rows(storage, report)
     for row in rows:
         expected = hashlib.sha256(normalise_text(row["text"]).encode("utf-8")).hexdigest()
         assert row["content_sha256"] == expected
@@ -121,28 +157,14 @@ def test_equivalent_texts_share_a_content_hash(storage: Storage, make_spec: Make
             {"id": "3", "text": "Café De Zon"},
         ]
     )
-    ingest_source(storage, spec)
-    hashes = read_table(storage, raw_path("test-bron")).column("content_sha256").to_pylist()
+    report = ingest_source(storage, spec)
+    hashes = [row["content_sha256"] for row in batch_rows(storage, report)]
     assert hashes[0] == hashes[1] != hashes[2]
-
-
-def test_reingest_gives_the_same_doc_ids(storage: Storage, make_spec: MakeSpec) -> None:
-    spec = make_spec(RECORDS)
-    first = ingest_source(storage, spec)
-    ids_first = read_table(storage, raw_path("test-bron")).column("doc_id").to_pylist()
-    second = ingest_source(storage, spec)
-    ids_second = read_table(storage, raw_path("test-bron")).column("doc_id").to_pylist()
-    assert ids_first == ids_second
-    assert len(set(ids_first)) == 3
-    assert first["ingest_id"] != second["ingest_id"]
-    assert storage.read_json(ingest_report_path("test-bron"))["ingest_id"] == second["ingest_id"]
-    # the snapshot is replaced, not appended to
-    assert read_table(storage, quarantine_path("test-bron")).num_rows == 3
 
 
 def test_suspended_source_raises_and_writes_nothing(storage: Storage, make_spec: MakeSpec) -> None:
     spec = make_spec(RECORDS, status="suspended")
-    with pytest.raises(SourceSuspendedError, match="test-bron"):
+    with pytest.raises(SourceSuspendedError, match=SOURCE):
         ingest_source(storage, spec)
     assert not storage.exists("raw")
     assert not storage.exists("quarantine")
@@ -154,31 +176,286 @@ def test_sandbox_source_is_ingested(storage: Storage, make_spec: MakeSpec) -> No
     assert report["documents"] == 3
 
 
-def test_failed_ingest_keeps_the_previous_snapshot(storage: Storage, make_spec: MakeSpec, data_dir: Path) -> None:
-    spec = make_spec(RECORDS)
-    report = ingest_source(storage, spec)
-    before = storage.read_bytes(raw_path("test-bron"))
-    (data_dir / "test-bron.jsonl").unlink()
-    with pytest.raises(FileNotFoundError):
-        ingest_source(storage, spec)
-    assert storage.read_bytes(raw_path("test-bron")) == before
-    assert storage.read_json(ingest_report_path("test-bron")) == report
-    assert sorted(p.name for p in Path(storage.root, "raw", "test-bron").iterdir()) == [
-        "documents.parquet",
-        "ingest.json",
-    ]
-
-
-def test_only_quarantined_input_gives_empty_documents(storage: Storage, make_spec: MakeSpec) -> None:
+def test_only_quarantined_input_gives_an_empty_batch(storage: Storage, make_spec: MakeSpec) -> None:
     report = ingest_source(storage, make_spec([b"{", {"id": "x"}]))
     assert (report["documents"], report["quarantined"]) == (0, 2)
-    table = read_table(storage, raw_path("test-bron"))
+    assert report["documents_by_fetch_mode"] == {}
+    table = read_table(storage, batch_path(SOURCE, report["ingest_id"]))
     assert table.num_rows == 0
     assert table.schema.equals(DOCUMENT_SCHEMA, check_metadata=False)
 
 
-def test_ingest_bundled_sample(storage: Storage) -> None:
-    spec = SourceRegistry.from_env({}).get("sector-meldingen")
+def test_connector_provenance_reaches_the_raw_annotation(
+    storage: Storage, make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a connector knows beyond the text (fetch mode, OCR confidence, language, metadata) is kept."""
+
+    class Scanned:
+        def __init__(self, spec: SourceSpec, fetcher: object, cursor: dict[str, Any] | None = None) -> None:
+            self.cursor = dict(cursor or {})
+
+        def read(self) -> Iterator[RawRecord | Quarantined]:
+            yield RawRecord(
+                native_id="krant-1897-p1",
+                text="Uit de courant van 1897.",
+                title=None,
+                url=None,
+                published_at=None,
+                location="scan-1897.xml",
+                record="page 1",
+                fetch_mode="ocr",
+                ocr_confidence=0.87,
+                lang="nl",
+                metadata={"zeta": "laatste", "alpha": "eerste"},
+            )
+            yield RawRecord("krant-1897-p2", "\u200b ", None, None, None, "scan-1897.xml", "page 2", fetch_mode="ocr")
+            yield RawRecord("art-1", "Een artikel.", None, "https://krant.example/1", None, "feed", "item 1")
+
+        def next_cursor(self) -> dict[str, Any]:
+            return {"pages": 2}
+
+    monkeypatch.setattr(ingest_module, "connector_for", Scanned)
+    report = ingest_source(storage, make_spec([]))
+    assert report["documents_by_fetch_mode"] == {"ocr": 1, "record": 1}
+    assert report["quarantined_by_reason"] == {"empty_text": 1}
+    assert report["locations"] == 2
+    first, second = batch_rows(storage, report)
+    assert first["lang"] == "nl"
+    raw = first["annotations"]["raw"]
+    assert (raw["fetch_mode"], raw["ocr_confidence"], raw["record"]) == ("ocr", 0.87, "page 1")
+    assert raw["source_metadata"] == '{"alpha": "eerste", "zeta": "laatste"}'  # a JSON object, sorted keys
+    assert second["annotations"]["raw"]["source_metadata"] is None  # no metadata: null, not "{}"
+    # a blank record without raw bytes is kept for review as its mapped fields
+    (quarantined,) = read_table(storage, quarantine_path(SOURCE, report["ingest_id"])).to_pylist()
+    assert quarantined["record"] == "page 2"
+    assert json.loads(quarantined["raw_bytes"])["native_id"] == "krant-1897-p2"
+    assert storage.read_json(cursor_path(SOURCE)) == {"pages": 2}
+
+
+# -- incremental runs ------------------------------------------------------------------------------
+
+
+def test_cursor_remembers_each_file_by_size_and_mtime(storage: Storage, make_spec: MakeSpec) -> None:
+    spec = make_spec(RECORDS)
+    ingest_source(storage, spec)
+    stat = Path(spec.location).stat()
+    assert storage.read_json(cursor_path(SOURCE)) == {"files": {spec.location: f"{stat.st_size}:{stat.st_mtime}"}}
+
+
+def test_reingest_of_an_unchanged_drop_reads_nothing(storage: Storage, make_spec: MakeSpec) -> None:
+    spec = make_spec(RECORDS)
+    first = ingest_source(storage, spec)
+    cursor = storage.read_bytes(cursor_path(SOURCE))
+    second = ingest_source(storage, spec)
+    assert first["ingest_id"] != second["ingest_id"]
+    assert (second["records_read"], second["documents"], second["quarantined"]) == (0, 0, 0)
+    assert second["locations"] == 0
+    assert second["quarantined_by_reason"] == {}
+    assert storage.read_bytes(cursor_path(SOURCE)) == cursor
+    # the empty run is still committed, as an empty batch of the document schema
+    assert [r["ingest_id"] for r in committed_ingests(storage, SOURCE)] == [first["ingest_id"], second["ingest_id"]]
+    empty = read_table(storage, batch_path(SOURCE, second["ingest_id"]))
+    assert empty.num_rows == 0 and empty.schema.equals(DOCUMENT_SCHEMA, check_metadata=False)
+    assert read_table(storage, quarantine_path(SOURCE, second["ingest_id"])).num_rows == 0
+    assert storage.read_json(ingest_report_path(SOURCE)) == second
+    # the first batch is left as it was
+    assert len(batch_rows(storage, first)) == 3
+    clean = clean_source(storage, SOURCE)
+    assert (clean["ingests"], clean["records_read"], clean["kept"], clean["dropped"]) == (2, 6, 3, 0)
+
+
+def test_changed_file_is_read_again_and_keeps_its_doc_ids(
+    storage: Storage, make_spec: MakeSpec, data_dir: Path
+) -> None:
+    spec = make_spec(RECORDS)
+    first = ingest_source(storage, spec)
+    corrected = [{**RECORDS[0], "text": "Café De Zon opent weer, nu ook op zondag."}, *RECORDS[1:]]  # type: ignore[dict-item]
+    write_drop(data_dir / "test-bron.jsonl", corrected)
+    second = ingest_source(storage, spec)
+    assert (second["records_read"], second["documents"], second["quarantined"]) == (6, 3, 3)
+    ids_first = [r["doc_id"] for r in batch_rows(storage, first)]
+    ids_second = [r["doc_id"] for r in batch_rows(storage, second)]
+    assert ids_first == ids_second
+    assert len(set(ids_first)) == 3
+
+    # the clean stage keeps the newest delivery of each document
+    report = clean_source(storage, SOURCE)
+    kept = read_table(storage, clean_path(SOURCE)).to_pylist()
+    assert sorted(r["doc_id"] for r in kept) == sorted(ids_first)
+    texts = {r["native_id"]: r["text"] for r in kept}
+    assert texts["a"] == "Café De Zon opent weer, nu ook op zondag."
+    assert {r["annotations"]["raw"]["ingest_id"] for r in kept} == {second["ingest_id"]}
+    excluded = read_table(storage, excluded_path("clean", SOURCE)).to_pylist()
+    assert {r["excluded_reason"] for r in excluded} == {"superseded_record"}
+    assert {r["annotations"]["raw"]["ingest_id"] for r in excluded} == {first["ingest_id"]}
+    assert report["dropped_by_reason"] == {"superseded_record": 3, "duplicate_content": 0}
+    assert (report["records_read"], report["kept"], report["quarantined"]) == (12, 3, 6)
+    assert report["accounting_balanced"] is True
+
+
+def test_a_new_file_in_the_drop_is_read_alone(storage: Storage, make_spec: MakeSpec, data_dir: Path) -> None:
+    write_drop(data_dir / "deel-1.jsonl", numbered_records("een", 4))
+    spec = make_spec(location="deel-*.jsonl")
+    first = ingest_source(storage, spec)
+    assert (first["records_read"], first["locations"]) == (4, 1)
+
+    write_drop(data_dir / "deel-2.jsonl", [*numbered_records("twee", 2), b"{kapot"])
+    second = ingest_source(storage, spec)
+    assert (second["records_read"], second["documents"], second["quarantined"]) == (3, 2, 1)
+    assert second["locations"] == 1
+    rows = batch_rows(storage, second)
+    assert [r["native_id"] for r in rows] == ["twee-0", "twee-1"]
+    assert {Path(r["annotations"]["raw"]["location"]).name for r in rows} == {"deel-2.jsonl"}
+    (bad,) = read_table(storage, quarantine_path(SOURCE, second["ingest_id"])).to_pylist()
+    assert Path(bad["location"]).name == "deel-2.jsonl"
+    assert sorted(storage.read_json(cursor_path(SOURCE))["files"]) == [
+        str(data_dir / "deel-1.jsonl"),
+        str(data_dir / "deel-2.jsonl"),
+    ]
+
+    third = ingest_source(storage, spec)
+    assert third["records_read"] == 0
+    report = clean_source(storage, SOURCE)
+    assert (report["records_read"], report["kept"], report["dropped"], report["quarantined"]) == (7, 6, 0, 1)
+
+
+def test_cursor_is_written_after_the_run_report(
+    storage: Storage, make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published: list[str] = []
+    put_file = storage.put_file
+
+    def recording_put_file(local_path: str | Path, rel: str) -> None:
+        put_file(local_path, rel)
+        published.append(rel)
+
+    monkeypatch.setattr(storage, "put_file", recording_put_file)
+    report = ingest_source(storage, make_spec(RECORDS))
+    ingest_id = report["ingest_id"]
+    assert sorted(published[:2]) == sorted([batch_path(SOURCE, ingest_id), quarantine_path(SOURCE, ingest_id)])
+    assert published[2:] == [run_report_path(SOURCE, ingest_id), ingest_report_path(SOURCE), cursor_path(SOURCE)]
+
+
+class Interrupted(RuntimeError):
+    pass
+
+
+def interrupt_after(monkeypatch: pytest.MonkeyPatch, items: int) -> None:
+    """Make the next ingest's connector raise after yielding ``items`` items (a crash half-way a run)."""
+    real = ingest_module.connector_for
+
+    class Interrupting:
+        def __init__(self, spec: SourceSpec, fetcher: object, cursor: dict[str, Any] | None = None) -> None:
+            self.inner = real(spec, fetcher, cursor)  # type: ignore[arg-type]
+
+        def read(self) -> Iterator[RawRecord | Quarantined]:
+            for number, item in enumerate(self.inner.read()):
+                if number == items:
+                    raise Interrupted("connection lost half-way")
+                yield item
+
+        def next_cursor(self) -> dict[str, Any]:
+            return self.inner.next_cursor()
+
+    monkeypatch.setattr(ingest_module, "connector_for", Interrupting)
+
+
+def test_interrupted_run_commits_nothing_and_the_next_run_has_no_duplicates(
+    storage: Storage, make_spec: MakeSpec, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_drop(data_dir / "deel-1.jsonl", numbered_records("een", 3))
+    spec = make_spec(location="deel-*.jsonl")
+    first = ingest_source(storage, spec)
+    before = raw_files(storage)
+    cursor = storage.read_bytes(cursor_path(SOURCE))
+
+    write_drop(data_dir / "deel-2.jsonl", [*numbered_records("twee", 4), b"{kapot"])
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 3)
+        with pytest.raises(Interrupted):
+            ingest_source(storage, spec)
+
+    # no batch, quarantine or report of the failed run, not even hidden or temporary files; cursor unchanged
+    assert raw_files(storage) == before
+    assert committed_ingests(storage, SOURCE) == [first]
+    assert storage.read_json(ingest_report_path(SOURCE)) == first
+    assert storage.read_bytes(cursor_path(SOURCE)) == cursor
+
+    # the next run fetches the interrupted file again, whole
+    third = ingest_source(storage, spec)
+    assert (third["records_read"], third["documents"], third["quarantined"]) == (5, 4, 1)
+    report = clean_source(storage, SOURCE)
+    kept = read_table(storage, clean_path(SOURCE)).column("doc_id").to_pylist()
+    assert len(kept) == len(set(kept)) == 7
+    assert (report["ingests"], report["records_read"], report["kept"], report["dropped"]) == (2, 8, 7, 0)
+    assert report["accounting_balanced"] is True
+
+
+def test_interrupted_first_run_leaves_nothing_to_clean(
+    storage: Storage, make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = make_spec(RECORDS)
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 2)
+        with pytest.raises(Interrupted):
+            ingest_source(storage, spec)
+    assert raw_files(storage) == {}
+    assert not storage.exists(cursor_path(SOURCE))
+    with pytest.raises(StorageError, match=SOURCE):
+        clean_source(storage, SOURCE)
+    assert ingest_source(storage, spec)["records_read"] == 6
+
+
+def test_crash_between_report_and_cursor_gives_no_duplicates(
+    storage: Storage, make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch is committed but the cursor not advanced: the next run delivers the same items again."""
+    spec = make_spec(RECORDS)
+    write_json = storage.write_json
+
+    def failing_cursor_write(rel: str, obj: Any) -> None:
+        if rel == cursor_path(SOURCE):
+            raise Interrupted("crashed before the cursor was saved")
+        write_json(rel, obj)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage, "write_json", failing_cursor_write)
+        with pytest.raises(Interrupted):
+            ingest_source(storage, spec)
+    assert len(committed_ingests(storage, SOURCE)) == 1
+    assert not storage.exists(cursor_path(SOURCE))
+
+    again = ingest_source(storage, spec)
+    assert again["records_read"] == 6
+    report = clean_source(storage, SOURCE)
+    kept = read_table(storage, clean_path(SOURCE)).column("doc_id").to_pylist()
+    assert len(kept) == len(set(kept)) == 3
+    assert report["dropped_by_reason"] == {"superseded_record": 3, "duplicate_content": 0}
+    assert report["accounting_balanced"] is True
+
+
+def test_failed_ingest_keeps_the_previous_state(storage: Storage, make_spec: MakeSpec, data_dir: Path) -> None:
+    spec = make_spec(RECORDS)
     report = ingest_source(storage, spec)
-    assert (report["records_read"], report["documents"], report["quarantined"]) == (20, 15, 5)
-    assert read_table(storage, quarantine_path("sector-meldingen")).num_rows == 5
+    before = raw_files(storage)
+    cursor = storage.read_bytes(cursor_path(SOURCE))
+    (data_dir / "test-bron.jsonl").unlink()
+    with pytest.raises(FileNotFoundError):
+        ingest_source(storage, spec)
+    assert raw_files(storage) == before
+    assert storage.read_json(ingest_report_path(SOURCE)) == report
+    assert committed_ingests(storage, SOURCE) == [report]
+    assert storage.read_bytes(cursor_path(SOURCE)) == cursor
+
+
+# -- the bundled sample ----------------------------------------------------------------------------
+
+
+def test_ingest_bundled_sample_twice(storage: Storage) -> None:
+    spec = SourceRegistry.from_env({}).get("sector-meldingen")
+    first = ingest_source(storage, spec)
+    assert (first["records_read"], first["documents"], first["quarantined"]) == (20, 15, 5)
+    assert read_table(storage, quarantine_path("sector-meldingen", first["ingest_id"])).num_rows == 5
+    second = ingest_source(storage, spec)
+    assert (second["records_read"], second["documents"], second["quarantined"]) == (0, 0, 0)
+    assert len(committed_ingests(storage, "sector-meldingen")) == 2

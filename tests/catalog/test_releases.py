@@ -13,6 +13,7 @@ import pytest
 from catalog import releases
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA
 from catalog.ingest import ingest_source
+from catalog.registry import SourceRegistry
 from catalog.releases import (
     MANIFEST,
     MANIFEST_FORMAT,
@@ -24,11 +25,11 @@ from catalog.releases import (
     release_dir,
     verify_release,
 )
-from catalog.sources import SourceRegistry
+from catalog.sources import SourceSpec
 from catalog.storage import Storage, sql_quote
 from quality.clean import clean_source
 
-from .conftest import numbered_records
+from .conftest import numbered_records, write_drop
 
 CleanPartition = Callable[..., dict[str, Any]]
 CORPUS = "nl-test"
@@ -325,4 +326,26 @@ def test_release_from_the_bundled_samples(storage: Storage) -> None:
     assert kept + dropped == sum(r["kept"] for r in reports)
     assert manifest["excluded"]["duplicate_content"] == dropped
     assert all(f["rows"] <= 10 for f in manifest["files"])
+    assert verify_release(storage, manifest) == []
+
+
+def test_release_after_a_redelivery_holds_only_the_newest_version(
+    storage: Storage, make_spec: Callable[..., SourceSpec], data_dir: Path
+) -> None:
+    spec = make_spec(numbered_records("a", 3), source_id="bron-a")
+    ingest_source(storage, spec)
+    # the partner corrects one document and delivers the file again
+    write_drop(data_dir / "bron-a.jsonl", [{"id": "a-1", "text": "Gecorrigeerde tekst.", "published_at": "2026-01-02"}])
+    second = ingest_source(storage, spec)
+    assert second["records_read"] == 1
+    partition = clean_source(storage, "bron-a")
+    manifest = build_release(storage, CORPUS, [partition])
+    assert manifest["total_documents"] == 3
+    (source,) = manifest["sources"]
+    assert source["ingest_id"] == partition["ingest_id"] == second["ingest_id"]
+    rows = {r["native_id"]: r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()}
+    assert sorted(rows) == ["a-0", "a-1", "a-2"]
+    assert rows["a-1"]["text"] == "Gecorrigeerde tekst."
+    assert rows["a-1"]["annotations"]["raw"]["ingest_id"] == second["ingest_id"]
+    assert rows["a-0"]["annotations"]["raw"]["ingest_id"] != second["ingest_id"]
     assert verify_release(storage, manifest) == []

@@ -6,9 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from catalog.registry import SourceRegistry
 from catalog.sources import (
     ENV_SOURCES,
-    SourceRegistry,
+    Credentials,
+    OaiPmhOptions,
+    Politeness,
+    RssOptions,
     SourceSpec,
     SpecError,
     bundled_sources_dir,
@@ -42,6 +46,15 @@ def test_parse_valid_spec_with_defaults() -> None:
     assert spec.fields.native_id == "id"
     assert spec.fields.text == "text"
     assert spec.location == "mijn-bron.jsonl"  # no base_dir: left as written
+    assert spec.owner.organisation == "Testorganisatie"
+    assert spec.owner.contact == "data@test.example"
+    assert (spec.legal_basis, spec.legal_basis_note, spec.sector) == ("not-applicable", None, "test")
+    assert spec.schedule is None  # manual
+    assert spec.priority == 0
+    assert spec.credentials is None
+    assert spec.politeness == Politeness()
+    assert spec.oai_pmh == OaiPmhOptions() and spec.rss == RssOptions()
+    assert not spec.is_remote
 
 
 def test_parse_spec_with_field_mapping() -> None:
@@ -69,6 +82,7 @@ def test_spec_is_frozen() -> None:
 def test_invalid_spec_reports_every_problem_with_paths() -> None:
     data = spec_data(id="Slechte_ID!", kind="ftp", timezone="Mars/Olympus_Mons", kleur="blauw")
     del data["licence"]
+    del data["format"]  # see test_unknown_kind_gets_no_advice_that_depends_on_the_kind
     with pytest.raises(SpecError) as info:
         parse_spec(data, origin="bronnen/slecht.yaml")
     error = info.value
@@ -88,9 +102,31 @@ def test_invalid_spec_reports_every_problem_with_paths() -> None:
 
 def test_nested_field_problems_have_dotted_paths() -> None:
     with pytest.raises(SpecError) as info:
-        parse_spec(spec_data(fields={"text": "body", "txt": "x"}, languages=[], format="xml", personal_data="ja"))
+        parse_spec(
+            spec_data(
+                fields={"text": "body", "txt": "x"},
+                languages=[],
+                format="xml",
+                personal_data="ja",
+                owner={"organisation": "", "contact": "data@test.example", "telefoon": "050-1234567"},
+                politeness={"rate_limit_per_second": 0, "retries": 11},
+                oai_pmh={"fulltext": "pdf"},
+                rss={"fetch_articles": "misschien"},
+            )
+        )
     paths = {path for path, _ in info.value.problems}
-    assert paths == {"fields.txt", "languages", "format", "personal_data"}
+    assert paths == {
+        "fields.txt",
+        "languages",
+        "format",
+        "personal_data",
+        "owner.organisation",
+        "owner.telefoon",
+        "politeness.rate_limit_per_second",
+        "politeness.retries",
+        "oai_pmh.fulltext",
+        "rss.fetch_articles",
+    }
 
 
 @pytest.mark.parametrize("bad_id", ["ab", "-begint-met-streep", "eindigt-", "HOOFD", "met spatie", "a" * 65])
@@ -137,11 +173,11 @@ def test_load_spec_invalid_yaml_gives_line_number(tmp_path: Path) -> None:
 
 
 def test_load_spec_invalid_content_names_the_file(tmp_path: Path) -> None:
-    path = write_spec(tmp_path, "bron.yaml", kind="rss")
+    path = write_spec(tmp_path, "bron.yaml", kind="rss")  # still has the format and local path of a file drop
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert info.value.origin == str(path)
-    assert [p for p, _ in info.value.problems] == ["kind"]
+    assert [p for p, _ in info.value.problems] == ["format", "location"]
 
 
 def test_load_spec_unreadable_file(tmp_path: Path) -> None:
@@ -215,6 +251,11 @@ def test_bundled_registry_has_the_three_approved_samples() -> None:
         assert spec.releasable and spec.fetchable
         assert spec.kind == "files"
         assert Path(spec.location).is_file(), spec.location
+        assert spec.owner.organisation and spec.owner.contact.endswith(".example")
+        assert spec.personal_data == "expected"
+        assert spec.legal_basis in ("public-task", "legitimate-interests")
+        assert spec.schedule == "0 3 * * *"
+    assert {spec.sector for spec in specs.values()} == {"archives", "news", "public-sector"}
     assert specs["archief-courant"].format == "csv"
     assert specs["sector-meldingen"].fields.url is None
     assert specs["nieuws-dagblad"].fields.text == "body"
@@ -234,3 +275,282 @@ def test_unknown_status_is_rejected() -> None:
     with pytest.raises(SpecError) as info:
         parse_spec(spec_data(status="published"))
     assert [p for p, _ in info.value.problems] == ["status"]
+
+
+# -- the richer spec: owner, legal basis, schedule, politeness, credentials, kinds -----------------
+
+#: A credential value a partner might paste where the name of an environment variable belongs.
+PASTED_SECRET = "Zomer2026!geheim"
+
+
+def test_a_spec_with_many_mistakes_reports_all_of_them_at_once() -> None:
+    data = spec_data(
+        id="Nieuws_Bron!",  # bad id
+        kind="rss",
+        format="jsonl",  # only files sources have a format
+        location="https://nieuws.example/feed.xml",
+        owner={"organisation": "Omroep Noord (fictief)"},  # no contact
+        schedule="elke ochtend",  # not cron
+        politeness={"respect_robots": False},  # no recorded reason
+        credentials={"token_env": PASTED_SECRET},  # a value, not the name of an environment variable
+        personal_data="expected",
+        legal_basis="not-applicable",  # personal data needs a GDPR basis
+    )
+    with pytest.raises(SpecError) as info:
+        parse_spec(data, origin="bronnen/nieuws.yaml")
+    error = info.value
+    problems = dict(error.problems)
+    assert len(problems) == len(error.problems)  # one problem per path here
+    assert set(problems) == {
+        "id",
+        "owner.contact",
+        "format",
+        "schedule",
+        "politeness.robots_override_reason",
+        "credentials.token_env",
+        "legal_basis",
+    }
+    assert "add this field" in problems["owner.contact"]
+    assert "only files sources have a format" in problems["format"]
+    assert "cron" in problems["schedule"]
+    assert "reason" in problems["politeness.robots_override_reason"]
+    assert "legal basis" in problems["legal_basis"]
+    message = str(error)
+    assert message.startswith("invalid source spec bronnen/nieuws.yaml: ")
+    for path in problems:
+        assert f"{path}: " in message
+    assert PASTED_SECRET not in message  # a pasted secret is never repeated in an error
+
+
+def test_field_and_cross_field_problems_come_in_one_error(tmp_path: Path) -> None:
+    """A partner fixing one mistake at a time would never see the second: both kinds come in one error."""
+    path = write_spec(tmp_path, "bron.yaml", licence="", kind="files", format=None, schedule="* * *")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert [p for p, _ in info.value.problems] == ["licence", "format", "schedule"]
+
+
+def test_unknown_kind_is_one_problem() -> None:
+    data = spec_data(kind="ftp")
+    del data["format"]
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    ((path, message),) = info.value.problems
+    assert path == "kind"
+    for kind in ("rss", "warc", "oai-pmh", "alto", "rechtspraak", "files"):
+        assert f"'{kind}'" in message
+
+
+def test_unknown_kind_gets_no_advice_that_depends_on_the_kind() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(kind="ftp"))  # a files spec whose kind was mistyped
+    assert [path for path, _ in info.value.problems] == ["kind"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "location"),
+    [
+        ("rss", "https://nieuws.example/feed.xml"),
+        ("oai-pmh", "https://archief.example/oai"),
+        ("warc", "s3://emmer/crawl/*.warc.gz"),
+        ("alto", "scans/*.xml"),
+        ("rechtspraak", "https://data.rechtspraak.example/uitspraken.txt"),
+    ],
+)
+def test_every_non_files_kind_parses_without_format_or_field_mapping(kind: str, location: str) -> None:
+    data = spec_data(kind=kind, location=location)
+    del data["format"]
+    spec = parse_spec(data)
+    assert (spec.kind, spec.format, spec.location) == (kind, None, location)
+    assert spec.is_remote is location.startswith("https://")
+
+
+def test_files_source_needs_a_format() -> None:
+    data = spec_data()
+    del data["format"]
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    ((path, message),) = info.value.problems
+    assert path == "format"
+    assert "jsonl, csv or parquet" in message
+
+
+@pytest.mark.parametrize("kind", ["rss", "oai-pmh", "warc", "alto", "rechtspraak"])
+def test_format_and_field_mapping_are_refused_for_other_kinds(kind: str) -> None:
+    data = spec_data(kind=kind, location="https://bron.example/data", fields={"text": "body"})
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    problems = dict(info.value.problems)
+    assert set(problems) == {"format", "fields"}
+    assert f"not {kind}" in problems["format"] and "remove it" in problems["format"]
+    assert f"not {kind}" in problems["fields"]
+
+
+@pytest.mark.parametrize("kind", ["rss", "oai-pmh"])
+@pytest.mark.parametrize("location", ["feed.xml", "s3://emmer/feed.xml", "ftp://bron.example/feed.xml"])
+def test_feeds_and_oai_pmh_need_an_http_url(kind: str, location: str) -> None:
+    data = spec_data(kind=kind, location=location)
+    del data["format"]
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    assert [p for p, _ in info.value.problems] == ["location"]
+
+
+@pytest.mark.parametrize(
+    "location", ["https://gebruiker:wachtwoord@bron.example/feed.xml", "http://token@bron.example/oai"]
+)
+def test_credentials_in_a_url_are_refused(location: str) -> None:
+    data = spec_data(kind="rss", location=location)
+    del data["format"]
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    ((path, message),) = info.value.problems
+    assert path == "location"
+    assert "credentials" in message and "_env" in message
+    assert "wachtwoord" not in str(info.value)
+
+
+@pytest.mark.parametrize("schedule", ["0 3 * * *", "*/15 * * * *", "30 2 * * 1-5", "0 4 1 * *"])
+def test_valid_cron_schedules(schedule: str) -> None:
+    assert parse_spec(spec_data(schedule=schedule)).schedule == schedule
+
+
+@pytest.mark.parametrize("schedule", ["dagelijks", "61 * * * *", "0 25 * * *", "* * *", ""])
+def test_invalid_cron_schedules(schedule: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(schedule=schedule))
+    assert {p for p, _ in info.value.problems} == {"schedule"}
+    assert any("cron" in message for _, message in info.value.problems)
+
+
+def test_ignoring_robots_needs_a_recorded_reason() -> None:
+    reason = "Partner gaf schriftelijk toestemming (mail 2026-03-02, J. de Vries)"
+    spec = parse_spec(spec_data(politeness={"respect_robots": False, "robots_override_reason": reason}))
+    assert spec.politeness.respect_robots is False
+    assert spec.politeness.robots_override_reason == reason
+    for too_short in (None, "", "   ", "mag wel"):
+        with pytest.raises(SpecError) as info:
+            parse_spec(spec_data(politeness={"respect_robots": False, "robots_override_reason": too_short}))
+        assert [p for p, _ in info.value.problems] == ["politeness.robots_override_reason"]
+    # respecting robots.txt needs no reason
+    assert parse_spec(spec_data(politeness={"respect_robots": True})).politeness.robots_override_reason is None
+
+
+@pytest.mark.parametrize("value", [0, "false", "no", "off"])
+def test_ignoring_robots_needs_a_reason_however_false_is_written(value: object) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(politeness={"respect_robots": value}))
+    assert [p for p, _ in info.value.problems] == ["politeness.robots_override_reason"]
+
+
+def test_politeness_defaults_and_bounds() -> None:
+    polite = Politeness()
+    assert (polite.rate_limit_per_second, polite.retries, polite.respect_robots) == (1.0, 3, True)
+    assert polite.max_response_bytes == 50_000_000
+    custom = parse_spec(
+        spec_data(politeness={"rate_limit_per_second": 0.2, "read_timeout_seconds": 120, "max_response_bytes": 1024})
+    ).politeness
+    assert (custom.rate_limit_per_second, custom.read_timeout_seconds, custom.max_response_bytes) == (0.2, 120, 1024)
+    bad = {
+        "rate_limit_per_second": 51,
+        "connect_timeout_seconds": 0,
+        "read_timeout_seconds": 601,
+        "retries": -1,
+        "backoff_seconds": 61,
+        "max_response_bytes": 0,
+    }
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(politeness=bad))
+    assert {p for p, _ in info.value.problems} == {f"politeness.{name}" for name in bad}
+
+
+def test_credentials_are_names_of_environment_variables() -> None:
+    spec = parse_spec(spec_data(credentials={"username_env": "NOORD_USER", "password_env": "NOORD_WACHTWOORD"}))
+    assert spec.credentials == Credentials(username_env="NOORD_USER", password_env="NOORD_WACHTWOORD")
+    assert spec.credentials.token_env is None
+
+
+@pytest.mark.parametrize(
+    ("credentials", "path"),
+    [
+        ({"token_env": PASTED_SECRET}, "credentials.token_env"),
+        ({"password_env": "noord_wachtwoord"}, "credentials.password_env"),  # lower case: not a variable name
+        ({"username_env": "1USER"}, "credentials.username_env"),
+        ({"password": PASTED_SECRET}, "credentials.password"),  # only *_env fields exist
+    ],
+)
+def test_credential_values_are_refused(credentials: dict[str, str], path: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(credentials=credentials))
+    assert [p for p, _ in info.value.problems] == [path]
+    assert PASTED_SECRET not in str(info.value)
+
+
+def test_pattern_hints_fit_the_field() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(credentials={"token_env": "noord-token"}, owner={"organisation": "O", "contact": "x"}))
+    problems = dict(info.value.problems)
+    assert "lower-case" not in problems["credentials.token_env"]
+    assert "lower-case" not in problems["owner.contact"]
+
+
+@pytest.mark.parametrize("contact", ["geen-adres", "twee@@apen.example", "met spatie@bron.example", "a@b"])
+def test_owner_contact_must_be_an_email_address(contact: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(owner={"organisation": "Bron", "contact": contact}))
+    assert [p for p, _ in info.value.problems] == ["owner.contact"]
+
+
+@pytest.mark.parametrize("field", ["owner", "legal_basis", "sector", "personal_data"])
+def test_new_required_fields(field: str) -> None:
+    data = spec_data()
+    del data[field]
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    assert info.value.problems == [(field, "Field required (hint: add this field)")]
+
+
+@pytest.mark.parametrize("personal_data", ["expected", "special-category"])
+def test_personal_data_needs_a_gdpr_legal_basis(personal_data: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(personal_data=personal_data, legal_basis="not-applicable"))
+    assert [p for p, _ in info.value.problems] == ["legal_basis"]
+    spec = parse_spec(spec_data(personal_data=personal_data, legal_basis="public-task", legal_basis_note="Archiefwet"))
+    assert (spec.legal_basis, spec.legal_basis_note) == ("public-task", "Archiefwet")
+
+
+def test_legal_basis_is_one_of_the_gdpr_bases() -> None:
+    for basis in ("consent", "contract", "legal-obligation", "vital-interests", "public-task", "legitimate-interests"):
+        assert parse_spec(spec_data(legal_basis=basis, personal_data="expected")).legal_basis == basis
+    assert parse_spec(spec_data(legal_basis="not-applicable", personal_data="none")).legal_basis == "not-applicable"
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(legal_basis="gerechtvaardigd-belang"))
+    assert [p for p, _ in info.value.problems] == ["legal_basis"]
+
+
+def test_a_full_networked_spec() -> None:
+    spec = parse_spec(
+        {
+            "id": "omroep-noord",
+            "name": "Omroep Noord — nieuws",
+            "owner": {"organisation": "Omroep Noord (fictief)", "contact": "data@omroepnoord.example"},
+            "kind": "rss",
+            "location": "https://omroepnoord.example/rss/nieuws.xml",
+            "licence": "contract ON-2026-04",
+            "legal_basis": "legitimate-interests",
+            "legal_basis_note": "afweging 2026-04, DPO akkoord",
+            "personal_data": "expected",
+            "sector": "news",
+            "schedule": "*/30 * * * *",
+            "status": "sandbox",
+            "priority": 5,
+            "politeness": {"rate_limit_per_second": 0.5, "retries": 2},
+            "credentials": {"token_env": "OMROEP_NOORD_TOKEN"},
+            "rss": {"fetch_articles": False},
+        }
+    )
+    assert spec.is_remote and not spec.releasable and spec.fetchable
+    assert (spec.priority, spec.schedule, spec.rss.fetch_articles) == (5, "*/30 * * * *", False)
+    assert spec.credentials is not None and spec.credentials.token_env == "OMROEP_NOORD_TOKEN"
+    assert spec.politeness.respect_robots is True
+    assert spec.oai_pmh.fulltext == "link"  # defaults of options the kind does not use are harmless

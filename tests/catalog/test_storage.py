@@ -67,7 +67,7 @@ def test_staged_file_publishes_on_success(tmp_path: Path) -> None:
 
 def test_failing_staged_file_publishes_nothing_and_keeps_old_file(tmp_path: Path) -> None:
     storage = Storage(str(tmp_path))
-    storage.write_bytes("raw/bron/documents.parquet", b"old snapshot")
+    storage.write_bytes("raw/bron/documents.parquet", b"old snapshot")  # any earlier file of the same path
     with pytest.raises(RuntimeError, match="boom"):
         with storage.staged_file("raw/bron/documents.parquet") as local:
             Path(local).write_bytes(b"half a new snap")
@@ -270,4 +270,5 @@ def test_duckdb_connection_reads_local_root(tmp_path: Path) -> None:
 
 
 def test_zones_cover_the_design() -> None:
-    assert set(ZONES) == {"raw", "clean", "excluded", "quarantine", "anonymised", "dedup", "releases"}
+    assert set(ZONES) == {"raw", "clean", "excluded", "quarantine", "anonymised", "dedup", "releases", "catalog"}
+    assert all(ZONES.values())  # every zone says what it holds

@@ -14,7 +14,7 @@ from dagster import (
 
 from catalog.sources import bundled_sources_dir
 from pipelines.definitions import build_definitions
-from pipelines.resources import SourcesResource
+from pipelines.resources import SourcesResource, StorageResource
 from pipelines.sensors import source_registry_sensor
 from tests.conftest import BIN, REPO
 
@@ -84,8 +84,12 @@ def test_without_credentials_the_storage_is_local_by_default(monkeypatch):
     assert storage.get().url().endswith(".corpusfabriek")
 
 
-def test_registry_sensor_adds_new_sources_as_partitions_then_skips(dagster_instance):
-    resources = {"sources": SourcesResource(folders=[str(bundled_sources_dir())])}
+def sensor_resources(folder, root):
+    return {"sources": SourcesResource(folders=[str(folder)]), "storage": StorageResource(root=str(root))}
+
+
+def test_registry_sensor_adds_new_sources_as_partitions_then_skips(dagster_instance, tmp_path):
+    resources = sensor_resources(bundled_sources_dir(), tmp_path / "root")
     context = build_sensor_context(instance=dagster_instance, resources=resources)
     result = source_registry_sensor(context)
     assert isinstance(result, SensorResult)
@@ -94,13 +98,76 @@ def test_registry_sensor_adds_new_sources_as_partitions_then_skips(dagster_insta
     assert sorted(run.partition_key for run in result.run_requests) == sorted(request.partition_keys)
 
     dagster_instance.add_dynamic_partitions("sources", list(request.partition_keys))
-    again = source_registry_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
+    again = source_registry_sensor(
+        build_sensor_context(instance=dagster_instance, resources=resources, cursor=result.cursor)
+    )
     assert isinstance(again, SkipReason)
+
+
+def test_registry_sensor_picks_up_a_registered_and_a_changed_spec_without_restart(dagster_instance, tmp_path):
+    from catalog.registry import SourceRegistry
+    from catalog.storage import Storage
+
+    root = tmp_path / "root"
+    resources = sensor_resources(bundled_sources_dir(), root)
+    first = source_registry_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
+    dagster_instance.add_dynamic_partitions("sources", list(first.dynamic_partitions_requests[0].partition_keys))
+
+    # A partner registers a new source: the next tick adds its partition and starts its first ingest.
+    spec_file = tmp_path / "nieuw.yaml"
+    spec_file.write_text(
+        (bundled_sources_dir() / "nieuws-dagblad.yaml")
+        .read_text()
+        .replace("id: nieuws-dagblad", "id: nieuws-tweede")
+        .replace("status: approved", "status: sandbox")
+        .replace("../data/", f"{bundled_sources_dir().parent / 'data'}/")
+    )
+    registry = SourceRegistry([bundled_sources_dir()], Storage(str(root)))
+    registry.register(spec_file)
+    second = source_registry_sensor(
+        build_sensor_context(instance=dagster_instance, resources=resources, cursor=first.cursor)
+    )
+    assert second.dynamic_partitions_requests[0].partition_keys == ["nieuws-tweede"]
+    assert [run.partition_key for run in second.run_requests] == ["nieuws-tweede"]
+    dagster_instance.add_dynamic_partitions("sources", ["nieuws-tweede"])
+
+    # Changing a registered spec triggers a new ingest of that source only; suspending triggers none.
+    registry.set_status("nieuws-tweede", "approved", reason="reviewed by the data steward")
+    third = source_registry_sensor(
+        build_sensor_context(instance=dagster_instance, resources=resources, cursor=second.cursor)
+    )
+    assert third.dynamic_partitions_requests == []
+    assert [run.partition_key for run in third.run_requests] == ["nieuws-tweede"]
+    registry.set_status("nieuws-tweede", "suspended", reason="partner asked to pause")
+    fourth = source_registry_sensor(
+        build_sensor_context(instance=dagster_instance, resources=resources, cursor=third.cursor)
+    )
+    assert fourth.run_requests == []
+
+
+def test_schedule_sensor_runs_sources_whose_cron_fell_due(dagster_instance, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.sensors import source_schedule_sensor
+
+    resources = sensor_resources(bundled_sources_dir(), tmp_path / "root")
+    start = source_schedule_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
+    assert start.run_requests == []  # the first tick only starts the clock: no backfill
+    dagster_instance.add_dynamic_partitions("sources", ["archief-courant", "nieuws-dagblad"])
+    # The samples run daily at 03:00 UTC: from a cursor 25 hours back, each known source is due once.
+    since = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
+    due = source_schedule_sensor(build_sensor_context(instance=dagster_instance, resources=resources, cursor=since))
+    assert sorted(run.partition_key for run in due.run_requests) == ["archief-courant", "nieuws-dagblad"]
+    assert all(run.run_key.startswith("schedule:") for run in due.run_requests)
+    again = source_schedule_sensor(
+        build_sensor_context(instance=dagster_instance, resources=resources, cursor=due.cursor)
+    )
+    assert again.run_requests == []
 
 
 def test_registry_sensor_reports_an_invalid_spec_instead_of_crashing(dagster_instance, tmp_path):
     (tmp_path / "broken.yaml").write_text("id: Not A Slug\nkind: ftp\n")
-    resources = {"sources": SourcesResource(folders=[str(tmp_path)])}
+    resources = sensor_resources(tmp_path, tmp_path / "root")
     result = source_registry_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
     assert isinstance(result, SkipReason)
     assert "invalid spec" in result.skip_message and "kind" in result.skip_message

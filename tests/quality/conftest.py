@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,9 @@ from catalog.ingest import ingest_source
 from catalog.sources import parse_spec
 from catalog.storage import Storage
 
+#: Increasing modification times: every rewrite of the drop is seen as a change by the files cursor.
+_MTIMES = itertools.count(1_900_000_000)
+
 
 @pytest.fixture
 def storage(tmp_path: Path) -> Storage:
@@ -19,18 +24,27 @@ def storage(tmp_path: Path) -> Storage:
 
 @pytest.fixture
 def ingested(tmp_path: Path, storage: Storage) -> Callable[..., dict[str, Any]]:
-    """Write a tiny JSONL drop, ingest it into ``storage`` and return the ingest report."""
+    """Write a tiny JSONL drop, ingest it into ``storage`` and return the ingest report.
+
+    Calling it again rewrites the drop file (with a new modification time), so the next ingest run reads
+    the new delivery: a second call is a re-delivery of the source.
+    """
 
     def ingest(records: list[Any], source_id: str = "test-bron") -> dict[str, Any]:
         drop = tmp_path / "drop"
         drop.mkdir(exist_ok=True)
         lines = [r if isinstance(r, bytes) else json.dumps(r, ensure_ascii=False).encode() for r in records]
-        (drop / f"{source_id}.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+        path = drop / f"{source_id}.jsonl"
+        path.write_bytes(b"".join(line + b"\n" for line in lines))
+        stamp = next(_MTIMES)
+        os.utime(path, (stamp, stamp))
         spec = parse_spec(
             {
                 "id": source_id,
                 "name": "Testbron",
-                "owner": "Test",
+                "owner": {"organisation": "Test", "contact": "data@test.example"},
+                "legal_basis": "not-applicable",
+                "sector": "test",
                 "kind": "files",
                 "format": "jsonl",
                 "location": f"{source_id}.jsonl",

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, content_sha256, make_doc_id
-from catalog.ingest import ingest_report_path, raw_path
+from catalog.ingest import batch_path, committed_ingests, ingest_report_path, run_report_path
 from catalog.storage import Storage, StorageError
 from quality.clean import (
     DROP_REASONS,
@@ -175,7 +175,7 @@ def test_clean_documents_are_normalised_and_annotated(storage: Storage, ingested
     }
     assert first["annotations"]["raw"]["ingest_id"] == ingest["ingest_id"]
     assert second["annotations"]["clean"]["text_changed"] is False
-    raw = {r["doc_id"]: r for r in table(storage, raw_path(SOURCE)).to_pylist()}
+    raw = {r["doc_id"]: r for r in table(storage, batch_path(SOURCE, ingest["ingest_id"])).to_pylist()}
     for row in (first, second):
         before = raw[row["doc_id"]]
         for column in ("source_id", "native_id", "url", "title", "published_at", "fetched_at", "licence"):
@@ -244,15 +244,72 @@ def test_decisions_apply_across_many_batches(storage: Storage, ingested: Ingeste
             assert row["duplicate_of"] == row["doc_id"]
 
 
-def test_missing_raw_snapshot_raises(storage: Storage) -> None:
-    with pytest.raises(StorageError, match="no committed raw snapshot"):
+def test_missing_raw_batch_raises(storage: Storage) -> None:
+    with pytest.raises(StorageError, match="onbekende-bron has no committed raw batch"):
         clean_source(storage, "onbekende-bron")
     assert not storage.exists("clean")
 
 
-def test_raw_without_ingest_report_is_not_trusted(storage: Storage, ingested: Ingested) -> None:
-    ingested([{"id": "1", "text": "x"}])
-    storage.delete(ingest_report_path(SOURCE))
+def test_raw_batch_without_its_run_report_is_not_trusted(storage: Storage, ingested: Ingested) -> None:
+    ingest = ingested([{"id": "1", "text": "x"}])
+    storage.delete(run_report_path(SOURCE, ingest["ingest_id"]))
+    assert storage.exists(batch_path(SOURCE, ingest["ingest_id"]))
+    assert storage.exists(ingest_report_path(SOURCE))  # the copy of the newest report is not a commit
     with pytest.raises(StorageError, match=SOURCE):
         clean_source(storage, SOURCE)
     assert not storage.exists(clean_report_path(SOURCE))
+
+
+def test_uncommitted_batch_next_to_committed_ones_is_ignored(storage: Storage, ingested: Ingested) -> None:
+    ingest = ingested([{"id": "1", "text": "Gecommitteerd."}])
+    # a batch left behind by a run that crashed before its report (e.g. copied by hand, or an S3 leftover)
+    storage.write_bytes(
+        batch_path(SOURCE, "29991231T235959000000Z-kapot"), storage.read_bytes(batch_path(SOURCE, ingest["ingest_id"]))
+    )
+    report = clean_source(storage, SOURCE)
+    assert (report["ingests"], report["input_documents"], report["kept"], report["dropped"]) == (1, 1, 1, 0)
+    assert report["ingest_id"] == ingest["ingest_id"]
+
+
+# -- several ingest runs ---------------------------------------------------------------------------
+
+
+def test_clean_reads_every_committed_batch_cumulatively(storage: Storage, ingested: Ingested) -> None:
+    first = ingested(
+        [
+            {"id": "1", "text": "Eerste versie."},
+            {"id": "2", "text": "Blijft staan."},
+            b"{kapot",
+        ]
+    )
+    second = ingested(
+        [
+            {"id": "1", "text": "Tweede versie."},
+            {"id": "2", "text": "Blijft staan."},
+            {"id": "3", "text": "Blijft staan."},
+            {"id": "4"},
+        ]
+    )
+    assert [i["ingest_id"] for i in committed_ingests(storage, SOURCE)] == [first["ingest_id"], second["ingest_id"]]
+    report = clean_source(storage, SOURCE)
+    assert report["ingests"] == 2
+    assert report["ingest_id"] == second["ingest_id"]
+    assert report["ingested_at"] == second["ingested_at"]
+    assert report["records_read"] == first["records_read"] + second["records_read"] == 7
+    assert report["input_documents"] == first["documents"] + second["documents"] == 5
+    assert report["quarantined_by_reason"] == {"malformed_json": 1, "missing_text": 1}
+    assert report["dropped_by_reason"] == {"superseded_record": 2, "duplicate_content": 1}
+    assert report["kept"] == 2
+    assert report["kept"] + report["dropped"] + report["quarantined"] == report["records_read"]
+    assert report["accounting_balanced"] is True
+    kept = kept_rows(storage)
+    assert [(r["native_id"], r["text"]) for r in kept] == [("1", "Tweede versie."), ("2", "Blijft staan.")]
+    assert {r["annotations"]["raw"]["ingest_id"] for r in kept} == {second["ingest_id"]}
+    reasons = sorted(
+        (r["native_id"], r["excluded_reason"], r["annotations"]["raw"]["ingest_id"]) for r in excluded_rows(storage)
+    )
+    assert reasons == [
+        ("1", "superseded_record", first["ingest_id"]),
+        ("2", "superseded_record", first["ingest_id"]),
+        ("3", "duplicate_content", second["ingest_id"]),
+    ]

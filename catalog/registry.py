@@ -1,0 +1,155 @@
+"""The source registry: which sources exist, as validated specs, without any code change.
+
+Specs come from two places, later overriding earlier by id:
+
+1. spec folders the operator declares (``CORPUSFABRIEK_SOURCES``; default: the bundled samples);
+2. the catalog zone of the storage root, where ``corpusfabriek sources register`` stores specs:
+   ``catalog/sources/<id>.yaml``, every earlier version and every status change kept under
+   ``catalog/sources/history/<id>/`` so that what was registered, changed or suspended, when and why,
+   can always be explained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from catalog.documents import utc_now
+from catalog.sources import ENV_SOURCES, SourceSpec, SpecError, bundled_sources_dir, load_spec, parse_spec
+from catalog.storage import Storage
+
+CATALOG_SOURCES = "catalog/sources"
+
+
+def spec_digest(spec: SourceSpec) -> str:
+    """Return a digest of a spec's content: it changes whenever any field changes."""
+    canonical = json.dumps(spec.to_data(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def spec_yaml(spec: SourceSpec) -> str:
+    """Return a spec as YAML (defaults included, so the stored spec says everything explicitly)."""
+    return yaml.safe_dump(spec.to_data(), sort_keys=False, allow_unicode=True)
+
+
+class SourceRegistry:
+    """Registered sources: spec folders overlaid with the specs registered in the storage catalog."""
+
+    def __init__(self, folders: Iterable[str | Path], storage: Storage | None = None) -> None:
+        self.folders = [Path(folder) for folder in folders]
+        self.storage = storage
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, storage: Storage | None = None) -> SourceRegistry:
+        """Folders from ``CORPUSFABRIEK_SOURCES`` (path-separated), else the bundled samples; plus storage."""
+        env = os.environ if env is None else env
+        value = env.get(ENV_SOURCES, "")
+        folders = [part for part in value.split(os.pathsep) if part] or [bundled_sources_dir()]
+        return cls(folders, storage)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def specs(self) -> dict[str, SourceSpec]:
+        """Load every spec, sorted by id; raise :class:`SpecError` for an invalid file or a duplicate id."""
+        found: dict[str, SourceSpec] = {}
+        origins: dict[str, str] = {}
+        for folder in self.folders:
+            if not folder.is_dir():
+                raise SpecError(str(folder), [("(folder)", "source folder does not exist")])
+            for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+                spec = load_spec(path)
+                if spec.id in found:
+                    raise SpecError(str(path), [("id", f"source id {spec.id!r} is also used by {origins[spec.id]}")])
+                found[spec.id] = spec
+                origins[spec.id] = str(path)
+        for spec in self._registered():
+            found[spec.id] = spec  # a registration overrides a folder spec of the same id
+        return dict(sorted(found.items()))
+
+    def get(self, source_id: str) -> SourceSpec:
+        """Return one spec by id."""
+        specs = self.specs()
+        if source_id not in specs:
+            raise KeyError(f"no registered source {source_id!r}; known: {', '.join(specs) or 'none'}")
+        return specs[source_id]
+
+    def history(self, source_id: str) -> list[dict[str, Any]]:
+        """Return the registration events of a source, oldest first."""
+        path = f"{CATALOG_SOURCES}/history/{source_id}/events.jsonl"
+        if self.storage is None or not self.storage.exists(path):
+            return []
+        lines = self.storage.read_bytes(path).decode("utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def _registered(self) -> list[SourceSpec]:
+        if self.storage is None:
+            return []
+        specs = []
+        for name in self.storage.ls(CATALOG_SOURCES):
+            if name.endswith(".yaml"):
+                path = f"{CATALOG_SOURCES}/{name}"
+                try:
+                    data = yaml.safe_load(self.storage.read_bytes(path))
+                except yaml.YAMLError as exc:
+                    mark = getattr(exc, "problem_mark", None)
+                    where = f"line {mark.line + 1}" if mark else "(file)"
+                    raise SpecError(self.storage.url(path), [(where, "not valid YAML")]) from None
+                specs.append(parse_spec(data, origin=self.storage.url(path)))
+        return specs
+
+    # -- changing ----------------------------------------------------------------------------------
+
+    def register(self, path: str | Path, *, actor: str = "cli") -> tuple[SourceSpec, str]:
+        """Validate a spec file and store it in the catalog; return the spec and ``created``/``updated``/``unchanged``.
+
+        A relative location is resolved against the spec file's folder before it is stored.
+        """
+        spec = load_spec(path)
+        return spec, self._store(spec, action=None, actor=actor, reason=None)
+
+    def set_status(self, source_id: str, status: str, *, reason: str, actor: str = "cli") -> SourceSpec:
+        """Change a source's status (e.g. suspend it), recording who, when and why."""
+        if not reason.strip():
+            raise ValueError("a status change needs a reason")
+        current = self.get(source_id)
+        data = current.to_data()
+        data["status"] = status
+        spec = parse_spec(data, origin=f"<{source_id} status change>")
+        self._store(spec, action=f"status:{status}", actor=actor, reason=reason)
+        return spec
+
+    def _store(self, spec: SourceSpec, *, action: str | None, actor: str, reason: str | None) -> str:
+        if self.storage is None:
+            raise RuntimeError("registering a source needs a storage root")
+        # Compared with the catalog only: a registration identical to a folder spec is still recorded, so
+        # the source stays registered (with its history) if that folder is dropped later.
+        existing = {s.id: s for s in self._registered()}.get(spec.id)
+        digest = spec_digest(spec)
+        if existing is not None and spec_digest(existing) == digest:
+            return "unchanged"
+        outcome = "updated" if existing is not None else "created"
+        now = utc_now()
+        stamp = f"{now:%Y%m%dT%H%M%S%fZ}"
+        history = f"{CATALOG_SOURCES}/history/{spec.id}"
+        text = spec_yaml(spec)
+        self.storage.write_bytes(f"{history}/{stamp}-{digest}.yaml", text.encode("utf-8"))
+        event = {
+            "at": now.isoformat(),
+            "action": action or outcome,
+            "actor": actor,
+            "digest": digest,
+            "status": spec.status,
+            "reason": reason,
+        }
+        events = [*self.history(spec.id), event]
+        self.storage.write_bytes(
+            f"{history}/events.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events).encode()
+        )
+        self.storage.write_bytes(f"{CATALOG_SOURCES}/{spec.id}.yaml", text.encode("utf-8"))
+        return outcome
