@@ -296,6 +296,8 @@ class Fetcher:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror:
             raise FetchError("connection_error", f"cannot resolve host {host}") from None
+        except UnicodeError:  # a host name IDNA cannot encode (empty or overlong label)
+            raise FetchError("invalid_url", "the host name is not valid") from None
         addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
         refused = [a for a in addresses if address_refused(a, self.allow_networks)]
         if not addresses or refused:

@@ -23,7 +23,7 @@ from collections import Counter
 from typing import Any
 
 from catalog.connectors import Quarantined, RawRecord, connector_for
-from catalog.connectors.files import MAX_QUARANTINE_BYTES
+from catalog.connectors.records import MAX_QUARANTINE_BYTES
 from catalog.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA, code_version, content_sha256, make_doc_id, utc_now
 from catalog.fetch import Fetcher
 from catalog.parquet import BatchWriter

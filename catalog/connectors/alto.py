@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
-from catalog.connectors.locations import Input, InputSource, capped, read_xml
-from catalog.connectors.records import Quarantined, RawRecord
+from catalog.connectors.locations import Input, InputSource, read_xml
+from catalog.connectors.records import Quarantined, RawRecord, capped
 from catalog.xmlsafe import XmlError, local_name
 
 if TYPE_CHECKING:

@@ -19,11 +19,8 @@ from zoneinfo import ZoneInfo
 
 import fsspec
 
-from catalog.connectors.records import Quarantined, RawRecord
+from catalog.connectors.records import MAX_QUARANTINE_BYTES, Quarantined, RawRecord
 from catalog.sources import SourceSpec
-
-#: Raw bytes kept for review in quarantine are capped so one huge broken line cannot bloat the zone.
-MAX_QUARANTINE_BYTES = 64 * 1024
 
 
 class FilesConnector:

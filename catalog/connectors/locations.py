@@ -48,8 +48,6 @@ if TYPE_CHECKING:
     from catalog.fetch import Fetcher, Response
     from catalog.sources import SourceSpec
 
-#: Raw bytes kept for review in quarantine are capped (the same cap as the files connector).
-MAX_QUARANTINE_BYTES = 64 * 1024
 
 #: URL path suffixes that mark a list of URLs rather than an input file.
 LIST_SUFFIXES = (".txt", ".lst")
@@ -450,8 +448,3 @@ def to_utc(value: str | None, tz: str) -> datetime | None:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01 in a zone east of UTC
         return None
-
-
-def capped(data: bytes | None) -> bytes | None:
-    """Return input bytes cut to the quarantine cap."""
-    return None if data is None else data[:MAX_QUARANTINE_BYTES]

@@ -30,8 +30,8 @@ from sickle.app import DEFAULT_CLASS_MAP
 from sickle.models import Record
 from sickle.response import OAIResponse
 
-from catalog.connectors.records import Quarantined, RawRecord
-from catalog.connectors.rss import PageText, PageTextFetcher, cap, safe_get
+from catalog.connectors.records import Quarantined, RawRecord, capped
+from catalog.connectors.web import PageText, PageTextFetcher
 from catalog.fetch import Fetcher, FetchError, Response
 from catalog.sources import SourceSpec
 from catalog.xmlsafe import XmlError, parse_xml
@@ -140,7 +140,7 @@ class FetcherSickle(Sickle):
 
     def _request(self, kwargs: Mapping[str, str]) -> Response:
         try:
-            return safe_get(self.fetcher, oai_url(self.endpoint, kwargs))
+            return self.fetcher.get(oai_url(self.endpoint, kwargs))
         except FetchError as exc:
             raise HarvestError(exc.reason, exc.detail) from None
 
@@ -306,7 +306,7 @@ class OaiPmhConnector:
         except oaiexceptions.NoRecordsMatch:
             complete = True  # the OAI way of saying "nothing new"
         except HarvestError as exc:
-            yield Quarantined(self.endpoint, f"page {client.pages}", exc.reason, exc.detail, cap(exc.raw))
+            yield Quarantined(self.endpoint, f"page {client.pages}", exc.reason, exc.detail, capped(exc.raw))
         except OAI_ERRORS:
             # The error's text is the repository's and is not kept; the code says what went wrong.
             detail = f"OAI-PMH error {client.error_code()}"
@@ -401,4 +401,4 @@ class OaiPmhConnector:
 
     def _quarantine(self, record: str, reason: str, detail: str, xml: Any) -> Quarantined:
         raw = etree.tostring(xml) if xml is not None else None
-        return Quarantined(self.endpoint, record, reason, detail, cap(raw))
+        return Quarantined(self.endpoint, record, reason, detail, capped(raw))

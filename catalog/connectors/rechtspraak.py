@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
 
-from catalog.connectors.locations import InputSource, capped, read_xml, to_utc
-from catalog.connectors.records import Quarantined, RawRecord
+from catalog.connectors.locations import InputSource, read_xml, to_utc
+from catalog.connectors.records import Quarantined, RawRecord, capped
 from catalog.fetch import FetchError
 from catalog.xmlsafe import XmlError, local_name
 

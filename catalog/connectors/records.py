@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+#: Raw bytes kept for review in quarantine are capped so one huge broken input cannot bloat the zone.
+MAX_QUARANTINE_BYTES = 64 * 1024
+
+
+def capped(data: bytes | None) -> bytes | None:
+    """Return at most :data:`MAX_QUARANTINE_BYTES` of ``data`` for the quarantine zone (None stays None)."""
+    return data[:MAX_QUARANTINE_BYTES] if data else None
+
+
 #: Machine-readable quarantine reasons used by the connectors.
 QUARANTINE_REASONS = {
     "invalid_utf8": "the bytes are not valid UTF-8",

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import trafilatura
 from warcio.archiveiterator import ArchiveIterator
 
-from catalog.connectors.locations import Input, InputSource, capped, to_utc
-from catalog.connectors.records import Quarantined, RawRecord
+from catalog.connectors.locations import Input, InputSource, to_utc
+from catalog.connectors.records import Quarantined, RawRecord, capped
 
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord

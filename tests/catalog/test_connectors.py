@@ -18,7 +18,8 @@ from catalog.connectors import (
     RawRecord,
     connector_for,
 )
-from catalog.connectors.files import MAX_QUARANTINE_BYTES, FilesConnector
+from catalog.connectors.files import FilesConnector
+from catalog.connectors.records import MAX_QUARANTINE_BYTES
 from catalog.fetch import Fetcher
 from catalog.ingest import ingest_source, quarantine_path
 from catalog.registry import SourceRegistry

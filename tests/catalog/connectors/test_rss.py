@@ -9,7 +9,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from catalog.connectors.records import Quarantined, RawRecord
-from catalog.connectors.rss import RssConnector, SeenIds, html_to_text
+from catalog.connectors.rss import RssConnector, SeenIds
+from catalog.connectors.web import html_to_text
 from catalog.fetch import Fetcher
 from catalog.sources import SourceSpec, parse_spec
 from tests.conftest import FixtureServer, Route
