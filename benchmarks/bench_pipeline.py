@@ -89,7 +89,9 @@ def child(n: int) -> dict:
             {
                 "id": "bench",
                 "name": "bench",
-                "owner": "bench",
+                "owner": {"organisation": "bench", "contact": "bench@corpusfabriek.example"},
+                "legal_basis": "not-applicable",
+                "sector": "benchmark",
                 "kind": "files",
                 "format": "jsonl",
                 "location": str(drop),
