@@ -146,7 +146,10 @@ def corpus_release(
 ) -> MaterializeResult:
     """Build a new release version from the clean zone of every approved source."""
     store = storage.get()
-    specs = sources.registry(store).specs()
+    registry = sources.registry(store)
+    specs = registry.specs(strict=False)
+    for problem in registry.problems:
+        context.log.warning(f"invalid source spec skipped: {problem}")
     partitions, missing = [], []
     for source_id, spec in sorted(specs.items()):
         if not spec.releasable:

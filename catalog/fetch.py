@@ -58,6 +58,11 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
 def default_user_agent() -> str:
     """Return the identifying user agent (``CORPUSFABRIEK_USER_AGENT`` overrides it)."""
     if os.environ.get(ENV_USER_AGENT):
@@ -126,8 +131,16 @@ def address_refused(
     """Tell whether an address may not be contacted (not globally routable, or a metadata endpoint)."""
     if any(address in network for network in allow):
         return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address_refused(address.ipv4_mapped, allow)
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo, NAT64, IPv4-compatible) are judged
+        # by that address: Python treats several of them as global.
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is None and (address in _NAT64 or address in _IPV4_COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return address_refused(embedded, allow)
+        if address in _SITE_LOCAL:
+            return True
     return address in METADATA_ADDRESSES or not address.is_global or address.is_multicast
 
 
@@ -183,7 +196,7 @@ class Fetcher:
                 raise FetchError("robots_disallowed", f"robots.txt disallows {_safe_url(url)}")
             response = self._with_retries(url, etag=etag, last_modified=last_modified, sink=sink)
             if response.status in REDIRECT_STATUSES and "location" in response.headers:
-                url = urljoin(url, response.headers["location"])
+                url = _join(url, response.headers["location"])
                 etag = last_modified = None  # validators belong to the original URL
                 if sink is not None:
                     sink.seek(0)
@@ -205,6 +218,9 @@ class Fetcher:
             except FetchError as exc:
                 if exc.reason not in ("timeout", "connection_error") or last:
                     raise
+                if sink is not None:  # the retry starts the file afresh, never appends to a partial body
+                    sink.seek(0)
+                    sink.truncate()
                 self.sleep(self.politeness.backoff_seconds * 2**attempt)
                 continue
             if response.status in RETRY_STATUSES and not last:
@@ -368,15 +384,15 @@ class Fetcher:
             for _hop in range(MAX_REDIRECTS + 1):
                 response = self._with_retries(url, etag=None, last_modified=None, sink=None)
                 if response.status in REDIRECT_STATUSES and "location" in response.headers:
-                    url = urljoin(url, response.headers["location"])
+                    url = _join(url, response.headers["location"])
                     continue
                 break
             else:
                 parser.disallow_all = True
                 return parser
         except FetchError as exc:
-            if exc.reason == "address_refused":
-                raise
+            if exc.reason in ("address_refused", "invalid_url"):
+                raise  # a property of the host, not of its robots.txt
             parser.disallow_all = True
             return parser
         if response.status in (401, 403) or response.status >= 500 or response.status in REDIRECT_STATUSES:
@@ -395,14 +411,14 @@ class Fetcher:
         if declared.isdigit() and int(declared) > limit:
             raise FetchError("response_too_large", f"{declared} bytes declared, limit {limit}")
         encoding = headers.get("content-encoding", "").strip().lower()
-        decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding in ("gzip", "x-gzip", "deflate") else None
+        inflater = _Inflater() if encoding in ("gzip", "x-gzip", "deflate") else None
         buffer = bytearray()
         received = written = 0
         for chunk in raw.stream(CHUNK, decode_content=False):
             received += len(chunk)
             if received > limit:
                 raise FetchError("response_too_large", f"more than {limit} bytes from {_safe_url(url)}")
-            for piece in _decoded(chunk, decoder):
+            for piece in inflater.feed(chunk) if inflater else (chunk,):
                 written += len(piece)
                 if written > limit:
                     raise FetchError("decompressed_too_large", f"decompresses past {limit} bytes: {_safe_url(url)}")
@@ -410,21 +426,35 @@ class Fetcher:
                     sink.write(piece)
                 else:
                     buffer += piece
+        if inflater is not None and received:
+            inflater.finish()
         return bytes(buffer)
 
 
-def _decoded(chunk: bytes, decoder: zlib._Decompress | None) -> Iterable[bytes]:
-    """Yield the decompressed pieces of a chunk, each at most CHUNK bytes (a bomb never inflates at once)."""
-    if decoder is None:
-        yield chunk
-        return
-    try:
+class _Inflater:
+    """Incremental gzip/deflate decoding that follows every gzip member and notices a cut-off stream."""
+
+    def __init__(self) -> None:
+        self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)
+
+    def feed(self, chunk: bytes) -> Iterable[bytes]:
+        """Yield decoded pieces of at most CHUNK bytes."""
         data = chunk
-        while data:
-            yield decoder.decompress(data, CHUNK)
-            data = decoder.unconsumed_tail
-    except zlib.error:
-        raise FetchError("connection_error", "the compressed body is corrupt") from None
+        try:
+            while data:
+                yield self._decoder.decompress(data, CHUNK)
+                data = self._decoder.unconsumed_tail
+                if self._decoder.eof and self._decoder.unused_data:
+                    # A multi-member gzip body (concatenated members, as WARC files are): start the next.
+                    data = self._decoder.unused_data
+                    self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        except zlib.error:
+            raise FetchError("connection_error", "the compressed body is corrupt") from None
+
+    def finish(self) -> None:
+        """Refuse a body whose compressed stream ended early (a silently truncated response)."""
+        if not self._decoder.eof:
+            raise FetchError("connection_error", "the compressed body ends before its end marker")
 
 
 class CredentialError(RuntimeError):
@@ -441,7 +471,23 @@ def _split(url: str) -> tuple[str, str, int, str, str]:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError("invalid_url", "only absolute http(s) URLs are fetched")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.scheme, parts.hostname, port, parts.netloc.rsplit("@", 1)[-1], path
+    try:
+        # Host header and connection use the ASCII (IDNA) form of an internationalised host name.
+        host = parts.hostname.encode("idna").decode("ascii") if not parts.hostname.isascii() else parts.hostname
+    except UnicodeError:
+        raise FetchError("invalid_url", "the host name is not valid") from None
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        netloc = f"[{host}]" if parts.port is None else f"[{host}]:{parts.port}"
+    return parts.scheme, host, port, netloc, path
+
+
+def _join(base: str, location: str) -> str:
+    """Resolve a redirect target; a target that cannot be parsed is an invalid URL, not a crash."""
+    try:
+        return urljoin(base, location)
+    except ValueError:
+        raise FetchError("invalid_url", "the redirect target cannot be parsed") from None
 
 
 def _env_value(name: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -55,45 +56,65 @@ class SourceRegistry:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def specs(self) -> dict[str, SourceSpec]:
-        """Load every spec, sorted by id; raise :class:`SpecError` for an invalid file or a duplicate id."""
+    def specs(self, *, strict: bool = True) -> dict[str, SourceSpec]:
+        """Load every spec, sorted by id.
+
+        ``strict``: raise :class:`SpecError` for the first invalid file or duplicate id. Otherwise skip
+        invalid specs and list them in :attr:`problems`, so one partner's broken spec cannot stop every
+        other source (the sensors, the assets and an emergency ``suspend`` use this).
+        """
+        self.problems: list[SpecError] = []
         found: dict[str, SourceSpec] = {}
         origins: dict[str, str] = {}
         for folder in self.folders:
             if not folder.is_dir():
                 raise SpecError(str(folder), [("(folder)", "source folder does not exist")])
             for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-                spec = load_spec(path)
-                if spec.id in found:
-                    raise SpecError(str(path), [("id", f"source id {spec.id!r} is also used by {origins[spec.id]}")])
+                try:
+                    spec = load_spec(path)
+                    if spec.id in found:
+                        raise SpecError(
+                            str(path), [("id", f"source id {spec.id!r} is also used by {origins[spec.id]}")]
+                        )
+                except SpecError as exc:
+                    if strict:
+                        raise
+                    self.problems.append(exc)
+                    continue
                 found[spec.id] = spec
                 origins[spec.id] = str(path)
-        for spec in self._registered():
+        for spec in self._registered(strict):
             found[spec.id] = spec  # a registration overrides a folder spec of the same id
         return dict(sorted(found.items()))
 
     def get(self, source_id: str) -> SourceSpec:
-        """Return one spec by id."""
-        specs = self.specs()
+        """Return one spec by id (other sources' invalid specs do not stand in the way)."""
+        specs = self.specs(strict=False)
         if source_id not in specs:
-            raise KeyError(f"no registered source {source_id!r}; known: {', '.join(specs) or 'none'}")
+            for problem in self.problems:  # the source's own spec is the broken one: say why
+                if problem.origin.endswith((f"/{source_id}.yaml", f"/{source_id}.yml")):
+                    raise problem
+            broken = f"; {len(self.problems)} invalid spec(s) skipped" if self.problems else ""
+            raise KeyError(f"no registered source {source_id!r}; known: {', '.join(specs) or 'none'}{broken}")
         return specs[source_id]
 
     def history(self, source_id: str) -> list[dict[str, Any]]:
         """Return the registration events of a source, oldest first."""
-        path = f"{CATALOG_SOURCES}/history/{source_id}/events.jsonl"
-        if self.storage is None or not self.storage.exists(path):
+        folder = f"{CATALOG_SOURCES}/history/{source_id}/events"
+        if self.storage is None:
             return []
-        lines = self.storage.read_bytes(path).decode("utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        names = sorted(name for name in self.storage.ls(folder) if name.endswith(".json"))
+        return [self.storage.read_json(f"{folder}/{name}") for name in names]
 
-    def _registered(self) -> list[SourceSpec]:
+    def _registered(self, strict: bool = True) -> list[SourceSpec]:
         if self.storage is None:
             return []
         specs = []
         for name in self.storage.ls(CATALOG_SOURCES):
-            if name.endswith(".yaml"):
-                path = f"{CATALOG_SOURCES}/{name}"
+            if not name.endswith(".yaml"):
+                continue
+            path = f"{CATALOG_SOURCES}/{name}"
+            try:
                 try:
                     data = yaml.safe_load(self.storage.read_bytes(path))
                 except yaml.YAMLError as exc:
@@ -101,6 +122,10 @@ class SourceRegistry:
                     where = f"line {mark.line + 1}" if mark else "(file)"
                     raise SpecError(self.storage.url(path), [(where, "not valid YAML")]) from None
                 specs.append(parse_spec(data, origin=self.storage.url(path)))
+            except SpecError as exc:
+                if strict:
+                    raise
+                self.problems.append(exc)
         return specs
 
     # -- changing ----------------------------------------------------------------------------------
@@ -108,9 +133,16 @@ class SourceRegistry:
     def register(self, path: str | Path, *, actor: str = "cli") -> tuple[SourceSpec, str]:
         """Validate a spec file and store it in the catalog; return the spec and ``created``/``updated``/``unchanged``.
 
-        A relative location is resolved against the spec file's folder before it is stored.
+        A relative location is resolved against the spec file's folder before it is stored. The file's
+        ``status`` is ignored (new sources start in sandbox; known ones keep theirs).
         """
         spec = load_spec(path)
+        # The status is not the partner's to set: a new source starts in sandbox, a known one keeps its
+        # status, and only set_status (approve, suspend) changes it, with a recorded reason.
+        current = self.specs(strict=False).get(spec.id)
+        status = current.status if current is not None else "sandbox"
+        if spec.status != status:
+            spec = parse_spec({**spec.to_data(), "status": status}, origin=str(path))
         return spec, self._store(spec, action=None, actor=actor, reason=None)
 
     def set_status(self, source_id: str, status: str, *, reason: str, actor: str = "cli") -> SourceSpec:
@@ -147,9 +179,8 @@ class SourceRegistry:
             "status": spec.status,
             "reason": reason,
         }
-        events = [*self.history(spec.id), event]
-        self.storage.write_bytes(
-            f"{history}/events.jsonl", "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events).encode()
-        )
+        # The active spec first, then its event: one object per event (never a read-modify-write of a
+        # shared log, which concurrent changes would overwrite; S3 has no locks).
         self.storage.write_bytes(f"{CATALOG_SOURCES}/{spec.id}.yaml", text.encode("utf-8"))
+        self.storage.write_json(f"{history}/events/{stamp}-{uuid.uuid4().hex[:8]}.json", event)
         return outcome

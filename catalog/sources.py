@@ -69,7 +69,9 @@ class Politeness(BaseModel):
     )
 
 
-ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+#: Credential variables must carry this prefix, so a spec can never name the pipeline's own secrets
+#: (AWS_*, DAGSTER_*, CORPUSFABRIEK_*) and have them sent to a partner's host.
+ENV_NAME = r"^SOURCE_[A-Z0-9_]+$"
 
 
 class Credentials(BaseModel):
@@ -187,6 +189,12 @@ class SourceSpec(BaseModel):
 _URL_KINDS = ("rss", "oai-pmh")
 
 
+def _scheme(location: str) -> str:
+    """Return the URL scheme of a location, lower case ('' for a local path)."""
+    head, sep, _ = location.partition("://")
+    return head.lower() if sep and head.isascii() and head.replace("+", "").replace("-", "").isalnum() else ""
+
+
 def _cross_field_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Return problems that involve several fields (run on the raw mapping, so all are reported together)."""
     problems: list[tuple[str, str]] = []
@@ -200,6 +208,13 @@ def _cross_field_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems.append(("format", f"only files sources have a format, not {kind} (hint: remove it)"))
     if kind not in (None, "files") and "fields" in data:
         problems.append(("fields", f"field mapping is for files sources, not {kind} (hint: remove it)"))
+    if isinstance(location, str) and ("::" in location or _scheme(location) not in ("", "file", "s3", "http", "https")):
+        problems.append(
+            ("location", "use a local path, an s3:// URL or an http(s) URL (hint: no other schemes or '::' chains)")
+        )
+    elif kind == "files" and isinstance(location, str) and _scheme(location) in ("http", "https"):
+        # File drops are read with fsspec, which would bypass the fetcher's address guard and politeness.
+        problems.append(("location", "a files source is read from a local path or s3:// (hint: use kind warc/alto)"))
     if kind in _URL_KINDS and isinstance(location, str) and not location.startswith(("http://", "https://")):
         problems.append(("location", f"a {kind} source is fetched from an http(s) URL (hint: https://...)"))
     if isinstance(location, str) and location.startswith(("http://", "https://")) and ("@" in location.split("/")[2]):
@@ -239,7 +254,8 @@ _HINTS = {
 _PATTERN_HINTS = {
     "id": "use lower-case letters, digits and hyphens (3-64 characters)",
     "owner": "an e-mail address, e.g. data@partner.example",
-    "credentials": "the NAME of an environment variable in UPPER_CASE, never the secret itself",
+    "credentials": "the NAME of an environment variable starting with SOURCE_ (e.g. SOURCE_KRANT_TOKEN), "
+    "never the secret itself",
 }
 
 

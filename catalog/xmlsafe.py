@@ -30,7 +30,8 @@ def parse_xml(data: bytes) -> Element:
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
         raise XmlError("malformed_xml", f"not well-formed at line {line}, column {column}") from None
-    except (UnicodeDecodeError, LookupError) as exc:
+    except (UnicodeError, LookupError, ValueError) as exc:
+        # expat refuses multi-byte encodings such as shift_jis with a ValueError; idna gives UnicodeError.
         raise XmlError("encoding_error", type(exc).__name__) from None
 
 

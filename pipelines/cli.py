@@ -97,7 +97,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     storage = _storage(args)
     defs = build_definitions(root=args.root)
     registry = SourceRegistry.from_env(storage=storage)
-    specs = registry.specs()
+    specs = registry.specs(strict=False)
+    for problem in registry.problems:
+        print(f"warning: invalid source spec skipped: {problem}", file=sys.stderr)
     selected = args.source or sorted(specs)
     unknown = sorted(set(selected) - set(specs))
     if unknown:
@@ -282,6 +284,9 @@ def cmd_sources_register(args: argparse.Namespace) -> int:
         instance.add_dynamic_partitions(source_partitions.name, [spec.id])
     where = registry.storage.url("catalog/sources") if registry.storage else "the catalog"
     print(f"{outcome}: {spec.id} ({spec.kind}, status {spec.status}) in {where}")
+    requested = load_spec(args.file).status
+    if requested != spec.status:
+        print(f"note: status {requested!r} in the file is ignored; use `corpusfabriek sources approve|suspend`")
     if spec.status == "sandbox":
         print("note: sandbox sources are ingested and processed, but enter no release until approved")
     return 0
@@ -297,7 +302,10 @@ def cmd_sources_set_status(args: argparse.Namespace) -> int:
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
     """List the registered sources."""
-    specs = _registry(args).specs()
+    registry = _registry(args)
+    specs = registry.specs(strict=False)
+    for problem in registry.problems:
+        print(f"warning: invalid source spec skipped: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps([spec.model_dump(mode="json") for spec in specs.values()], ensure_ascii=False))
         return 0

@@ -28,10 +28,15 @@ def source_registry_sensor(
     context: SensorEvaluationContext, sources: SourcesResource, storage: StorageResource
 ) -> SensorResult | SkipReason:
     """Compare the registry with the known partitions and spec digests; add and ingest what is new."""
+    registry = sources.registry(storage.get())
     try:
-        specs = sources.registry(storage.get()).specs()
-    except SpecError as exc:
-        return SkipReason(f"source registry has an invalid spec: {exc}")
+        specs = registry.specs(strict=False)
+    except SpecError as exc:  # a missing spec folder: nothing can be trusted
+        return SkipReason(f"source registry unavailable: {exc}")
+    for problem in registry.problems:  # one partner's broken spec must not hold up the others
+        context.log.warning(f"invalid source spec skipped: {problem}")
+    if not specs and registry.problems:
+        return SkipReason(f"source registry has only invalid specs: {registry.problems[0]}")
     known = set(context.instance.get_dynamic_partitions(source_partitions.name))
     seen = json.loads(context.cursor) if context.cursor else {}
     digests = {source_id: spec_digest(spec) for source_id, spec in specs.items()}
@@ -69,9 +74,9 @@ def source_schedule_sensor(
         return SensorResult(cursor=now.isoformat())  # start counting from now: no backfill of past ticks
     since = datetime.fromisoformat(context.cursor)
     try:
-        specs = sources.registry(storage.get()).specs()
+        specs = sources.registry(storage.get()).specs(strict=False)
     except SpecError as exc:
-        return SkipReason(f"source registry has an invalid spec: {exc}")
+        return SkipReason(f"source registry unavailable: {exc}")
     known = set(context.instance.get_dynamic_partitions(source_partitions.name))
     runs = []
     for source_id, spec in specs.items():

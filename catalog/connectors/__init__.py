@@ -14,6 +14,7 @@ raising for bad input; after it is exhausted, ``next_cursor()`` returns the stat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,6 +23,11 @@ from catalog.connectors.records import QUARANTINE_REASONS, Quarantined, RawRecor
 if TYPE_CHECKING:
     from catalog.fetch import Fetcher
     from catalog.sources import SourceSpec
+
+# trafilatura and its helpers log whole URLs (query strings may name people) at WARNING: keep them out of
+# run logs and Dagster's captured output; connectors report extraction failures by reason instead.
+for _name in ("trafilatura", "htmldate", "courlan", "justext"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 
 class Connector(Protocol):

@@ -426,6 +426,8 @@ def _encoding_problem(data: bytes) -> str | None:
         data.decode(encoding)
     except UnicodeDecodeError as exc:
         return f"the bytes are not valid {encoding} (offset {exc.start})"
+    except (UnicodeError, ValueError):
+        return f"the declared encoding {encoding!r} cannot be used"
     return None
 
 

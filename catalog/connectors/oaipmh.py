@@ -5,13 +5,22 @@ is not: :class:`FetcherSickle` sends every request through the source's :class:`
 (robots.txt, rate limit, address guard, size limits) and checks every response with
 :func:`catalog.xmlsafe.parse_xml` before lxml parses it without entities, DTDs or network access.
 
-Incremental harvesting: the cursor's ``from`` is the largest datestamp of the last *complete* harvest.
-OAI-PMH's ``from`` is inclusive, so the cursor also keeps the ``(identifier, datestamp)`` pairs already
-emitted at that datestamp (``seen``), and a record is skipped when its pair was seen. When a harvest
-breaks off (a page cannot be fetched or parsed), ``from`` does not move: the records of the complete pages
-are added to ``seen`` instead, so the re-run fetches the rest without gaps and skips what was already
-emitted. OAI-PMH does not promise datestamp order across pages, which is why ``from`` cannot advance to
-the largest datestamp of a partial harvest.
+Incremental harvesting: after a *complete* harvest the cursor's ``from`` is the ``responseDate`` of that
+harvest's first response, in the repository's granularity (day granularity, which every repository must
+accept, when no datestamp shows which one it uses), and never earlier than the ``from`` it had, nor later
+than our own clock. Not the largest datestamp seen: a record stamped ahead of the server's clock would
+then hide every record changed in between. A change after the first response gets a datestamp at or after
+that ``responseDate``, so it is listed by the next harvest. OAI-PMH's ``from`` is inclusive, so the cursor
+also keeps the ``(identifier, datestamp)`` pairs already emitted at or after the new ``from`` (``seen``),
+and a record is skipped when its pair was seen. A complete harvest without a usable ``responseDate``
+leaves ``from`` where it was.
+
+When a harvest breaks off (a page cannot be fetched or parsed, or sickle fails on it), ``from`` does not
+move: the records of the complete pages are added to ``seen`` instead, so the re-run fetches the rest
+without gaps and skips what was already emitted. A page sickle cannot make sense of (an OAI ``error``
+with an empty code raises ``IndexError`` inside sickle) is quarantined as ``unexpected_document``;
+exceptions from our own transport (a missing credential: :class:`catalog.fetch.CredentialError`)
+propagate, they are configuration errors, not bad input.
 """
 
 from __future__ import annotations
@@ -130,6 +139,11 @@ class FetcherSickle(Sickle):
         self.fetcher = fetcher
         self.pages = 0
         self.last_response: SafeOAIResponse | None = None
+        #: The ``responseDate`` of the first response (the harvest's start on the server's clock).
+        self.response_date: str | None = None
+        #: The last exception the fetcher raised that is not a :class:`~catalog.fetch.FetchError`: it propagates.
+        self.transport_error: BaseException | None = None
+        self._body: bytes | None = None
         self._tokens: set[str] = set()
 
     def error_code(self) -> str:
@@ -140,9 +154,14 @@ class FetcherSickle(Sickle):
 
     def _request(self, kwargs: Mapping[str, str]) -> Response:
         try:
-            return self.fetcher.get(oai_url(self.endpoint, kwargs))
+            response = self.fetcher.get(oai_url(self.endpoint, kwargs))
         except FetchError as exc:
             raise HarvestError(exc.reason, exc.detail) from None
+        except BaseException as exc:  # e.g. CredentialError: ours, not the page's; marked so it propagates
+            self.transport_error = exc
+            raise
+        self._body = response.body
+        return response
 
     def harvest(self, **kwargs: str) -> SafeOAIResponse:
         """Fetch and parse one OAI-PMH response; raise :class:`HarvestError` when it cannot be used."""
@@ -152,8 +171,15 @@ class FetcherSickle(Sickle):
             if token in self._tokens:
                 raise HarvestError("unexpected_document", "the repository repeated a resumption token")
             self._tokens.add(token)
-        self.last_response = SafeOAIResponse(self._request(kwargs), kwargs)
-        return self.last_response
+        response = SafeOAIResponse(self._request(kwargs), kwargs)
+        self.last_response = response
+        if self.pages == 1:
+            self.response_date = (response.xml.findtext(f"{{{OAI_NS}}}responseDate") or "").strip() or None
+        return response
+
+    def last_body(self) -> bytes | None:
+        """Return the body of the last response received (for quarantine)."""
+        return self._body
 
 
 # -- records ------------------------------------------------------------------------------------------
@@ -211,13 +237,13 @@ class HarvestCursor:
     """Incremental state: ``from`` datestamp, emitted ``(identifier, datestamp)`` pairs, deleted ids.
 
     Datestamps are compared as strings: OAI-PMH datestamps are UTC ISO 8601 in the repository's one
-    granularity, so their lexical order is their time order.
+    granularity, so their lexical order is their time order (a day is a prefix of its seconds).
     """
 
     from_: str | None = None
     seen: dict[tuple[str, str], None] = field(default_factory=dict)
     deleted: dict[str, None] = field(default_factory=dict)
-    largest: str | None = None  # the largest datestamp met in this run
+    sample: str | None = None  # a datestamp met in this run: shows the repository's granularity
     max_seen: int = MAX_SEEN
     max_deleted: int = MAX_DELETED
 
@@ -237,24 +263,42 @@ class HarvestCursor:
             return False
         return (identifier, datestamp) not in self.seen
 
+    def note(self, datestamp: str) -> None:
+        """Remember a datestamp the repository listed in this run (it shows the repository's granularity)."""
+        self.sample = datestamp
+
     def mark(self, identifier: str, datestamp: str, *, deleted: bool) -> None:
         """Record that a record (or deletion) has been handled in this run."""
         self.seen[(identifier, datestamp)] = None
         self.deleted.pop(identifier, None)
         if deleted:
             self.deleted[identifier] = None
-        if self.largest is None or datestamp > self.largest:
-            self.largest = datestamp
 
-    def to_dict(self, *, complete: bool) -> dict[str, Any]:
-        """Return the cursor to store; ``from`` advances only after a complete harvest."""
+    def next_from(self, response_date: str | None, now: datetime | None = None) -> str | None:
+        """Return the ``from`` after a complete harvest whose first response had ``response_date``.
+
+        The date is put in the repository's granularity, capped at ``now`` (a server date in the future
+        must not hide later changes) and never moves ``from`` backwards; ``None`` keeps ``from``.
+        """
+        parsed = parse_date(response_date, UTC) if response_date else None
+        if parsed is None:
+            return self.from_
+        parsed = min(parsed, now or datetime.now(UTC))
+        example = self.sample or self.from_
+        seconds = example is not None and len(example) > len("YYYY-MM-DD")
+        stamp = parsed.strftime("%Y-%m-%dT%H:%M:%SZ" if seconds else "%Y-%m-%d")
+        return stamp if self.from_ is None or stamp > self.from_ else self.from_
+
+    def to_dict(self, *, complete: bool, response_date: str | None = None) -> dict[str, Any]:
+        """Return the cursor to store; ``from`` advances (to ``response_date``) only after a complete harvest."""
         from_ = self.from_
         seen = list(self.seen)
-        if complete and self.largest is not None and (from_ is None or self.largest > from_):
-            from_ = self.largest
+        if complete:
+            from_ = self.next_from(response_date)
         if complete and from_ is not None:
-            # Only pairs at the new ``from`` can be listed again (``from`` is inclusive).
-            seen = [pair for pair in seen if pair[1] == from_]
+            # Only pairs at or after the new ``from`` can be listed again (``from`` is inclusive; a record
+            # can be stamped ahead of the response date).
+            seen = [pair for pair in seen if pair[1] >= from_]
         cursor: dict[str, Any] = {"seen": [list(pair) for pair in seen[-self.max_seen :]]}
         cursor["deleted"] = list(self.deleted)[-self.max_deleted :]
         if from_ is not None:
@@ -299,19 +343,42 @@ class OaiPmhConnector:
             params["from"] = self._state.from_
         client = FetcherSickle(self.endpoint, self.fetcher, map_record)
         complete = False
-        try:
-            for item in client.ListRecords(**params):
-                yield from self._item(item)
-            complete = True
-        except oaiexceptions.NoRecordsMatch:
-            complete = True  # the OAI way of saying "nothing new"
-        except HarvestError as exc:
-            yield Quarantined(self.endpoint, f"page {client.pages}", exc.reason, exc.detail, capped(exc.raw))
-        except OAI_ERRORS:
-            # The error's text is the repository's and is not kept; the code says what went wrong.
-            detail = f"OAI-PMH error {client.error_code()}"
-            yield Quarantined(self.endpoint, f"page {client.pages}", "unexpected_document", detail)
-        self._next = self._state.to_dict(complete=complete)
+        problem: Quarantined | None = None
+        records: Iterator[Record | UnreadableRecord] | None = None
+        while True:
+            # Only sickle's work (requests, parsing, paging) is guarded here; our handling of a record
+            # (self._item) runs outside, so its errors are never mistaken for a broken page.
+            try:
+                if records is None:
+                    records = client.ListRecords(**params)
+                item = next(records)
+            except StopIteration:
+                complete = True
+                break
+            except oaiexceptions.NoRecordsMatch:
+                complete = True  # the OAI way of saying "nothing new"
+                break
+            except HarvestError as exc:
+                problem = Quarantined(self.endpoint, f"page {client.pages}", exc.reason, exc.detail, capped(exc.raw))
+                break
+            except OAI_ERRORS:
+                # The error's text is the repository's and is not kept; the code says what went wrong.
+                detail = f"OAI-PMH error {client.error_code()}"
+                problem = Quarantined(self.endpoint, f"page {client.pages}", "unexpected_document", detail)
+                break
+            except Exception as exc:
+                if exc is client.transport_error:
+                    raise  # our transport (e.g. CredentialError): a configuration error, not a broken page
+                # sickle failed on the page (an OAI error with an empty code raises IndexError): a broken page.
+                detail = f"sickle cannot read the page ({type(exc).__name__})"
+                problem = Quarantined(
+                    self.endpoint, f"page {client.pages}", "unexpected_document", detail, capped(client.last_body())
+                )
+                break
+            yield from self._item(item)
+        if problem is not None:
+            yield problem
+        self._next = self._state.to_dict(complete=complete, response_date=client.response_date)
 
     def next_cursor(self) -> dict[str, Any]:
         """Return the cursor to store after ``read()``; a broken harvest keeps ``from`` where it was."""
@@ -335,6 +402,7 @@ class OaiPmhConnector:
                 f"record {identifier}", "unexpected_document", "the header has no datestamp", item.xml
             )
             return
+        self._state.note(datestamp)
         if not self._state.is_new(identifier, datestamp):
             return
         self._state.mark(identifier, datestamp, deleted=item.deleted)

@@ -19,16 +19,19 @@ The location is either
 
 ``native_id`` is the ECLI; ``url`` the public deeplink. A document without an ECLI is quarantined as
 ``missing_id``; one with neither ``uitspraak`` nor ``conclusie`` (metadata only) as ``unexpected_document``.
+A search-feed entry without an ``id`` is quarantined as ``missing_id`` too (record ``feed page <n> entry <m>``);
+it still counts towards the page size, so it never makes a full page look like the last one.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, tostring
 
 from catalog.connectors.locations import InputSource, read_xml, to_utc
 from catalog.connectors.records import Quarantined, RawRecord, capped
@@ -121,55 +124,87 @@ def parse_ruling(root: Element) -> Ruling:
 
 
 def _paragraphs(container: Element) -> list[str]:
-    """Return the paragraphs below an element, in document order; a ``nr`` prefixes the next paragraph."""
+    """Return the paragraphs below an element, in document order; a ``nr`` prefixes the next paragraph.
+
+    Iterative (an explicit stack, not recursion): a document nested thousands of levels deep is read like
+    any other, in time linear in its size.
+    """
+    with_paragraphs = _with_paragraphs(container)
     paragraphs: list[str] = []
-    number = ""
-    for child in container:
+    # One frame per open container: its children, the paragraph index its own paragraphs start at, and
+    # the pending ``nr`` that prefixes its next paragraph.
+    stack: list[_Frame] = [_Frame(iter(container), 0)]
+    while stack:
+        frame = stack[-1]
+        child = next(frame.children, None)
+        if child is None:  # the container is done: a trailing number is a paragraph of its own
+            stack.pop()
+            if frame.number:
+                paragraphs.append(frame.number)
+            if stack:
+                parent = stack[-1]
+                if parent.number and len(paragraphs) > frame.start:
+                    paragraphs[frame.start] = f"{parent.number} {paragraphs[frame.start]}"
+                    parent.number = ""
+            continue
         name = local_name(child.tag)
         if name in _NOT_TEXT:
             continue
         if name == "nr":
-            number = _inline_text(child)
+            frame.number = _inline_text(child)
             continue
-        if name in _PARAGRAPHS or not _has_paragraphs(child):
+        if name in _PARAGRAPHS or child not in with_paragraphs:
             text = _inline_text(child)
-        else:  # section, parablock, paragroup, lists, tables, uitspraak.info, footnotes: recurse
-            inner = _paragraphs(child)
-            if number and inner:
-                inner[0] = f"{number} {inner[0]}"
-                number = ""
-            paragraphs.extend(inner)
-            continue
-        if text:
-            paragraphs.append(f"{number} {text}" if number else text)
-            number = ""
-    if number:
-        paragraphs.append(number)
+            if text:
+                paragraphs.append(f"{frame.number} {text}" if frame.number else text)
+                frame.number = ""
+        else:  # section, parablock, paragroup, lists, tables, uitspraak.info, footnotes: descend
+            stack.append(_Frame(iter(child), len(paragraphs)))
     return paragraphs
 
 
-def _has_paragraphs(element: Element) -> bool:
-    return any(local_name(el.tag) in _PARAGRAPHS for el in element.iter() if el is not element)
+@dataclass
+class _Frame:
+    """An open container of :func:`_paragraphs`."""
+
+    children: Iterator[Element]
+    start: int
+    number: str = ""
+
+
+def _with_paragraphs(container: Element) -> set[Element]:
+    """Return the elements below ``container`` (and itself) that have a paragraph element below them."""
+    parents = {child: parent for parent in container.iter() for child in parent}
+    found: set[Element] = set()
+    for element in container.iter():
+        if local_name(element.tag) in _PARAGRAPHS:
+            parent = parents.get(element)
+            while parent is not None and parent not in found:  # ancestors already found: done
+                found.add(parent)
+                parent = parents.get(parent)
+    return found
 
 
 def _inline_text(element: Element) -> str:
     """Return an element's text with whitespace collapsed; a number and table cells stay separated."""
     pieces: list[str] = []
-
-    def walk(el: Element) -> None:
+    # (element, closing): an element is opened (its text, then its children) and closed (its tail).
+    stack: list[tuple[Element, bool]] = [(element, False)]
+    while stack:
+        el, closing = stack.pop()
         name = local_name(el.tag)
-        if name in _NOT_TEXT:
-            pieces.append(" ")
-        else:
-            pieces.append(el.text or "")
-            for child in el:
-                walk(child)
+        if not closing:
+            if name in _NOT_TEXT:
+                pieces.append(" ")
+            else:
+                pieces.append(el.text or "")
+                stack.append((el, True))
+                stack.extend((child, False) for child in reversed(list(el)))
+                continue
         if name in ("nr", "entry", "footnote"):
             pieces.append(" ")  # <nr>1.</nr>De procedure: a number is a word of its own
         if el is not element:
             pieces.append(el.tail or "")
-
-    walk(element)
     return " ".join("".join(pieces).split())
 
 
@@ -239,9 +274,8 @@ class _SearchRun:
 
     def read(self) -> Iterator[RawRecord | Quarantined]:
         """Yield the rulings the search lists as new or modified, plus those that failed last time."""
-        listed, problem = self._search()
-        if problem is not None:
-            yield problem
+        listed, problems = self._search()
+        yield from problems
         candidates = {ecli: updated for ecli, updated in listed.items() if self.known.get(ecli) != updated}
         for ecli, updated in self.failed.items():
             candidates.setdefault(ecli, updated)
@@ -268,8 +302,12 @@ class _SearchRun:
             cursor["modified"] = modified
         return cursor
 
-    def _search(self) -> tuple[dict[str, str], Quarantined | None]:
-        """Page through the search feed; return ECLI -> entry ``updated``, and a Quarantined if it broke off."""
+    def _search(self) -> tuple[dict[str, str], list[Quarantined]]:
+        """Page through the search feed; return ECLI -> entry ``updated``, and what was quarantined.
+
+        The quarantined are the entries without an id and, last, the page the search broke off at (then
+        ``modified`` does not move).
+        """
         query = [(k, v) for k, v in parse_qsl(urlsplit(self.location).query, keep_blank_values=True)]
         if self.modified:  # only rulings changed since the last complete search
             query = [(k, v) for k, v in query if k != "modified"] + [("modified", self.modified)]
@@ -277,6 +315,8 @@ class _SearchRun:
         query = [(k, v) for k, v in query if k not in ("max", "from")] + [("max", str(size))]
         started = datetime.now(UTC)
         listed: dict[str, str] = {}
+        problems: list[Quarantined] = []
+        pages_met: set[bytes] = set()
         feed_updated: str | None = None
         offset, page = 0, 1
         while True:
@@ -285,36 +325,46 @@ class _SearchRun:
                 root = read_xml(self.fetcher.get(url).body)
                 entries, updated = _feed_entries(root)
             except FetchError as exc:
-                return listed, Quarantined(url, f"feed page {page}", exc.reason, exc.detail)
+                return listed, [*problems, Quarantined(url, f"feed page {page}", exc.reason, exc.detail)]
             except (XmlError, RulingError) as exc:
-                return listed, Quarantined(url, f"feed page {page}", exc.reason, exc.detail)
+                return listed, [*problems, Quarantined(url, f"feed page {page}", exc.reason, exc.detail)]
+            # The same entries again mean the server ignores ``from`` (also for a page of id-less entries).
+            fingerprint = hashlib.sha256(b"\0".join(tostring(entry) for entry in entries)).digest()
+            if fingerprint in pages_met:
+                break
+            pages_met.add(fingerprint)
             feed_updated = feed_updated or updated
-            new = {ecli: stamp for ecli, stamp in entries if ecli not in listed}
+            eclis: list[tuple[str, str]] = []
+            for position, entry in enumerate(entries, start=1):
+                ecli = (entry.findtext(f"{ATOM}id") or "").strip()
+                if ecli:
+                    eclis.append((ecli, (entry.findtext(f"{ATOM}updated") or "").strip()))
+                else:  # kept for review; the detail never quotes the entry (its title names the parties)
+                    record = f"feed page {page} entry {position}"
+                    detail = "the search feed entry has no id (ECLI)"
+                    problems.append(Quarantined(url, record, "missing_id", detail, capped(tostring(entry))))
+            new = {ecli: stamp for ecli, stamp in eclis if ecli not in listed}
             listed.update(new)
-            # A short page is the last; a page with nothing new means the server ignores ``from``.
-            if len(entries) < size or not new:
+            # A short page (counted in raw entries, with or without id) is the last; a page whose ECLIs are
+            # all listed already means the server ignores ``from``.
+            if len(entries) < size or (eclis and not new):
                 break
             offset += size
             page += 1
         # The server's own clock (the feed's updated) avoids skew with ours; ours is the fallback.
         self._new_modified = _search_timestamp(feed_updated) or started.strftime("%Y-%m-%dT%H:%M:%S")
-        return listed, None
+        return listed, problems
 
     def _page_url(self, query: list[tuple[str, str]]) -> str:
         parts = urlsplit(self.location)
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe=":"), ""))
 
 
-def _feed_entries(root: Element) -> tuple[list[tuple[str, str]], str | None]:
-    """Return (ECLI, entry updated) for each entry of an Atom search feed, and the feed's updated time."""
+def _feed_entries(root: Element) -> tuple[list[Element], str | None]:
+    """Return every ``entry`` element of an Atom search feed (with or without id), and the feed's updated time."""
     if root.tag != f"{ATOM}feed":
         raise RulingError("unexpected_document", f"search answer is {local_name(root.tag)!r}, not an Atom feed")
-    entries = []
-    for entry in root.findall(f"{ATOM}entry"):
-        ecli = (entry.findtext(f"{ATOM}id") or "").strip()
-        if ecli:
-            entries.append((ecli, (entry.findtext(f"{ATOM}updated") or "").strip()))
-    return entries, (root.findtext(f"{ATOM}updated") or "").strip() or None
+    return root.findall(f"{ATOM}entry"), (root.findtext(f"{ATOM}updated") or "").strip() or None
 
 
 def _search_timestamp(value: str | None) -> str | None:

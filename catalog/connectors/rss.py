@@ -6,6 +6,17 @@ entry becomes a :class:`RawRecord`: with the article page's main text (trafilatu
 articles and the page can be fetched, else with the feed's own text ("feed-only"). Entries already seen in
 an earlier run (a bounded set of native ids in the cursor) are skipped.
 
+An entry that failed with a transient fetch error (no text, the article page timed out or answered with
+an HTTP error) is not added to the seen ids, so the next run retries it. That run must get the feed again:
+so after such a failure the feed's new ETag / Last-Modified are *not* stored (the old validators stay),
+else the server would answer 304 Not Modified and the entry would never be retried.
+
+A feed that lists the same native id twice: the first entry is read, every later one is quarantined as
+``unexpected_document`` ("duplicate entry id in the feed"), so nothing disappears unaccounted. A duplicate
+is not a normal artefact to count away: the two entries may differ, and which one is the real one is for a
+reviewer to tell. Ids already seen in an earlier run are skipped without a record, duplicates included, so a
+duplicate is quarantined once, not on every run.
+
 Linked pages are fetched and extracted by :mod:`catalog.connectors.web`, shared with the OAI-PMH connector.
 """
 
@@ -92,6 +103,8 @@ class RssConnector:
         self._cursor = cursor
         self._seen = SeenIds(cursor.get("seen") or [], max_seen)
         self._next: dict[str, Any] = dict(cursor)
+        self._read_ids: set[str] = set()  # native ids read from this feed in this run (duplicates)
+        self._retry = False  # an entry failed transiently: the feed must be fetched again next run
 
     def read(self) -> Iterator[RawRecord | Quarantined]:
         """Yield the feed's entries that are new since the cursor."""
@@ -134,7 +147,11 @@ class RssConnector:
             item = self._entry(entry, f"item {number}", lang)
             if item is not None:
                 yield item
-        self._next = {"etag": response.etag, "last_modified": response.last_modified, "seen": self._seen.to_list()}
+        if self._retry:  # keep the old validators: a 304 next run would hide the entries to retry
+            validators = {"etag": self._cursor.get("etag"), "last_modified": self._cursor.get("last_modified")}
+        else:
+            validators = {"etag": response.etag, "last_modified": response.last_modified}
+        self._next = {**validators, "seen": self._seen.to_list()}
 
     def next_cursor(self) -> dict[str, Any]:
         """Return the validators and seen ids to store after ``read()`` (unchanged if nothing was read)."""
@@ -155,16 +172,22 @@ class RssConnector:
             return Quarantined(
                 self.feed_url, record, "missing_id", "the entry has neither a guid/id nor a link", _raw(entry)
             )
+        if native_id in self._read_ids:
+            detail = "duplicate entry id in the feed"
+            return Quarantined(self.feed_url, record, "unexpected_document", detail, _raw(entry))
         if native_id in self._seen:
             return None
+        self._read_ids.add(native_id)
         metadata = {"feed_url": self.feed_url}
         if guid:
             metadata["guid"] = guid
         text, fetch_mode, failure = self._text(entry, link)
         if not text:
             reason = failure.error if failure and failure.error in FETCH_REASONS else "missing_text"
-            if reason not in TRANSIENT_REASONS:
-                self._seen.add(native_id)  # permanent for this entry; transient failures are retried next run
+            if reason in TRANSIENT_REASONS:
+                self._retry = True  # retried next run (not seen), so the feed must not come back as 304
+            else:
+                self._seen.add(native_id)  # permanent for this entry
             detail = "no article text and no text in the feed"
             if failure:
                 detail += f" ({failure.error}: {failure.detail})"

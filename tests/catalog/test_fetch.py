@@ -351,10 +351,10 @@ def test_invalid_urls_are_refused():
 
 
 def test_credentials_come_from_the_environment_and_stay_on_the_source_host(http_server, monkeypatch):
-    monkeypatch.setenv("PARTNER_TOKEN", "token-for-test-only")
+    monkeypatch.setenv("SOURCE_PARTNER_TOKEN", "token-for-test-only")
     http_server.routes["/robots.txt"] = Route(b"", 404)
     http_server.routes["/data"] = Route(b"data")
-    creds = Credentials(token_env="PARTNER_TOKEN")
+    creds = Credentials(token_env="SOURCE_PARTNER_TOKEN")
     own = Fetcher(
         fast(), allow_networks=LOOPBACK, credentials=creds, credential_origin=("http", "127.0.0.1", http_server.port)
     )
@@ -371,13 +371,13 @@ def test_credentials_come_from_the_environment_and_stay_on_the_source_host(http_
 
 
 def test_missing_credential_variable_names_the_variable_not_a_value(http_server, monkeypatch):
-    monkeypatch.delenv("PARTNER_TOKEN", raising=False)
+    monkeypatch.delenv("SOURCE_PARTNER_TOKEN", raising=False)
     http_server.routes["/robots.txt"] = Route(b"", 404)
-    creds = Credentials(token_env="PARTNER_TOKEN")
+    creds = Credentials(token_env="SOURCE_PARTNER_TOKEN")
     f = Fetcher(
         fast(), allow_networks=LOOPBACK, credentials=creds, credential_origin=("http", "127.0.0.1", http_server.port)
     )
-    with pytest.raises(CredentialError, match="PARTNER_TOKEN is not set"):
+    with pytest.raises(CredentialError, match="SOURCE_PARTNER_TOKEN is not set"):
         f.get(http_server.url("/data"))
 
 
@@ -424,3 +424,70 @@ def test_a_failed_read_never_leaks_into_the_next_response(http_server):
         with pytest.raises(FetchError):
             f.get(http_server.url("/groot"))
         assert f.get(http_server.url("/klein")).body == b"klein"
+
+
+def test_a_retried_download_starts_the_file_afresh(http_server, tmp_path):
+    http_server.routes["/robots.txt"] = Route(b"", 404)
+    answers = iter([Route(b"x" * 1000, delay=1.0), Route(b"y" * 200)])
+    http_server.routes["/stuk"] = lambda path, headers: next(answers)
+    target = tmp_path / "stuk"
+    f = Fetcher(fast(retries=1, read_timeout_seconds=0.3), allow_networks=LOOPBACK, sleep=lambda s: None)
+    f.download(http_server.url("/stuk"), str(target))
+    assert target.read_bytes() == b"y" * 200
+
+
+def test_multi_member_gzip_is_read_whole_and_a_cut_off_stream_is_refused(http_server):
+    http_server.routes["/robots.txt"] = Route(b"", 404)
+    members = gzip.compress(b"een\n") + gzip.compress(b"twee\n") + gzip.compress(b"drie\n")
+    http_server.routes["/leden"] = Route(members, headers={"Content-Encoding": "gzip"})
+    assert fetcher().get(http_server.url("/leden")).body == b"een\ntwee\ndrie\n"
+    cut = gzip.compress(b"een lange tekst " * 500)[:-20]
+    http_server.routes["/afgekapt"] = Route(cut, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FetchError) as error:
+        fetcher().get(http_server.url("/afgekapt"))
+    assert error.value.reason == "connection_error"
+
+
+def test_unparseable_redirect_and_host_names_are_invalid_urls(http_server):
+    http_server.routes["/robots.txt"] = Route(b"", 404)
+    http_server.routes["/omleiding"] = Route(b"", 302, {"Location": "http://[oops/"})
+    with pytest.raises(FetchError) as error:
+        fetcher().get(http_server.url("/omleiding"))
+    assert error.value.reason == "invalid_url"
+    with pytest.raises(FetchError) as error:
+        fetcher().get("http://a..b/x")
+    assert error.value.reason == "invalid_url"
+
+
+@pytest.mark.parametrize(
+    "address", ["2002:7f00:1::", "64:ff9b::7f00:1", "::7f00:1", "2001:0:4136:e378:8000:63bf:f5ff:fffe", "fec0::1"]
+)
+def test_ipv6_forms_that_embed_a_private_ipv4_address_are_refused(address):
+    assert address_refused(ipaddress.ip_address(address))
+
+
+def test_internationalised_host_names_are_sent_in_ascii(monkeypatch, http_server):
+    ascii_host = "rëgio.example".encode("idna").decode()
+    assert ascii_host.startswith("xn--")
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "127.0.0.1":  # urllib3 resolves the checked address itself when it connects
+            assert host == ascii_host  # the IDNA form is resolved, never the raw Unicode name
+        return real("127.0.0.1", port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    http_server.routes["/robots.txt"] = Route(b"", 404)
+    http_server.routes["/"] = Route(b"welkom")
+    url = f"http://rëgio.example:{http_server.port}/"
+    assert fetcher().get(url).body == b"welkom"
+    assert {headers["host"] for _, headers in http_server.requests} == {f"{ascii_host}:{http_server.port}"}
+
+
+@pytest.mark.parametrize("encoding", ["shift_jis", "euc-jp", "utf-7", "idna"])
+def test_xml_in_encodings_expat_refuses_is_an_encoding_error(encoding):
+    from catalog.xmlsafe import XmlError, parse_xml
+
+    with pytest.raises(XmlError) as error:
+        parse_xml(f'<?xml version="1.0" encoding="{encoding}"?><a>tekst</a>'.encode())
+    assert error.value.reason == "encoding_error"

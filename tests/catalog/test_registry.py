@@ -102,7 +102,8 @@ def test_history_events_record_action_actor_digest_and_time(registry: SourceRegi
         ("updated", "bert", None),
     ]
     assert [e["digest"] for e in events] == [spec_digest(spec), spec_digest(updated)]
-    assert [e["status"] for e in events] == ["approved", "approved"]
+    # the file says approved, but a new source starts in sandbox and an update keeps the current status
+    assert [e["status"] for e in events] == ["sandbox", "sandbox"]
     times = [datetime.fromisoformat(e["at"]) for e in events]
     assert all(t.tzinfo is not None and t >= before for t in times)
     assert times == sorted(times)
@@ -111,6 +112,51 @@ def test_history_events_record_action_actor_digest_and_time(registry: SourceRegi
 def test_register_default_actor_is_cli(registry: SourceRegistry, spec_file: Path) -> None:
     registry.register(spec_file)
     assert registry.history(SOURCE)[0]["actor"] == "cli"
+
+
+def test_status_in_a_spec_file_is_ignored_on_registration(
+    registry: SourceRegistry, storage: Storage, spec_file: Path
+) -> None:
+    assert yaml.safe_load(spec_file.read_text(encoding="utf-8"))["status"] == "approved"
+    spec, outcome = registry.register(spec_file, actor="anna")
+    assert outcome == "created"
+    assert spec.status == "sandbox" and not spec.releasable
+    assert registry.get(SOURCE).status == "sandbox"
+    assert yaml.safe_load(storage.read_bytes(f"{CATALOG_SOURCES}/{SOURCE}.yaml"))["status"] == "sandbox"
+    (event,) = registry.history(SOURCE)
+    assert (event["action"], event["status"]) == ("created", "sandbox")
+
+
+def test_reregistering_a_suspended_source_keeps_it_suspended(registry: SourceRegistry, spec_file: Path) -> None:
+    registry.register(spec_file, actor="anna")
+    registry.set_status(SOURCE, "approved", reason="Overeenkomst getekend", actor="anna")
+    registry.set_status(SOURCE, "suspended", reason="Partner trok toestemming in", actor="dpo")
+
+    # the partner sends an updated spec that says approved: the content changes, the status does not
+    write_spec(spec_file.parent, spec_file.name, location="../data/*.jsonl", status="approved", name="Testbron v2")
+    spec, outcome = registry.register(spec_file, actor="partner")
+    assert outcome == "updated"
+    assert (spec.status, spec.name) == ("suspended", "Testbron v2")
+    assert not spec.fetchable and not spec.releasable
+    assert registry.get(SOURCE) == spec
+    # the same file again changes nothing
+    assert registry.register(spec_file, actor="partner") == (spec, "unchanged")
+    assert [(e["action"], e["status"]) for e in registry.history(SOURCE)] == [
+        ("created", "sandbox"),
+        ("status:approved", "approved"),
+        ("status:suspended", "suspended"),
+        ("updated", "suspended"),
+    ]
+
+
+def test_registering_keeps_the_status_of_a_folder_source(storage: Storage, tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    write_spec(folder, status="suspended", location="bron.jsonl")
+    registry = SourceRegistry([folder], storage)
+    newer = write_spec(tmp_path / "partner", status="approved", location="/data/bron/*.jsonl")
+    spec, outcome = registry.register(newer)
+    assert outcome == "created"
+    assert spec.status == "suspended" and registry.get(SOURCE).status == "suspended"
 
 
 def test_register_an_invalid_spec_stores_nothing(registry: SourceRegistry, storage: Storage, tmp_path: Path) -> None:
@@ -138,6 +184,8 @@ def test_history_is_empty_for_unknown_sources_and_without_storage(registry: Sour
 
 def test_suspend_and_approve_with_a_recorded_reason(registry: SourceRegistry, spec_file: Path) -> None:
     registry.register(spec_file, actor="anna")
+    first = registry.set_status(SOURCE, "approved", reason="Overeenkomst getekend", actor="anna")
+    assert first.status == "approved" and first.releasable
     suspended = registry.set_status(
         SOURCE, "suspended", reason="Partner trok toestemming in (mail 12-11)", actor="bert"
     )
@@ -149,11 +197,13 @@ def test_suspend_and_approve_with_a_recorded_reason(registry: SourceRegistry, sp
     assert approved.status == "approved" and approved.fetchable and approved.releasable
     events = registry.history(SOURCE)
     assert [(e["action"], e["actor"], e["status"], e["reason"]) for e in events] == [
-        ("created", "anna", "approved", None),
+        ("created", "anna", "sandbox", None),
+        ("status:approved", "anna", "approved", "Overeenkomst getekend"),
         ("status:suspended", "bert", "suspended", "Partner trok toestemming in (mail 12-11)"),
         ("status:approved", "carla", "approved", "Nieuwe overeenkomst getekend"),
     ]
-    assert events[1]["digest"] == spec_digest(suspended) != events[0]["digest"]
+    assert events[1]["digest"] == spec_digest(first) != events[0]["digest"]
+    assert events[2]["digest"] == spec_digest(suspended) != events[1]["digest"]
     # only the status changed
     assert approved.model_copy(update={"status": "suspended"}) == suspended
 
@@ -162,9 +212,13 @@ def test_suspend_and_approve_with_a_recorded_reason(registry: SourceRegistry, sp
 def test_status_change_needs_a_reason(registry: SourceRegistry, spec_file: Path, reason: str) -> None:
     registry.register(spec_file)
     with pytest.raises(ValueError, match="reason"):
+        registry.set_status(SOURCE, "approved", reason=reason)
+    assert registry.get(SOURCE).status == "sandbox"
+    registry.set_status(SOURCE, "approved", reason="Overeenkomst getekend")
+    with pytest.raises(ValueError, match="reason"):
         registry.set_status(SOURCE, "suspended", reason=reason)
     assert registry.get(SOURCE).status == "approved"
-    assert len(registry.history(SOURCE)) == 1
+    assert [e["action"] for e in registry.history(SOURCE)] == ["created", "status:approved"]
 
 
 def test_status_change_to_an_unknown_status_is_refused(registry: SourceRegistry, spec_file: Path) -> None:
@@ -210,11 +264,15 @@ def test_registered_spec_overrides_a_folder_spec(storage: Storage, tmp_path: Pat
     specs = registry.specs()
     assert list(specs) == ["andere-bron", SOURCE]
     assert specs[SOURCE] == spec
+    # the folder spec's status is kept (the file's "approved" is ignored); the other fields come from the file
     assert (specs[SOURCE].status, specs[SOURCE].name, specs[SOURCE].location) == (
-        "approved",
+        "sandbox",
         "Testbron v2",
         "/data/bron/*.jsonl",
     )
+    approved = registry.set_status(SOURCE, "approved", reason="Overeenkomst getekend", actor="anna")
+    assert registry.specs()[SOURCE] == approved
+    assert (approved.status, approved.name, approved.location) == ("approved", "Testbron v2", "/data/bron/*.jsonl")
     # a folder-only view still sees the folder spec
     assert SourceRegistry([folder]).get(SOURCE).status == "sandbox"
 
@@ -253,8 +311,12 @@ def test_invalid_registered_spec_is_reported(registry: SourceRegistry, storage: 
         registry.specs()
     assert info.value.origin == storage.url(path)
     assert {p for p, _ in info.value.problems} == {"status", "sector"}
-    with pytest.raises(SpecError):
+    # get() reads non-strictly (other sources' broken specs must not block it), but when the source's own
+    # spec is the broken one it says so, with the problems.
+    with pytest.raises(SpecError) as own:
         registry.get(SOURCE)
+    assert own.value.origin == storage.url(path)
+    assert [exc.origin for exc in registry.problems] == [storage.url(path)]
 
 
 def test_registered_spec_that_is_not_yaml_is_a_spec_error(registry: SourceRegistry, storage: Storage) -> None:
@@ -303,14 +365,14 @@ def test_spec_yaml_round_trips() -> None:
             name="Archief — Fryslân",
             format="csv",
             fields={"native_id": "nr", "text": "tekst", "url": None},
-            credentials={"token_env": "ARCHIEF_TOKEN"},
+            credentials={"token_env": "SOURCE_ARCHIEF_TOKEN"},
             schedule="*/30 * * * *",
         )
     )
     text = spec_yaml(spec)
     assert "Fryslân" in text  # readable UTF-8, not escapes
     assert parse_spec(yaml.safe_load(text)) == spec
-    assert json.loads(json.dumps(yaml.safe_load(text)))["credentials"]["token_env"] == "ARCHIEF_TOKEN"
+    assert json.loads(json.dumps(yaml.safe_load(text)))["credentials"]["token_env"] == "SOURCE_ARCHIEF_TOKEN"
 
 
 NON_FILES_BUG = (

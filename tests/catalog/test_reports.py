@@ -42,12 +42,16 @@ QUARANTINED_BY_REASON = {
 }
 
 
+APPROVAL = "Overeenkomst met de partner getekend"
+
+
 @pytest.fixture
 def registry(storage: Storage) -> SourceRegistry:
-    """The storage catalog alone, with the bundled sample registered in it."""
+    """The storage catalog alone, with the bundled sample registered in it and then approved."""
     registry = SourceRegistry([], storage)
-    _, outcome = registry.register(bundled_sources_dir() / f"{SAMPLE}.yaml", actor="beheerder")
-    assert outcome == "created"
+    spec, outcome = registry.register(bundled_sources_dir() / f"{SAMPLE}.yaml", actor="beheerder")
+    assert (outcome, spec.status) == ("created", "sandbox")  # a registration never approves by itself
+    registry.set_status(SAMPLE, "approved", reason=APPROVAL, actor="beheerder")
     return registry
 
 
@@ -88,8 +92,10 @@ def test_partner_report_numbers(storage: Storage, registry: SourceRegistry, proc
     }
     assert report["schedule"] == "0 3 * * *"
     assert report["next_scheduled_run"] == "2026-11-24T03:00:00+00:00"
-    (event,) = report["registration"]
-    assert (event["action"], event["actor"], event["status"]) == ("created", "beheerder", "approved")
+    assert [(e["action"], e["actor"], e["status"], e["reason"]) for e in report["registration"]] == [
+        ("created", "beheerder", "sandbox", None),
+        ("status:approved", "beheerder", "approved", APPROVAL),
+    ]
     json.dumps(report)  # plain JSON: fit for the CLI's --json and for mailing to the partner
 
 
@@ -98,9 +104,12 @@ def test_format_report_shows_the_numbers(storage: Storage, registry: SourceRegis
     second = processed["second"]
     lines = text.splitlines()
 
+    def matching(label: str) -> list[str]:
+        return [re.sub(r"\s+", " ", entry) for entry in lines if entry.startswith(label)]
+
     def line(label: str) -> str:
-        (found,) = [entry for entry in lines if entry.startswith(label)]
-        return re.sub(r"\s+", " ", found)
+        (found,) = matching(label)
+        return found
 
     assert line("source") == f"source {SAMPLE} — Meldingen openbare ruimte en klantcontact"
     assert line("kind / status") == "kind / status files / approved"
@@ -114,7 +123,10 @@ def test_format_report_shows_the_numbers(storage: Storage, registry: SourceRegis
     assert line("kept") == "kept 15"
     assert line("dropped") == "dropped 0"
     assert line("last run") == f"last run {second['ingest_id']}: 0 read, 0 documents, 0 quarantined"
-    assert re.fullmatch(r"registry \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d created by beheerder", line("registry"))
+    created, approved = matching("registry")
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
+    assert re.fullmatch(rf"registry {stamp} created by beheerder", created)
+    assert re.fullmatch(rf"registry {stamp} status:approved by beheerder — {APPROVAL}", approved)
 
 
 def test_report_never_contains_document_text_or_personal_data(
@@ -184,7 +196,7 @@ def test_suspended_source_has_no_next_run_and_shows_why(
     assert report["in_releases"] is False
     assert report["next_scheduled_run"] is None
     assert report["runs"] == 2 and report["kept"] == 15  # what happened before stays reported
-    assert [e["action"] for e in report["registration"]] == ["created", "status:suspended"]
+    assert [e["action"] for e in report["registration"]] == ["created", "status:approved", "status:suspended"]
     text = format_report(report)
     assert re.search(r"next run\s+not scheduled\s+\(cron 0 3 \* \* \*\)", text)
     assert "(not released until approved)" in text

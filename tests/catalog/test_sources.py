@@ -387,13 +387,72 @@ def test_format_and_field_mapping_are_refused_for_other_kinds(kind: str) -> None
 
 
 @pytest.mark.parametrize("kind", ["rss", "oai-pmh"])
-@pytest.mark.parametrize("location", ["feed.xml", "s3://emmer/feed.xml", "ftp://bron.example/feed.xml"])
+@pytest.mark.parametrize("location", ["feed.xml", "s3://emmer/feed.xml"])
 def test_feeds_and_oai_pmh_need_an_http_url(kind: str, location: str) -> None:
     data = spec_data(kind=kind, location=location)
     del data["format"]
     with pytest.raises(SpecError) as info:
         parse_spec(data)
-    assert [p for p, _ in info.value.problems] == ["location"]
+    ((path, message),) = info.value.problems
+    assert path == "location"
+    assert "http(s) URL" in message
+
+
+@pytest.mark.parametrize("kind", ["rss", "oai-pmh"])
+def test_feeds_and_oai_pmh_refuse_other_schemes(kind: str) -> None:
+    """An ftp:// feed is refused for its scheme (any location) and may also get the http(s) advice."""
+    data = spec_data(kind=kind, location="ftp://bron.example/feed.xml")
+    del data["format"]
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    assert {p for p, _ in info.value.problems} == {"location"}
+    assert any("no other schemes" in message for _, message in info.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("kind", "location"),
+    [
+        ("alto", "memory://emmer/scans/*.xml"),
+        ("warc", "ftp://bron.example/crawl/*.warc.gz"),
+        ("files", "gcs://emmer/drop/*.jsonl"),
+        ("rss", "simplecache::http://bron.example/feed.xml"),
+        ("alto", "simplecache::https://bron.example/scans/p1.xml"),
+        ("files", "simplecache::s3://emmer/drop/*.jsonl"),
+        ("files", "https://bron.example/drop/data.jsonl"),
+        ("files", "http://bron.example/drop/data.jsonl"),
+    ],
+)
+def test_unsafe_locations_are_refused(kind: str, location: str) -> None:
+    """Only local paths, file://, s3:// and http(s):// (not for files) pass: fsspec would fetch anything else
+    without the fetcher's address guard."""
+    data = spec_data(kind=kind, location=location)
+    if kind != "files":
+        del data["format"]
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    assert {p for p, _ in info.value.problems} == {"location"}
+    if kind == "files" and location.startswith("http"):
+        ((_, message),) = info.value.problems
+        assert "local path or s3://" in message
+    else:
+        assert any("no other schemes or '::' chains" in message for _, message in info.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("kind", "location"),
+    [
+        ("files", "/data/drop/*.jsonl"),
+        ("files", "file:///data/drop/*.jsonl"),
+        ("files", "s3://emmer/drop/*.jsonl"),
+        ("alto", "https://bron.example/scans/p1.xml"),
+        ("warc", "http://bron.example/crawl.warc.gz"),
+    ],
+)
+def test_safe_locations_are_accepted(kind: str, location: str) -> None:
+    data = spec_data(kind=kind, location=location)
+    if kind != "files":
+        del data["format"]
+    assert parse_spec(data).location == location
 
 
 @pytest.mark.parametrize(
@@ -465,8 +524,10 @@ def test_politeness_defaults_and_bounds() -> None:
 
 
 def test_credentials_are_names_of_environment_variables() -> None:
-    spec = parse_spec(spec_data(credentials={"username_env": "NOORD_USER", "password_env": "NOORD_WACHTWOORD"}))
-    assert spec.credentials == Credentials(username_env="NOORD_USER", password_env="NOORD_WACHTWOORD")
+    spec = parse_spec(
+        spec_data(credentials={"username_env": "SOURCE_NOORD_USER", "password_env": "SOURCE_NOORD_WACHTWOORD"})
+    )
+    assert spec.credentials == Credentials(username_env="SOURCE_NOORD_USER", password_env="SOURCE_NOORD_WACHTWOORD")
     assert spec.credentials.token_env is None
 
 
@@ -484,6 +545,23 @@ def test_credential_values_are_refused(credentials: dict[str, str], path: str) -
         parse_spec(spec_data(credentials=credentials))
     assert [p for p, _ in info.value.problems] == [path]
     assert PASTED_SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("field", ["username_env", "password_env", "token_env"])
+@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "DAGSTER_PG_PASSWORD", "CORPUSFABRIEK_S3_KEY", "SOURCE_"])
+def test_credentials_only_name_source_variables(field: str, name: str) -> None:
+    """A spec may never name the pipeline's own secrets: they would be sent to the partner's host."""
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(credentials={field: name}))
+    assert [p for p, _ in info.value.problems] == [f"credentials.{field}"]
+
+
+def test_an_aws_secret_as_token_is_refused_with_a_hint() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec_data(credentials={"token_env": "AWS_SECRET_ACCESS_KEY"}))
+    ((path, message),) = info.value.problems
+    assert path == "credentials.token_env"
+    assert "SOURCE_" in message
 
 
 def test_pattern_hints_fit_the_field() -> None:
@@ -545,12 +623,12 @@ def test_a_full_networked_spec() -> None:
             "status": "sandbox",
             "priority": 5,
             "politeness": {"rate_limit_per_second": 0.5, "retries": 2},
-            "credentials": {"token_env": "OMROEP_NOORD_TOKEN"},
+            "credentials": {"token_env": "SOURCE_OMROEP_NOORD_TOKEN"},
             "rss": {"fetch_articles": False},
         }
     )
     assert spec.is_remote and not spec.releasable and spec.fetchable
     assert (spec.priority, spec.schedule, spec.rss.fetch_articles) == (5, "*/30 * * * *", False)
-    assert spec.credentials is not None and spec.credentials.token_env == "OMROEP_NOORD_TOKEN"
+    assert spec.credentials is not None and spec.credentials.token_env == "SOURCE_OMROEP_NOORD_TOKEN"
     assert spec.politeness.respect_robots is True
     assert spec.oai_pmh.fulltext == "link"  # defaults of options the kind does not use are harmless

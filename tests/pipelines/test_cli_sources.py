@@ -126,3 +126,35 @@ def test_partner_report_has_no_personal_data(isolated_env, capsys):
 
     emails = set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", sample))
     assert emails and not [e for e in emails if e in report]
+
+
+def test_one_broken_spec_does_not_stop_the_other_sources(isolated_env, monkeypatch, capsys):
+    specs = isolated_env / "specs"
+    specs.mkdir()
+    (specs / "goed.yaml").write_text(spec_text("goede-bron", status="approved"))
+    (specs / "kapot.yaml").write_text("id: kapotte-bron\nkind: ftp\n")
+    monkeypatch.setenv("CORPUSFABRIEK_SOURCES", str(specs))
+    assert main(["run", "--no-release"]) == 0
+    captured = capsys.readouterr()
+    assert "goede-bron: ingest and clean ... 20 new records" in captured.out
+    assert "warning: invalid source spec skipped" in captured.err and "kapot.yaml" in captured.err
+    # An emergency suspend of the good source still works while the other spec is broken.
+    assert main(["sources", "suspend", "goede-bron", "--reason", "incident: partner reported a leak"]) == 0
+    assert "status suspended" in capsys.readouterr().out
+    # Validation of the broken file itself stays strict.
+    assert main(["sources", "validate", str(specs / "kapot.yaml")]) == 1
+
+
+def test_register_ignores_the_status_written_in_the_file(isolated_env, capsys):
+    path = isolated_env / "zelf-goedgekeurd.yaml"
+    path.write_text(spec_text("zelf-goedgekeurd", status="approved"))
+    assert main(["sources", "register", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "created: zelf-goedgekeurd (files, status sandbox)" in out
+    assert "status 'approved' in the file is ignored" in out
+    assert main(["sources", "suspend", "zelf-goedgekeurd", "--reason", "partner asked to pause"]) == 0
+    assert main(["sources", "register", str(path)]) == 0  # re-registering cannot lift a suspension
+    capsys.readouterr()
+    assert main(["sources", "show", "zelf-goedgekeurd", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["spec"]["status"] == "suspended"

@@ -203,3 +203,18 @@ def test_libraries_never_import_dagster():
         + ("bad = [m for m in sys.modules if m.startswith('dagster')]\nassert not bad, bad\n")
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=120)
+
+
+def test_registry_sensor_skips_a_broken_spec_and_serves_the_others(dagster_instance, tmp_path):
+    import shutil
+
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    spec = (bundled_sources_dir() / "nieuws-dagblad.yaml").read_text()
+    (folder / "nieuws-dagblad.yaml").write_text(spec.replace("../data/", f"{bundled_sources_dir().parent / 'data'}/"))
+    (folder / "kapot.yaml").write_text("id: kapot\nkind: ftp\n")
+    shutil.copy(folder / "kapot.yaml", folder / "kapot2.yaml")
+    resources = sensor_resources(folder, tmp_path / "root")
+    result = source_registry_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
+    assert isinstance(result, SensorResult)
+    assert result.dynamic_partitions_requests[0].partition_keys == ["nieuws-dagblad"]

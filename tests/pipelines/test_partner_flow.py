@@ -133,7 +133,10 @@ def test_partner_registers_a_source_and_sees_documents_and_report(kind, isolated
 
         assert main(["sources", "validate", str(spec_file)]) == 0
         assert main(["sources", "register", str(spec_file)]) == 0
-        assert capsys.readouterr().out.count(f"created: {source_id}") == 1
+        registered = capsys.readouterr().out
+        assert f"created: {source_id} ({kind}, status sandbox)" in registered
+        assert "status 'approved' in the file is ignored" in registered
+        assert main(["sources", "approve", source_id, "--reason", "licence and legal basis checked"]) == 0
 
         assert main(["run", "--source", source_id]) == 0
         out = capsys.readouterr().out

@@ -15,7 +15,7 @@ import pytest
 from catalog.connectors.oaipmh import HarvestCursor, OaiPmhConnector, parse_date
 from catalog.connectors.records import Quarantined, RawRecord
 from catalog.fetch import Fetcher
-from catalog.sources import SourceSpec, parse_spec
+from catalog.sources import Credentials, SourceSpec, parse_spec
 from tests.conftest import FixtureServer, Route
 
 pytestmark = pytest.mark.usefixtures("allow_loopback")
@@ -72,12 +72,14 @@ class Repository:
     broken_pages: set[int] = field(default_factory=set)
     error: str | None = None
     body_override: bytes | None = None
+    #: The server's clock: the ``responseDate`` of every answer.
+    response_date: str = "2024-06-01T00:00:00Z"
 
     def __call__(self, path: str, headers: dict[str, str]) -> Route:
         query = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
         if self.body_override is not None:
             return Route(self.body_override, headers=XML)
-        if self.error:
+        if self.error is not None:
             return self._page(query, f'<error code="{self.error}">Foutmelding van de testbron</error>')
         if "resumptionToken" in query:
             position, _, since_text = query["resumptionToken"].partition("|")
@@ -124,13 +126,12 @@ class Repository:
             "</oai_dc:dc></metadata></record>"
         )
 
-    @staticmethod
-    def _page(query: dict[str, str], content: str) -> Route:
+    def _page(self, query: dict[str, str], content: str) -> Route:
         attributes = " ".join(f'{k}="{escape(v)}"' for k, v in query.items() if k != "resumptionToken")
         body = (
             "<?xml version='1.0' encoding='UTF-8'?>"
             '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
-            "<responseDate>2024-06-01T00:00:00Z</responseDate>"
+            f"<responseDate>{self.response_date}</responseDate>"
             f"<request {attributes}>http://archief.example/oai</request>{content}</OAI-PMH>"
         )
         return Route(body.encode(), headers=XML)
@@ -227,9 +228,9 @@ def test_harvest_follows_resumption_tokens_and_maps_dublin_core(
         "type": "Text",
         "rights": "CC BY 4.0",
     }
-    assert cursor["from"] == "2024-03-06T10:00:00Z"
+    assert cursor["from"] == "2024-06-01T00:00:00Z"  # the server's responseDate, not the largest datestamp
     assert cursor["deleted"] == [f"{PREFIX}4"]
-    assert cursor["seen"] == [[f"{PREFIX}6", "2024-03-06T10:00:00Z"]]  # only ids at the inclusive ``from``
+    assert cursor["seen"] == []  # only pairs at or after the inclusive ``from`` are kept
     assert no_requests_library == []
 
 
@@ -270,7 +271,9 @@ def test_incremental_harvest_passes_from_and_skips_what_was_seen(
     http_server: FixtureServer, repository: Repository
 ) -> None:
     spec = make_spec(http_server)
+    repository.response_date = "2024-03-06T10:00:00Z"  # harvested in the second record 6 was stamped
     _, cursor = harvest(spec)
+    assert cursor["seen"] == [[f"{PREFIX}6", "2024-03-06T10:00:00Z"]]
 
     http_server.requests.clear()
     again, cursor2 = harvest(spec, cursor)
@@ -286,9 +289,43 @@ def test_incremental_harvest_passes_from_and_skips_what_was_seen(
     repository.items.append(Item(7, "2024-03-06T10:00:00Z", description="Zelfde seconde."))
     repository.items.append(Item(8, "2024-03-08T10:00:00Z", description="Later."))
     repository.items[1].datestamp = "2024-03-09T10:00:00Z"  # record 2 was changed: listed and emitted again
+    repository.response_date = "2024-03-10T00:00:00Z"
     new, cursor4 = harvest(spec, cursor3)
     assert sorted(r.native_id for r in new) == [f"{PREFIX}2", f"{PREFIX}7", f"{PREFIX}8"]
-    assert cursor4["from"] == "2024-03-09T10:00:00Z"
+    assert cursor4["from"] == "2024-03-10T00:00:00Z"
+
+
+def test_from_is_the_response_date_not_a_datestamp_ahead_of_it(
+    http_server: FixtureServer, repository: Repository
+) -> None:
+    # Record 2 is stamped ahead of the server's responseDate (its clock and its datestamps disagree).
+    repository.items = [
+        Item(1, "2024-03-10T09:00:00Z", description="Een."),
+        Item(2, "2024-03-10T15:00:00Z", description="Vooruit gedateerd."),
+    ]
+    repository.response_date = "2024-03-10T12:00:00Z"
+    spec = make_spec(http_server, fulltext="record")
+    first, cursor = harvest(spec)
+    assert [r.native_id for r in first] == [f"{PREFIX}1", f"{PREFIX}2"]
+    assert cursor["from"] == "2024-03-10T12:00:00Z"
+    assert cursor["seen"] == [[f"{PREFIX}2", "2024-03-10T15:00:00Z"]]
+
+    # Record 3 changes after that responseDate but before record 2's stamp: the next harvest must see it,
+    # and record 2 (listed again by the inclusive ``from``) is not emitted twice.
+    repository.items.append(Item(3, "2024-03-10T13:00:00Z", description="Later gewijzigd."))
+    repository.response_date = "2024-03-10T16:00:00Z"
+    http_server.requests.clear()
+    second, cursor2 = harvest(spec, cursor)
+    assert oai_requests(http_server)[0]["from"] == "2024-03-10T12:00:00Z"
+    assert [r.native_id for r in second] == [f"{PREFIX}3"]
+    assert cursor2["from"] == "2024-03-10T16:00:00Z" and cursor2["seen"] == []
+
+
+def test_from_uses_the_repository_day_granularity(http_server: FixtureServer, repository: Repository) -> None:
+    repository.items = [Item(1, "2024-03-01", description="Een."), Item(2, "2024-03-02", description="Twee.")]
+    repository.response_date = "2024-03-02T18:00:00Z"
+    _, cursor = harvest(make_spec(http_server, fulltext="record"))
+    assert cursor == {"from": "2024-03-02", "seen": [[f"{PREFIX}2", "2024-03-02"]], "deleted": []}
 
 
 def test_a_deleted_record_that_comes_back_leaves_the_deleted_list(
@@ -296,7 +333,8 @@ def test_a_deleted_record_that_comes_back_leaves_the_deleted_list(
 ) -> None:
     spec = make_spec(http_server)
     _, cursor = harvest(spec)
-    repository.items[3] = Item(4, "2024-03-10T10:00:00Z", description="Hersteld.")
+    repository.items[3] = Item(4, "2024-06-02T10:00:00Z", description="Hersteld.")
+    repository.response_date = "2024-06-03T00:00:00Z"
 
     (restored,), cursor2 = harvest(spec, cursor)
 
@@ -326,7 +364,7 @@ def test_broken_page_stops_the_harvest_without_gaps_or_duplicates_on_rerun(
     repository.broken_pages = set()
     rest, cursor2 = harvest(spec, cursor)
     assert [r.native_id for r in rest] == [f"{PREFIX}{n}" for n in (3, 5, 6)]
-    assert cursor2["from"] == "2024-03-06T10:00:00Z"
+    assert cursor2["from"] == "2024-06-01T00:00:00Z"
 
 
 def test_broken_incremental_harvest_keeps_its_from(http_server: FixtureServer, repository: Repository) -> None:
@@ -378,6 +416,53 @@ def test_oai_error_detail_names_the_code(http_server: FixtureServer, repository:
     repository.error = code
     (item,), _ = harvest(make_spec(http_server))
     assert item.detail == f"OAI-PMH error {code}"
+
+
+@pytest.mark.parametrize("code", ["", "__class__"], ids=["empty-code", "attribute-code"])
+def test_an_error_sickle_cannot_read_is_quarantined(
+    http_server: FixtureServer, repository: Repository, code: str
+) -> None:
+    # sickle raises IndexError on an empty code (and TypeError on this one) instead of an OAI error.
+    cursor = {"from": "2024-01-01", "seen": [["oai:x:9", "2024-01-01"]], "deleted": []}
+    repository.error = code
+    (item,), cursor2 = harvest(make_spec(http_server), cursor)
+    assert isinstance(item, Quarantined)
+    assert (item.reason, item.record) == ("unexpected_document", "page 1")
+    assert item.detail.startswith("sickle cannot read the page (") and "Foutmelding" not in item.detail
+    assert item.raw_bytes and b"<error" in item.raw_bytes
+    assert cursor2 == cursor  # as for a broken page: ``from`` does not move
+
+
+def test_an_error_sickle_cannot_read_on_a_later_page_keeps_what_came_before(
+    http_server: FixtureServer, repository: Repository
+) -> None:
+    real = repository.__call__
+
+    def second_page_broken(path: str, headers: dict[str, str]) -> Route:
+        if "vanaf-2" in path:
+            return repository._page({"verb": "ListRecords"}, '<error code="">Foutmelding van de testbron</error>')
+        return real(path, headers)
+
+    http_server.routes["/oai"] = second_page_broken
+    items, cursor = harvest(make_spec(http_server, fulltext="record"))
+    assert [getattr(i, "native_id", None) or (i.record, i.reason) for i in items] == [
+        f"{PREFIX}1",
+        f"{PREFIX}2",
+        ("page 2", "unexpected_document"),
+    ]
+    assert "from" not in cursor and len(cursor["seen"]) == 2
+
+
+def test_a_missing_credential_is_raised_not_quarantined(
+    http_server: FixtureServer, repository: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog.fetch import CredentialError
+
+    monkeypatch.delenv("SOURCE_ARCHIEF_TOKEN", raising=False)
+    spec = make_spec(http_server).model_copy(update={"credentials": Credentials(token_env="SOURCE_ARCHIEF_TOKEN")})
+    connector = OaiPmhConnector(spec, Fetcher.for_spec(spec), {})
+    with pytest.raises(CredentialError):
+        list(connector.read())
 
 
 def test_http_error_of_the_endpoint(http_server: FixtureServer) -> None:
@@ -433,8 +518,22 @@ def test_cursor_from_advances_only_after_a_complete_harvest() -> None:
     state = HarvestCursor.load({"from": "2024-01-02", "seen": [["a", "2024-01-02"]]})
     assert not state.is_new("a", "2024-01-02") and not state.is_new("b", "2024-01-01")
     state.mark("c", "2024-01-05", deleted=False)
-    assert state.to_dict(complete=False)["from"] == "2024-01-02"
-    assert state.to_dict(complete=True) == {"from": "2024-01-05", "seen": [["c", "2024-01-05"]], "deleted": []}
+    state.mark("d", "2024-01-03", deleted=False)
+    response_date = "2024-01-04T09:30:00Z"
+    assert state.to_dict(complete=False, response_date=response_date)["from"] == "2024-01-02"
+    # Day granularity (as the stored ``from`` shows); "c" is stamped ahead of the response date: still seen.
+    assert state.to_dict(complete=True, response_date=response_date) == {
+        "from": "2024-01-04",
+        "seen": [["c", "2024-01-05"]],
+        "deleted": [],
+    }
+    # Never backwards, never past our own clock, and no usable responseDate keeps ``from``.
+    assert state.to_dict(complete=True, response_date="2023-12-31T00:00:00Z")["from"] == "2024-01-02"
+    assert state.next_from("2999-01-01T00:00:00Z", now=datetime(2024, 2, 1, 12, tzinfo=UTC)) == "2024-02-01"
+    assert state.to_dict(complete=True, response_date=None)["from"] == "2024-01-02"
+    assert state.to_dict(complete=True, response_date="gisteren")["from"] == "2024-01-02"
+    seconds = HarvestCursor.load({"from": "2024-01-02T10:00:00Z"})
+    assert seconds.next_from("2024-01-04T09:30:00+01:00") == "2024-01-04T08:30:00Z"
 
 
 def test_connector_for_builds_the_oai_pmh_connector(http_server: FixtureServer) -> None:

@@ -102,12 +102,15 @@ def ruling(
 </open-rechtspraak>""".encode()
 
 
-def feed(entries: list[tuple[str, str]], updated: str = "2024-06-01T10:00:00+02:00") -> bytes:
-    """An Atom search answer like /uitspraken/zoeken's: one entry per (ECLI, updated)."""
+def feed(entries: list[tuple[str | None, str]], updated: str = "2024-06-01T10:00:00+02:00") -> bytes:
+    """An Atom search answer like /uitspraken/zoeken's: one entry per (ECLI, updated); ECLI None: no id."""
     items = "".join(
         f"""<entry><id>{ecli}</id><title type="text">{ecli}, Rechtbank Gelderland, 05-03-2024</title>
         <summary type="text">-</summary><updated>{stamp}</updated>
         <link rel="alternate" type="text/html" href="https://uitspraken.rechtspraak.nl/details?id={ecli}"/></entry>"""
+        if ecli
+        else f"""<entry><title type="text">{FAKE_NAME} tegen Rechtbank Gelderland</title>
+        <updated>{stamp}</updated></entry>"""
         for ecli, stamp in entries
     )
     return f"""<?xml version="1.0" encoding="utf-8"?>
@@ -201,6 +204,22 @@ def test_broken_documents_are_quarantined_and_the_run_continues(tmp_path: Path) 
         assert isinstance(q, Quarantined) and FAKE_NAME not in q.detail and q.raw_bytes
 
 
+def test_deeply_nested_ruling_is_read_without_recursion(tmp_path: Path) -> None:
+    # Far deeper than Python's recursion limit: the text walk is iterative, so the file is read (and the
+    # run goes on to the next file) instead of ending the run, on this and every later run.
+    depth = 5_000
+    body = "<section>" * depth + "<nr>7.</nr><para>Diep genest.</para>" + "</section>" * depth
+    (tmp_path / "a.xml").write_bytes(ruling("ECLI:NL:RBGEL:2024:21", body=body))
+    (tmp_path / "b.xml").write_bytes(ruling("ECLI:NL:RBGEL:2024:22"))
+    items, _ = run(str(tmp_path / "*.xml"))
+    assert [(type(i).__name__, i.native_id) for i in items] == [
+        ("RawRecord", "ECLI:NL:RBGEL:2024:21"),
+        ("RawRecord", "ECLI:NL:RBGEL:2024:22"),
+    ]
+    assert items[0].text == "7. Diep genest."
+    assert items[1].text == UITSPRAAK_TEXT
+
+
 def test_files_rerun_emits_nothing_new(tmp_path: Path) -> None:
     (tmp_path / "r1.xml").write_bytes(ruling("ECLI:NL:RBGEL:2024:11"))
     first, cursor = run(str(tmp_path / "*.xml"))
@@ -215,7 +234,7 @@ class FakeRechtspraak:
     """data.rechtspraak.nl on 127.0.0.1: a search feed and per-ECLI content, with failures to order."""
 
     def __init__(self, server: FixtureServer) -> None:
-        self.entries: list[tuple[str, str]] = []
+        self.entries: list[tuple[str | None, str]] = []
         self.content: dict[str, Route] = {}
         self.feed_route: Route | None = None
         server.routes["/uitspraken/zoeken"] = self.search
@@ -294,6 +313,42 @@ def test_search_pages_through_the_feed(http_server: FixtureServer, allow_loopbac
     items, _ = run(http_server.url("/uitspraken/zoeken?max=2"))
     assert [i.native_id for i in items] == [f"ECLI:NL:RBGEL:2024:{n}" for n in range(1, 6)]
     assert [q.get("from", ["0"]) for q in searched(http_server)] == [["0"], ["2"], ["4"]]
+
+
+def test_search_entry_without_id_is_quarantined_and_paging_goes_on(
+    http_server: FixtureServer, allow_loopback: None
+) -> None:
+    api = FakeRechtspraak(http_server)
+    stamp = "2024-05-31T09:00:00+02:00"
+    api.entries = [("ECLI:NL:RBGEL:2024:1", stamp), (None, stamp), ("ECLI:NL:RBGEL:2024:3", stamp)]
+    api.entries.append(("ECLI:NL:RBGEL:2024:4", stamp))
+    items, cursor = run(http_server.url("/uitspraken/zoeken?max=2"))
+    problem, *rulings = items
+    assert isinstance(problem, Quarantined)
+    assert (problem.record, problem.reason) == ("feed page 1 entry 2", "missing_id")
+    assert problem.location == http_server.url("/uitspraken/zoeken?max=2")
+    assert FAKE_NAME not in problem.detail and FAKE_NAME.encode() in problem.raw_bytes
+    # The id-less entry still fills page 1, so page 2 is requested (and then page 3, short and empty).
+    assert [q.get("from", ["0"]) for q in searched(http_server)] == [["0"], ["2"], ["4"]]
+    assert [i.native_id for i in rulings] == [f"ECLI:NL:RBGEL:2024:{n}" for n in (1, 3, 4)]
+    assert cursor["modified"] == "2024-06-01T08:00:00"
+    assert set(cursor["eclis"]) == {f"ECLI:NL:RBGEL:2024:{n}" for n in (1, 3, 4)}
+
+
+def test_search_page_of_id_less_entries_ends_paging_when_from_is_ignored(
+    http_server: FixtureServer, allow_loopback: None
+) -> None:
+    # A server that ignores ``from`` answers the same full page again: paging stops after one repeat.
+    api = FakeRechtspraak(http_server)
+    api.feed_route = Route(
+        feed([(None, "2024-05-31T09:00:00+02:00")] * 2), 200, {"Content-Type": "application/atom+xml"}
+    )
+    items, cursor = run(http_server.url("/uitspraken/zoeken?max=2"))
+    assert [(i.record, i.reason) for i in items] == [
+        ("feed page 1 entry 1", "missing_id"),
+        ("feed page 1 entry 2", "missing_id"),
+    ]
+    assert len(searched(http_server)) == 2 and "modified" in cursor
 
 
 def test_a_failing_search_is_quarantined_and_the_window_kept(http_server: FixtureServer, allow_loopback: None) -> None:

@@ -292,6 +292,61 @@ def test_feed_without_validators_still_skips_seen_items(http_server: FixtureServ
     assert cursor["etag"] is None
 
 
+def test_transient_entry_failure_keeps_the_old_validators_so_the_entry_is_retried(
+    http_server: FixtureServer,
+) -> None:
+    serve_articles(http_server)
+    paths = list(ARTIKELEN)
+    feed = ConditionalFeed(rss_feed([rss_item(http_server, paths[0], guid="a")]), '"v1"')
+    http_server.routes["/feed.xml"] = feed
+    spec = make_spec(http_server)
+    _, cursor = read_all(spec)
+    assert cursor["etag"] == '"v1"'
+
+    # v2 adds an entry without feed text whose article page fails transiently: it is not seen, and the
+    # feed's new validators are not stored (else the next run would get 304 and never retry it).
+    http_server.routes[paths[1]] = Route(b"storing", 503)
+    feed.body = rss_feed(
+        [rss_item(http_server, paths[0], guid="a"), rss_item(http_server, paths[1], guid="b", summary="")]
+    )
+    feed.etag, feed.modified = '"v2"', "Thu, 02 May 2024 10:00:00 GMT"
+    (failed,), cursor2 = read_all(spec, cursor)
+    assert (failed.record, failed.reason) == ("item 2", "http_error")
+    assert (cursor2["etag"], cursor2["last_modified"]) == ('"v1"', "Wed, 01 May 2024 10:00:00 GMT")
+    assert "b" not in cursor2["seen"]
+
+    # The page is back: the feed comes again (200, not 304) and the entry is read; now v2 is stored.
+    serve_articles(http_server)
+    (retried,), cursor3 = read_all(spec, cursor2)
+    assert retried.native_id == "b" and retried.fetch_mode == "article"
+    assert cursor3["etag"] == '"v2"' and set(cursor3["seen"]) == {"a", "b"}
+    assert read_all(spec, cursor3) == ([], cursor3)  # 304: nothing left to retry
+
+
+def test_duplicate_entry_id_in_the_feed_is_quarantined_once(http_server: FixtureServer) -> None:
+    items = [
+        rss_item(http_server, "/nieuws/een", guid="dubbel-1", summary="Eerste versie."),
+        rss_item(http_server, "/nieuws/twee", guid="dubbel-1", summary="Tweede versie."),
+        rss_item(http_server, "/nieuws/drie", guid="uniek-2", summary="Iets anders."),
+    ]
+    http_server.routes["/feed.xml"] = Route(rss_feed(items), headers=RSS_TYPE)
+    spec = make_spec(http_server, rss={"fetch_articles": False})
+
+    (first, duplicate, other), cursor = read_all(spec)
+
+    assert isinstance(first, RawRecord) and (first.native_id, first.text) == ("dubbel-1", "Eerste versie.")
+    assert isinstance(duplicate, Quarantined)
+    assert (duplicate.record, duplicate.reason, duplicate.detail) == (
+        "item 2",
+        "unexpected_document",
+        "duplicate entry id in the feed",
+    )
+    assert duplicate.raw_bytes and b"Tweede versie." in duplicate.raw_bytes
+    assert isinstance(other, RawRecord) and other.native_id == "uniek-2"
+    # The feed is read again (no validators): both entries with that id were handled, neither comes back.
+    assert read_all(spec, cursor)[0] == []
+
+
 def test_seen_ids_are_bounded() -> None:
     seen = SeenIds(["a", "b"], limit=3)
     for native_id in ("c", "d", "b"):
