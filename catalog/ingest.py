@@ -68,6 +68,19 @@ class SourceSuspendedError(RuntimeError):
     """A suspended source must not be fetched."""
 
 
+def _inside(location: str, storage: Storage) -> bool:
+    """Tell whether a source location points into the storage root."""
+    import os.path
+
+    root = storage.url().rstrip("/")
+    if storage.is_remote:
+        return location.rstrip("/") == root or location.startswith(root + "/")
+    if "://" in location and not location.startswith("file://"):
+        return False
+    path = os.path.realpath(location.removeprefix("file://").split("*", 1)[0] or ".")
+    return path == root or path.startswith(root + os.sep)
+
+
 def _review_bytes(record: RawRecord) -> bytes:
     """Return the bytes kept in quarantine for a record that parsed but cannot become a document."""
     if record.raw_bytes is not None:
@@ -83,6 +96,9 @@ def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = 
     """
     if not spec.fetchable:
         raise SourceSuspendedError(f"source {spec.id} is suspended and is not fetched")
+    if _inside(spec.location, storage):
+        # A spec must not read the pipeline's own zones (other sources' raw data) with its credentials.
+        raise ValueError(f"source {spec.id}: its location lies inside the storage root, which sources may not read")
     started = time.perf_counter()
     started_at = utc_now()
     ingest_id = f"{started_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"

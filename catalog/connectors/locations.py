@@ -118,6 +118,7 @@ class InputSource:
         temp_dir: str | None = None,
     ) -> None:
         self.location = spec.location
+        self.max_bytes = spec.politeness.max_response_bytes
         self.fetcher = fetcher
         self.to_file = to_file
         self.temp_dir = temp_dir
@@ -154,6 +155,11 @@ class InputSource:
                 continue
             if self.to_file:
                 yield Input(name, location, path=location)
+            elif state.get("size", 0) > self.max_bytes:
+                # Read into memory only up to the same cap as a fetched response.
+                yield Quarantined(
+                    location, "file", "response_too_large", f"{state['size']} bytes, limit {self.max_bytes}"
+                )
             else:
                 try:
                     data = fs.cat_file(path)

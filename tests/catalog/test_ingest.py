@@ -459,3 +459,37 @@ def test_ingest_bundled_sample_twice(storage: Storage) -> None:
     second = ingest_source(storage, spec)
     assert (second["records_read"], second["documents"], second["quarantined"]) == (0, 0, 0)
     assert len(committed_ingests(storage, "sector-meldingen")) == 2
+
+
+def test_a_source_may_not_read_the_storage_root(storage: Storage, make_spec: MakeSpec) -> None:
+    spec = make_spec(numbered_records("a", 2))
+    ingest_source(storage, spec)
+    inside = spec.model_copy(update={"id": "nieuwsgierig", "location": storage.url("raw/test-bron/batches/*")})
+    with pytest.raises(ValueError, match="inside the storage root"):
+        ingest_source(storage, inside)
+    assert not storage.exists("raw/nieuwsgierig")
+
+
+def test_an_xml_file_larger_than_the_limit_is_quarantined_not_read(storage: Storage, tmp_path: Path) -> None:
+    from catalog.sources import parse_spec
+
+    folder = tmp_path / "alto"
+    folder.mkdir()
+    (folder / "groot.xml").write_bytes(b"<alto>" + b" " * 5000 + b"</alto>")
+    spec = parse_spec(
+        {
+            "id": "alto-groot",
+            "name": "ALTO",
+            "owner": {"organisation": "Test", "contact": "data@test.example"},
+            "kind": "alto",
+            "location": f"{folder}/*.xml",
+            "licence": "CC0-1.0",
+            "legal_basis": "not-applicable",
+            "personal_data": "none",
+            "sector": "test",
+            "politeness": {"max_response_bytes": 1000},
+        }
+    )
+    report = ingest_source(storage, spec)
+    assert report["quarantined_by_reason"] == {"response_too_large": 1}
+    assert report["records_read"] == 1
