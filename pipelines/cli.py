@@ -19,8 +19,6 @@ from catalog.releases import ReleaseError, list_versions, read_manifest, release
 from catalog.sources import ENV_SOURCES, SpecError, load_spec
 from catalog.storage import DEFAULT_ROOT, Storage, StorageError
 
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
-
 
 class CommandError(RuntimeError):
     """A command failed in a way the user can act on; printed as one line."""
@@ -44,7 +42,7 @@ def _dagster_instance() -> Any:
     Path(home).mkdir(parents=True, exist_ok=True)
     config = Path(home, "dagster.yaml")
     if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+        config.write_text(Path(__file__).with_name("dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     return DagsterInstance.get()
 
 

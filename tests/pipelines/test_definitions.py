@@ -218,3 +218,19 @@ def test_registry_sensor_skips_a_broken_spec_and_serves_the_others(dagster_insta
     result = source_registry_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
     assert isinstance(result, SensorResult)
     assert result.dynamic_partitions_requests[0].partition_keys == ["nieuws-dagblad"]
+
+
+def test_instance_config_limits_runs_to_one_per_source_partition(tmp_path):
+    import shutil
+
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    shutil.copy(REPO / "pipelines" / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
+    try:
+        limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+        assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+        assert not instance.telemetry_enabled
+    finally:
+        instance.dispose()
