@@ -104,6 +104,44 @@ class RssOptions(BaseModel):
     fetch_articles: bool = Field(True, description="fetch each article page and extract its main text")
 
 
+PII_ENTITIES = (
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "URL",
+    "CREDIT_CARD",
+    "NL_BSN",
+    "NL_POSTCODE",
+    "NL_ADDRESS",
+    "NL_LICENSE_PLATE",
+    "NL_KVK",
+    "NL_BTW",
+    "DATE_OF_BIRTH",
+)
+
+
+class AnonymisationPolicy(BaseModel):
+    """Which personal data of a source is replaced, and how (the anonymisation stage reads this)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    operator: Literal["surrogate", "placeholder", "hash"] = Field(
+        "surrogate", description="surrogate: realistic replacement; placeholder: <PERSOON>; hash: keyed HMAC"
+    )
+    entities: list[Literal[PII_ENTITIES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(PII_ENTITIES), min_length=1, description="entity types that are replaced"
+    )
+    operators: dict[Literal[PII_ENTITIES], Literal["surrogate", "placeholder", "hash"]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="per-entity operator overriding `operator`"
+    )
+    keep_names: list[str] = Field(
+        default_factory=list,
+        description="names kept as they are (e.g. public office holders); every kept mention is counted",
+    )
+
+
 Kind = Literal["rss", "warc", "oai-pmh", "alto", "rechtspraak", "files"]
 KINDS = frozenset(Kind.__args__)
 LegalBasis = Literal[
@@ -142,6 +180,7 @@ class SourceSpec(BaseModel):
     credentials: Credentials | None = None
     fields: FieldMapping = Field(default_factory=FieldMapping, description="files only")
     oai_pmh: OaiPmhOptions = Field(default_factory=OaiPmhOptions)
+    anonymisation: AnonymisationPolicy = Field(default_factory=AnonymisationPolicy)
     rss: RssOptions = Field(default_factory=RssOptions)
 
     @field_validator("timezone")
