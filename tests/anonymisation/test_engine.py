@@ -56,7 +56,8 @@ def test_builds_and_runs_offline(tmp_path: Path, blocked_network: list[object], 
     # A fresh cache folder, so the blank pipeline is written and loaded under the block; and tldextract's
     # online default with no disk cache, so only build_analyzer can make it offline.
     monkeypatch.setattr(tldextract.tldextract, "TLD_EXTRACTOR", tldextract.tldextract.TLDExtract(cache_dir=None))
-    analyzer = build_analyzer([_bsn_like(), EmailRecognizer(supported_language="nl")], cache_dir=tmp_path)
+    recognizers = [_bsn_like(), EmailRecognizer(supported_language="nl")]
+    analyzer = build_analyzer(recognizers, cache_dir=tmp_path, tokenize=True)
 
     text = "Stuur het naar zoë.de.vries@voorbeeld.nl, nummer 123456782."
     findings = analyse(text, analyzer)
@@ -76,7 +77,7 @@ def test_context_words_work_with_the_blank_pipeline(shared_cache: Path):
         context=["bsn"],
         supported_language="nl",
     )
-    analyzer = build_analyzer([recognizer], cache_dir=shared_cache)
+    analyzer = build_analyzer([recognizer], cache_dir=shared_cache, tokenize=True)
 
     (with_context,) = analyse("Mijn BSN is 123456782.", analyzer)
     (without,) = analyse("Het getal is 123456782.", analyzer)
@@ -164,3 +165,15 @@ def test_resolve_overlaps_prefers_score_then_length_and_keeps_touching_spans():
         Finding("A_LONGER", 30, 38, 0.7),
         Finding("TOUCHING", 38, 40, 0.1),
     ]
+
+
+@pytest.mark.skipif(not HAS_DUTCH_RECOGNIZERS, reason="anonymisation/recognizers.py not there")
+def test_without_tokenising_the_dutch_recognizers_find_the_same(shared_cache: Path):
+    text = (
+        "Mijn BSN is 264183757 en mijn IBAN NL08 ABNA 0417 2639 58. Bel 06-12345678 of mail naar "
+        "j.devries@voorbeeld.nl. Ik woon op de Herestraat 12a, 9712 AB Groningen, geboren op 12-03-1985."
+    )
+    fast = analyse(text, build_analyzer(cache_dir=shared_cache))
+    tokenised = analyse(text, build_analyzer(cache_dir=shared_cache, tokenize=True))
+    assert fast == tokenised
+    assert {f.entity for f in fast} >= {"NL_BSN", "IBAN_CODE", "PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_OF_BIRTH"}
