@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["bsn_valid", "btw_valid", "iban_valid", "kvk_valid", "luhn_valid"]
+__all__ = ["bsn_valid", "btw_valid", "iban_valid", "kvk_valid", "luhn_check_digit", "luhn_valid", "mod97"]
 
 _SEPARATORS = re.compile(r"[\s.\-]")
 
@@ -36,7 +36,7 @@ def _compact(text: str) -> str:
     return _SEPARATORS.sub("", text).upper()
 
 
-def _mod97(alphanumeric: str) -> int:
+def mod97(alphanumeric: str) -> int:
     """Return the ISO 7064 MOD 97-10 remainder of a string of digits and letters (A=10 ... Z=35)."""
     return int("".join(str(int(char, 36)) for char in alphanumeric)) % 97
 
@@ -72,7 +72,20 @@ def iban_valid(text: str) -> bool:
         return False
     if iban.startswith("NL") and not _NL_IBAN_SHAPE.fullmatch(iban):
         return False
-    return _mod97(iban[4:] + iban[:4]) == 1
+    return mod97(iban[4:] + iban[:4]) == 1
+
+
+def luhn_check_digit(payload: str) -> str:
+    """Return the Luhn check digit that completes a string of digits."""
+    total = 0
+    for position, char in enumerate(reversed(payload)):
+        digit = int(char)
+        if position % 2 == 0:  # doubled: these sit at odd positions once the check digit is appended
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str((10 - total % 10) % 10)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -83,15 +96,7 @@ def luhn_valid(digits: str) -> bool:
     number = re.sub(r"[\s\-]", "", digits)
     if not number or not number.isascii() or not number.isdigit():
         return False
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = int(char)
-        if position % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
+    return luhn_check_digit(number[:-1]) == number[-1]
 
 
 def kvk_valid(digits: str) -> bool:
@@ -124,4 +129,4 @@ def btw_valid(text: str) -> bool:
     digits, suffix = match.groups()
     if int(digits) == 0 or suffix == "00":
         return False
-    return bsn_valid(digits) or _mod97(f"NL{digits}B{suffix}") == 1
+    return bsn_valid(digits) or mod97(f"NL{digits}B{suffix}") == 1

@@ -30,6 +30,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from anonymisation.checksums import luhn_check_digit, mod97
+
 __all__ = [
     "ENTITY_LABELS",
     "KEY_ENV",
@@ -531,10 +533,6 @@ def _shape(stream: _Stream, compact: str, letters: str = _LETTERS) -> str:
     )
 
 
-def _mod97(alphanumeric: str) -> int:
-    return int("".join(str(int(ch, 36)) for ch in alphanumeric)) % 97
-
-
 def _elfproef_digits(stream: _Stream, *, leading_zero: bool = False) -> str:
     """Nine digits that pass the BSN 11-proef (9*d1 + ... + 2*d8 - d9 divisible by 11)."""
     while True:
@@ -542,18 +540,6 @@ def _elfproef_digits(stream: _Stream, *, leading_zero: bool = False) -> str:
         check = sum(w * int(d) for w, d in zip(range(9, 1, -1), head, strict=True)) % 11
         if check < 10:
             return head + str(check)
-
-
-def _luhn_check_digit(payload: str) -> str:
-    total = 0
-    for position, ch in enumerate(reversed(payload)):
-        digit = int(ch)
-        if position % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return str((10 - total % 10) % 10)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -619,7 +605,7 @@ def _sur_iban(d: _Deriver, original: str) -> str:
             bban = s.choice(_NL_BANKS) + head + str(check)
         else:
             bban = _shape(s, compact[4:])
-        check_digits = 98 - _mod97(bban + country + "00")
+        check_digits = 98 - mod97(bban + country + "00")
         return f"{country}{check_digits:02d}{bban}"
 
     value = d.derive("IBAN", compact, make, lambda v: v == compact)
@@ -727,7 +713,7 @@ def _sur_btw(d: _Deriver, original: str) -> str:
         start = s.below(99)
         for i in range(99):
             suffix = f"{(start + i) % 99 + 1:02d}"
-            if _mod97(f"NL{digits}B{suffix}") == 1:
+            if mod97(f"NL{digits}B{suffix}") == 1:
                 return f"NL{digits}B{suffix}"
         return f"NL{digits}B01"  # pragma: no cover - 99 consecutive suffixes cover every residue
 
@@ -743,7 +729,7 @@ def _sur_creditcard(d: _Deriver, original: str) -> str:
 
     def make(s: _Stream) -> str:
         payload = digits[0] + s.digits(len(digits) - 2)
-        return payload + _luhn_check_digit(payload)
+        return payload + luhn_check_digit(payload)
 
     return _pour(original, d.derive("CREDITCARD", digits, make, lambda v: v == digits), str.isdigit)
 

@@ -18,7 +18,6 @@ spaCy pipeline. Never touches the network (socket connections are blocked while 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import socket
 import string
@@ -26,23 +25,12 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import dutch_text  # benchmarks/ is on sys.path when a script in it runs
 import phonenumbers
 
 from anonymisation.checksums import bsn_valid, iban_valid, luhn_valid
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_TEXT = REPO.parent / "shared" / "data" / "text-nl"
-
-FALLBACK = [
-    "De gemeenteraad stemde dinsdagavond in met het nieuwe plan voor de binnenstad.",
-    "Volgens de woordvoerder is er nog geen besluit genomen over de financiering.",
-    "Het KNMI verwacht voor het weekend veel regen en harde wind in het noorden.",
-    "De provincie wil de komende jaren fors investeren in fietspaden en openbaar vervoer.",
-    "Bewoners maken zich zorgen over de schade aan hun huizen door de gaswinning.",
-    "De rechtbank doet over twee weken uitspraak in de zaak tegen het bouwbedrijf.",
-    "Onderzoekers van de universiteit publiceerden hun resultaten in een internationaal tijdschrift.",
-    "In het museum is vanaf zaterdag een tentoonstelling over de Gouden Eeuw te zien.",
-]
 
 BANKS = ("ABNA", "INGB", "RABO", "SNSB", "TRIO", "BUNQ")
 MONTHS = (
@@ -187,13 +175,8 @@ PLANT_KINDS = [*GENERATORS, *INVALID]
 
 
 def sentences() -> list[str]:
-    """Real Dutch sentences when the shared evaluation data is present, else a small built-in list."""
-    found: list[str] = []
-    for path in sorted(SHARED_TEXT.glob("*.jsonl")) if SHARED_TEXT.is_dir() else []:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            text = json.loads(line).get("text", "")
-            found += [s.strip().rstrip(".") + "." for s in text.replace("\n", " ").split(". ") if len(s.strip()) > 30]
-    return found or FALLBACK
+    """Real Dutch sentences, each ending in exactly one full stop."""
+    return [s.rstrip(".") + "." for s in dutch_text.sentences()]
 
 
 def generate(n: int, seed: int) -> list[tuple[str, list[tuple[str, int, int]]]]:
@@ -357,7 +340,7 @@ def main() -> None:
     ensure_offline_tldextract()
     docs = generate(args.docs, args.seed)
     size = sum(len(text.encode("utf-8")) for text, _ in docs) / 1e6
-    source = "shared/data/text-nl" if SHARED_TEXT.is_dir() else "built-in sentences"
+    source = dutch_text.source_name()
     print(f"text: {source}; {len(docs):,} documents, {size:.2f} MB, seed {args.seed}")
 
     ours = build_analyzer()

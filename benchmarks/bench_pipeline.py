@@ -23,35 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import dutch_text  # benchmarks/ is on sys.path when a script in it runs
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED_TEXT = REPO.parent / "shared" / "data" / "text-nl"
-
-FALLBACK = [
-    "De gemeenteraad stemde dinsdagavond in met het nieuwe plan voor de binnenstad.",
-    "Volgens de woordvoerder is er nog geen besluit genomen over de financiering.",
-    "Het KNMI verwacht voor het weekend veel regen en harde wind in het noorden.",
-    "De provincie wil de komende jaren fors investeren in fietspaden en openbaar vervoer.",
-    "Bewoners maken zich zorgen over de schade aan hun huizen door de gaswinning.",
-    "De rechtbank doet over twee weken uitspraak in de zaak tegen het bouwbedrijf.",
-    "Onderzoekers van de universiteit publiceerden hun resultaten in een internationaal tijdschrift.",
-    "In het museum is vanaf zaterdag een tentoonstelling over de Gouden Eeuw te zien.",
-]
-
-
-def sentences() -> list[str]:
-    """Real Dutch sentences when the shared evaluation data is present, else a small built-in list."""
-    found: list[str] = []
-    for path in sorted(SHARED_TEXT.glob("*.jsonl")) if SHARED_TEXT.is_dir() else []:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            text = json.loads(line).get("text", "")
-            found += [s.strip() for s in text.replace("\n", " ").split(". ") if len(s.strip()) > 30]
-    return found or FALLBACK
 
 
 def generate(path: Path, n: int, seed: int = 7) -> int:
     """Write a JSONL drop of ``n`` documents (~2 KB each) line by line; return its size in bytes."""
     rng = random.Random(seed)
-    pool = sentences()
+    pool = dutch_text.sentences()
     previous: list[str] = []
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
@@ -130,7 +110,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child)))
         return
-    print(f"text: {'shared/data/text-nl' if SHARED_TEXT.is_dir() else 'built-in sentences'}; one core per stage")
+    print(f"text: {dutch_text.source_name()}; one core per stage")
     results = []
     for n in args.sizes:
         out = subprocess.run(
