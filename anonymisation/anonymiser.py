@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anonymisation.engine import Finding, analyse
-from anonymisation.operators import HashOperator, Operator, PlaceholderOperator, SurrogateOperator, anonymise_text
+from anonymisation.operators import HashOperator, Operator, PlaceholderOperator, SurrogateOperator, anonymise_with_spans
 
 OPERATORS = ("surrogate", "placeholder", "hash")
 
@@ -25,6 +25,8 @@ class AnonymisedText:
     findings: list[Finding]
     replaced: Counter[str] = field(default_factory=Counter)
     kept: Counter[str] = field(default_factory=Counter)
+    #: ``(entity, start, end)`` of every replacement in ``text`` (the anonymised text)
+    replacements: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 class _PolicyOperator:
@@ -108,5 +110,5 @@ class Anonymiser:
                 kept[finding.entity] += 1
                 continue
             replace.append(finding)
-        new_text = anonymise_text(text, replace, self.operator) if replace else text
-        return AnonymisedText(new_text, findings, Counter(f.entity for f in replace), kept)
+        new_text, placed = anonymise_with_spans(text, replace, self.operator) if replace else (text, [])
+        return AnonymisedText(new_text, findings, Counter(f.entity for f in replace), kept, placed)

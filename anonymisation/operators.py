@@ -42,6 +42,7 @@ __all__ = [
     "PlaceholderOperator",
     "SurrogateOperator",
     "anonymise_text",
+    "anonymise_with_spans",
     "key_from_env",
     "label_for",
 ]
@@ -1151,12 +1152,23 @@ def anonymise_text(
     *,
     per_document: bool = True,
 ) -> str:
+    """Replace each finding's span of ``text``; see :func:`anonymise_with_spans` (this drops the spans)."""
+    return anonymise_with_spans(text, findings, operator, per_document=per_document)[0]
+
+
+def anonymise_with_spans(
+    text: str,
+    findings: Iterable[Any],
+    operator: Operator,
+    *,
+    per_document: bool = True,
+) -> tuple[str, list[tuple[str, int, int]]]:
     """Replace each finding's span of ``text`` with ``operator.replace(entity, span)``.
 
     Findings are objects with ``start``, ``end`` (character offsets into ``text``) and ``entity``
     (or Presidio's ``entity_type``); they must not overlap (``anonymisation.engine.analyse`` resolves
-    overlaps). Replacements are chosen in reading order and spliced in from right to left, so earlier
-    offsets stay valid whatever the replacement lengths.
+    overlaps). Returns the new text and, per replacement, ``(entity, start, end)`` in the *new* text:
+    later checks use them to tell surrogates (valid-looking on purpose) from personal data that was missed.
 
     :param per_document: when the operator has ``for_document()`` (surrogates), use a fresh per-document
         mapping for this text, so different values never share a surrogate within it.
@@ -1172,12 +1184,18 @@ def anonymise_text(
         previous_end = end
     if per_document and hasattr(operator, "for_document"):
         operator = operator.for_document()
-    replacements = [(start, end, operator.replace(entity, text[start:end])) for start, end, entity in spans]
+    # Replacements are chosen in reading order (surrogate numbering follows the text), then spliced
+    # left to right while the output offsets of each replacement are recorded.
+    replacements = [(start, end, entity, operator.replace(entity, text[start:end])) for start, end, entity in spans]
     pieces: list[str] = []
-    cursor = len(text)
-    for start, end, replacement in reversed(replacements):
-        pieces.append(text[end:cursor])
+    placed: list[tuple[str, int, int]] = []
+    cursor = length = 0
+    for start, end, entity, replacement in replacements:
+        pieces.append(text[cursor:start])
+        length += start - cursor
         pieces.append(replacement)
-        cursor = start
-    pieces.append(text[:cursor])
-    return "".join(reversed(pieces))
+        placed.append((entity, length, length + len(replacement)))
+        length += len(replacement)
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces), placed

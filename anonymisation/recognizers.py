@@ -36,6 +36,7 @@ import tldextract
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 from anonymisation.checksums import IBAN_LENGTHS, bsn_valid, btw_valid, iban_valid, kvk_valid, luhn_valid
+from anonymisation.names import PersonNameFinder, default_finder
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -52,6 +53,7 @@ __all__ = [
     "NlIpAddressRecognizer",
     "NlKvkRecognizer",
     "NlLicensePlateRecognizer",
+    "NlPersonRecognizer",
     "NlPhoneRecognizer",
     "NlPostcodeRecognizer",
     "NlUrlRecognizer",
@@ -728,6 +730,48 @@ class NlDateOfBirthRecognizer(DutchPatternRecognizer):
         return True
 
 
+class NlPersonRecognizer(EntityRecognizer):
+    """Person names (``PERSON``) from :class:`anonymisation.names.PersonNameFinder`.
+
+    It decides from word lists, name shape (initials, tussenvoegsels), titles and roles, and the names
+    seen earlier in the same text.
+
+    :param finder: default: the shared finder over the bundled open-source word lists.
+    """
+
+    def __init__(self, finder: PersonNameFinder | None = None, supported_language: str = "nl") -> None:
+        self._finder = finder
+        super().__init__(
+            supported_entities=["PERSON"], name="NlPersonRecognizer", supported_language=supported_language
+        )
+
+    def load(self) -> None:
+        """Nothing to load: the word lists are built on first use (about a second, then cached)."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """Return one ``PERSON`` result per name in ``text``."""
+        if "PERSON" not in entities:
+            return []
+        finder = self._finder or default_finder()
+        return [
+            RecognizerResult(
+                "PERSON",
+                span.start,
+                span.end,
+                span.score,
+                analysis_explanation=None,
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
+                },
+            )
+            for span in finder.find(text)
+        ]
+
+
 def dutch_recognizers() -> list[EntityRecognizer]:
     """Return one instance of every Dutch recognizer, ready for ``RecognizerRegistry.add_recognizer``."""
     return [
@@ -744,4 +788,5 @@ def dutch_recognizers() -> list[EntityRecognizer]:
         NlKvkRecognizer(),
         NlBtwRecognizer(),
         NlDateOfBirthRecognizer(),
+        NlPersonRecognizer(),
     ]

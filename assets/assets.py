@@ -1,9 +1,10 @@
-"""The asset graph: ``raw_documents`` → ``clean_documents`` → ``corpus_release``.
+"""The asset graph: ``raw_documents`` → ``clean_documents`` → ``anonymised_documents`` → ``corpus_release``.
 
 Assets are thin: they call the catalog and quality libraries, which write through the storage resource,
 and return metadata (counts per outcome, bytes, durations, paths). Documents never travel through a
-Dagster IO manager. Later stages (quality filters, anonymisation, near-duplicate removal) slot in as
-further per-source assets between ``clean_documents`` and ``corpus_release``.
+Dagster IO manager. Later stages (quality filters, near-duplicate removal) slot in as further per-source
+assets between ``clean_documents`` and ``anonymised_documents``: anonymisation is always the last stage
+before a release, and a release reads only the anonymised zone.
 """
 
 from typing import Any
@@ -18,16 +19,24 @@ from dagster import (
     asset,
 )
 
+from anonymisation.stage import (
+    RESIDUAL_ENTITIES,
+    anonymise_source,
+    anonymised_path,
+    anonymised_report_path,
+    residual_scan,
+)
 from catalog.ingest import batch_path, ingest_source, quarantine_path
 from catalog.releases import build_release, release_dir
 from catalog.reports import partner_report
 from catalog.storage import Storage
 from pipelines.partitions import source_partitions
-from pipelines.resources import ReleaseResource, SourcesResource, StorageResource
+from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from quality.clean import STAGE as CLEAN_STAGE
 from quality.clean import clean_path, clean_report_path, clean_source, excluded_path
 
 ACCOUNTING_CHECK = "accounting_balanced"
+RESIDUAL_CHECK = "no_residual_identifiers"
 
 
 def _location(storage: Storage, rel: str) -> MetadataValue:
@@ -132,7 +141,76 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
 
 
 @asset(
+    partitions_def=source_partitions,
     deps=[clean_documents],
+    group_name="anonymise",
+    kinds={"parquet", "presidio"},
+    description="Clean documents with personal data replaced in context (surrogate, placeholder or keyed "
+    "hash, per the source's policy); per-document entity counts and replacement offsets in "
+    "annotations.anonymised. Only this zone is ever released.",
+    check_specs=[
+        AssetCheckSpec(
+            RESIDUAL_CHECK,
+            asset="anonymised_documents",
+            blocking=True,
+            description="No e-mail, IBAN, BSN, phone or credit card number is left in the anonymised zone "
+            "other than the recorded replacements (surrogates pass checksums on purpose).",
+        )
+    ],
+)
+def anonymised_documents(
+    context: AssetExecutionContext,
+    storage: StorageResource,
+    sources: SourcesResource,
+    anonymisation: AnonymisationResource,
+) -> MaterializeResult:
+    """Anonymise one source's clean documents with its policy, then scan the result for residual identifiers."""
+    store = storage.get()
+    source_id = context.partition_key
+    spec = sources.registry(store).get(source_id)
+    clean_report = store.read_json(clean_report_path(source_id))
+    anonymiser = anonymisation.anonymiser(spec.anonymisation)
+    report = anonymise_source(
+        store, source_id, anonymiser, operator=spec.anonymisation.operator, clean_report=clean_report
+    )
+    scan = residual_scan(store, source_id)
+    context.log.info(
+        f"{source_id}: {report['replacements']} replacements in {report['documents_with_personal_data']} of "
+        f"{report['documents_out']} documents; residual identifiers: {scan['residuals']}"
+    )
+    check = AssetCheckResult(
+        check_name=RESIDUAL_CHECK,
+        passed=scan["residuals"] == 0 and report["documents_in"] == report["documents_out"],
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "documents_scanned": scan["documents"],
+            "residuals": scan["residuals"],
+            "residuals_by_entity": MetadataValue.json(scan["by_entity"]),
+            # document ids and offsets only: never the values found
+            "examples": MetadataValue.json(scan["examples"]),
+            "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
+        },
+    )
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": report["documents_out"],
+            "documents_in": report["documents_in"],
+            "documents_out": report["documents_out"],
+            "documents_with_personal_data": report["documents_with_personal_data"],
+            "replacements": report["replacements"],
+            "replacements_by_entity": MetadataValue.json(report["replacements_by_entity"]),
+            "kept_names": report["kept_names"],
+            "operator": report["operator"],
+            "mb_per_s": report["mb_per_s"] or 0.0,
+            "duration_s": report["duration_s"],
+            "path": _location(store, anonymised_path(source_id)),
+        },
+        check_results=[check],
+    )
+
+
+@asset(
+    deps=[anonymised_documents],
     group_name="release",
     kinds={"parquet", "duckdb"},
     description="An immutable, versioned corpus release of all approved sources: Parquet parts plus a "
@@ -144,7 +222,7 @@ def corpus_release(
     sources: SourcesResource,
     release: ReleaseResource,
 ) -> MaterializeResult:
-    """Build a new release version from the clean zone of every approved source."""
+    """Build a new release version from the anonymised zone of every approved source."""
     store = storage.get()
     registry = sources.registry(store)
     specs = registry.specs(strict=False)
@@ -154,13 +232,13 @@ def corpus_release(
     for source_id, spec in sorted(specs.items()):
         if not spec.releasable:
             continue
-        if store.exists(clean_report_path(source_id)):
-            partitions.append(store.read_json(clean_report_path(source_id)))
+        if store.exists(anonymised_report_path(source_id)):
+            partitions.append(store.read_json(anonymised_report_path(source_id)))
         else:
             missing.append(source_id)
     held_back = sorted(source_id for source_id, spec in specs.items() if not spec.releasable)
     if missing:
-        context.log.warning(f"approved sources without clean documents, left out: {', '.join(missing)}")
+        context.log.warning(f"approved sources without anonymised documents, left out: {', '.join(missing)}")
     manifest = build_release(store, release.corpus, partitions, rows_per_part=release.rows_per_part)
     folder = release_dir(manifest["corpus"], manifest["version"])
     context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
@@ -176,7 +254,7 @@ def corpus_release(
             "duplicates_dropped_across_sources": manifest["excluded"]["duplicate_content"],
             "anonymised": manifest["anonymised"],
             "sources": MetadataValue.json(manifest["sources"]),
-            "sources_held_back": MetadataValue.json({"not_approved": held_back, "no_clean_data": missing}),
+            "sources_held_back": MetadataValue.json({"not_approved": held_back, "not_anonymised": missing}),
             "code_version": manifest["code_version"],
             "duration_s": manifest["build_duration_s"],
             "path": _location(store, folder),

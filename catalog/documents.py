@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 #: Annotations written at ingest: where exactly the document came from.
 RAW_ANNOTATION = pa.struct(
@@ -42,7 +42,28 @@ CLEAN_ANNOTATION = pa.struct(
     ]
 )
 
-ANNOTATIONS = pa.struct([pa.field("raw", RAW_ANNOTATION), pa.field("clean", CLEAN_ANNOTATION)])
+#: One replacement made by the anonymisation stage, with offsets into the *anonymised* text.
+REPLACEMENT = pa.struct([pa.field("entity", pa.string()), pa.field("start", pa.int32()), pa.field("end", pa.int32())])
+
+#: Annotations written by the anonymisation stage: types, counts and offsets only, never values.
+ANONYMISED_ANNOTATION = pa.struct(
+    [
+        pa.field("code_version", pa.string()),
+        pa.field("operator", pa.string()),  # default operator of the source's policy
+        pa.field("entities", pa.map_(pa.string(), pa.int32())),  # replacements per entity type
+        pa.field("kept_names", pa.int32()),  # allow-listed names left in the text
+        pa.field("replacements", pa.list_(REPLACEMENT)),
+        pa.field("title_replacements", pa.list_(REPLACEMENT)),
+    ]
+)
+
+ANNOTATIONS = pa.struct(
+    [
+        pa.field("raw", RAW_ANNOTATION),
+        pa.field("clean", CLEAN_ANNOTATION),
+        pa.field("anonymised", ANONYMISED_ANNOTATION),
+    ]
+)
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 

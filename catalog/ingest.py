@@ -195,5 +195,6 @@ def _document_row(
                 else None,
             },
             "clean": None,
+            "anonymised": None,
         },
     }

@@ -63,9 +63,11 @@ class BatchWriter:
         self.close()
 
 
-def iter_batches(handle: BinaryIO, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterable[pa.RecordBatch]:
-    """Stream a Parquet file's rows in record batches."""
-    yield from pq.ParquetFile(handle).iter_batches(batch_size=batch_rows)
+def iter_batches(
+    handle: BinaryIO, batch_rows: int = DEFAULT_BATCH_ROWS, columns: list[str] | None = None
+) -> Iterable[pa.RecordBatch]:
+    """Stream a Parquet file's rows in record batches (optionally only some columns)."""
+    yield from pq.ParquetFile(handle).iter_batches(batch_size=batch_rows, columns=columns)
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

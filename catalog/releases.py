@@ -19,10 +19,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from anonymisation.stage import anonymised_path
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, code_version, utc_now
 from catalog.parquet import BatchWriter, iter_batches, sha256_file, sha256_stream
 from catalog.storage import Storage
-from quality.clean import clean_path
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 
 MANIFEST = "manifest.json"
@@ -74,14 +74,15 @@ def build_release(
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
     memory_limit: str = "512MB",
 ) -> dict[str, Any]:
-    """Build a new release version from clean source partitions and return its manifest.
+    """Build a new release version from anonymised source partitions and return its manifest.
 
-    ``partitions`` are the clean reports (``clean/<source>/clean.json``) of the sources that go in.
+    ``partitions`` are the anonymisation reports (``anonymised/<source>/anonymised.json``) of the sources
+    that go in: only anonymised text is ever released.
     Exact duplicates across sources are dropped (one copy kept by :data:`KEEP_ORDER`) and written to
     the excluded zone. Parts are written first, the manifest last.
     """
     if not partitions:
-        raise ReleaseError("no releasable source has clean documents: nothing to release")
+        raise ReleaseError("no releasable source has anonymised documents: nothing to release")
     if rows_per_part <= 0:
         raise ReleaseError(f"rows_per_part must be positive, got {rows_per_part}")
     started = time.perf_counter()
@@ -89,7 +90,7 @@ def build_release(
     version = new_version_id(storage, corpus, created_at)
     folder = release_dir(corpus, version)
     partitions = sorted(partitions, key=lambda p: p["source_id"])
-    inputs = [storage.url(clean_path(p["source_id"])) for p in partitions]
+    inputs = [storage.url(anonymised_path(p["source_id"])) for p in partitions]
     con = storage.duckdb(memory_limit=memory_limit)
     drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql(inputs, KEEP_ORDER)).to_arrow_reader(8_192))
     per_source: dict[str, dict[str, int]] = {}
@@ -100,7 +101,7 @@ def build_release(
     ):
         for index, partition in enumerate(partitions):
             counts = per_source.setdefault(partition["source_id"], {"documents": 0, "duplicates_dropped": 0})
-            with storage.open_input(clean_path(partition["source_id"])) as handle:
+            with storage.open_input(anonymised_path(partition["source_id"])) as handle:
                 for kept, dropped, why, duplicate_of in split_by_drops(iter_batches(handle), drops.for_file(index)):
                     parts.write(kept)
                     excluded_writer.write_batch(with_exclusion(dropped, "release", why, duplicate_of))
@@ -108,7 +109,7 @@ def build_release(
                     counts["duplicates_dropped"] += dropped.num_rows
     con.close()
     if not drops.exhausted():
-        raise ReleaseError("deduplication decisions were left unapplied: the clean zone changed during the build")
+        raise ReleaseError("deduplication decisions were left unapplied: the input zone changed during the build")
     files = parts.files
     dropped_total = excluded_writer.rows_written
 
@@ -121,9 +122,10 @@ def build_release(
         "code_version": code_version(),
         "schema_version": SCHEMA_VERSION,
         "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in DOCUMENT_SCHEMA],
-        "stages": ["ingest", "clean:normalise", "clean:exact-dedup", "release:exact-dedup"],
-        # No anonymisation stage exists yet: consumers must treat this release as containing personal data.
-        "anonymised": False,
+        "stages": ["ingest", "clean:normalise", "clean:exact-dedup", "anonymise", "release:exact-dedup"],
+        # Every part is read from the anonymised zone; what was replaced is in each source's entry and in
+        # annotations.anonymised of each document (types, counts and offsets, never values).
+        "anonymised": True,
         "total_documents": total,
         "total_bytes": sum(f["bytes"] for f in files),
         "files": files,
@@ -135,7 +137,14 @@ def build_release(
                 "licence": p["licence"],
                 "ingest_id": p["ingest_id"],
                 "ingested_at": p["ingested_at"],
-                "clean_code_version": p["code_version"],
+                "clean_code_version": p["clean_code_version"],
+                "anonymise_code_version": p["code_version"],
+                "anonymisation": {
+                    "operator": p["operator"],
+                    "documents_with_personal_data": p["documents_with_personal_data"],
+                    "replacements_by_entity": p["replacements_by_entity"],
+                    "kept_names": p["kept_names"],
+                },
                 "documents": per_source.get(p["source_id"], {}).get("documents", 0),
                 "duplicates_dropped": per_source.get(p["source_id"], {}).get("duplicates_dropped", 0),
             }

@@ -83,8 +83,30 @@ def _checks_passed(result: Any) -> bool:
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def _require_key(specs: list[Any]) -> None:
+    """Fail before any run when a source's anonymisation policy needs the secret key and it is unset."""
+    from anonymisation.operators import AnonymisationKeyError, key_from_env
+
+    needs = sorted(
+        spec.id
+        for spec in specs
+        if spec.anonymisation.operator != "placeholder"
+        or any(op != "placeholder" for op in spec.anonymisation.operators.values())
+    )
+    if not needs:
+        return
+    try:
+        key_from_env()
+    except AnonymisationKeyError as exc:
+        raise CommandError(
+            f"{exc} (needed by the anonymisation policy of: {', '.join(needs)}); for example "
+            "export CORPUSFABRIEK_ANONYMISATION_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+        ) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Materialise every source partition, then a release, printing progress."""
+    from anonymisation.stage import anonymised_report_path
     from catalog.ingest import ingest_report_path
     from pipelines.definitions import build_definitions
     from pipelines.jobs import RELEASE_JOB
@@ -109,6 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         instance.add_dynamic_partitions(source_partitions.name, missing)
 
     fetch = [source_id for source_id in selected if specs[source_id].fetchable]
+    _require_key([specs[source_id] for source_id in fetch])
     steps = len(fetch) + (0 if args.no_release else 1)
     print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest", flush=True)
     for skipped in sorted(set(selected) - set(fetch)):
@@ -117,7 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = []
     for step, source_id in enumerate(fetch, start=1):
         started = time.perf_counter()
-        print(f"[{step}/{steps}] {source_id}: ingest and clean ...", end=" ", flush=True)
+        print(f"[{step}/{steps}] {source_id}: ingest, clean, anonymise ...", end=" ", flush=True)
         result = ingest_job.execute_in_process(
             instance=instance, partition_key=source_id, run_config=QUIET_RUN_CONFIG, raise_on_error=False
         )
@@ -127,10 +150,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             continue
         ingest = storage.read_json(ingest_report_path(source_id))
         clean = storage.read_json(clean_report_path(source_id))
+        anonymised = storage.read_json(anonymised_report_path(source_id))
         print(
             f"{ingest['records_read']} new records -> {ingest['documents']} documents, {ingest['quarantined']} "
             f"quarantined{_reasons(ingest['quarantined_by_reason'])}; source total {clean['kept']} kept, "
-            f"{clean['dropped']} dropped{_reasons(clean['dropped_by_reason'])} [{time.perf_counter() - started:.1f} s]",
+            f"{clean['dropped']} dropped{_reasons(clean['dropped_by_reason'])}; {anonymised['replacements']} "
+            f"replacements in {anonymised['documents_with_personal_data']} documents "
+            f"[{time.perf_counter() - started:.1f} s]",
             flush=True,
         )
     if failed:
@@ -154,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         flush=True,
     )
     if not manifest["anonymised"]:
-        print("note: this release is not anonymised yet (no anonymisation stage): treat it as personal data")
+        print("note: this release was built before the anonymisation stage existed: treat it as personal data")
     print(f"release {corpus}/{version}: {storage.url(release_dir(corpus, version))}")
     return 0
 

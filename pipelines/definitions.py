@@ -9,6 +9,7 @@ where source specs are registered. Environment variables:
   values are read at run time and never stored in run configuration or shown in the UI
 - ``CORPUSFABRIEK_SOURCES``: folders of source specs (default: the bundled sample sources)
 - ``CORPUSFABRIEK_CORPUS``: corpus name of releases (default ``nl-main``)
+- ``CORPUSFABRIEK_ANONYMISATION_KEY``: secret key of surrogates and keyed hashes (``EnvVar``; >= 16 bytes)
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from collections.abc import Mapping
 
 from dagster import Definitions, EnvVar
 
-from assets.assets import clean_documents, corpus_release, raw_documents
+from anonymisation.operators import KEY_ENV
+from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import corpus_release_manifest_verifies
 from catalog.releases import DEFAULT_CORPUS
 from catalog.sources import ENV_SOURCES
 from catalog.storage import DEFAULT_ROOT, ENV_ENDPOINT, ENV_ROOT
 from pipelines.jobs import build_release_job, ingest_source_job
-from pipelines.resources import ReleaseResource, SourcesResource, StorageResource
+from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from pipelines.sensors import source_registry_sensor, source_schedule_sensor
 
 SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
@@ -47,7 +49,7 @@ def build_definitions(env: Mapping[str, str] | None = None, *, root: str | None 
     env = os.environ if env is None else env
     folders = [part for part in env.get(ENV_SOURCES, "").split(os.pathsep) if part]
     return Definitions(
-        assets=[raw_documents, clean_documents, corpus_release],
+        assets=[raw_documents, clean_documents, anonymised_documents, corpus_release],
         asset_checks=[corpus_release_manifest_verifies],
         jobs=[ingest_source_job, build_release_job],
         sensors=[source_registry_sensor, source_schedule_sensor],
@@ -55,6 +57,7 @@ def build_definitions(env: Mapping[str, str] | None = None, *, root: str | None 
             "storage": storage_resource(env, root),
             "sources": SourcesResource(folders=folders),
             "release": ReleaseResource(corpus=env.get("CORPUSFABRIEK_CORPUS") or DEFAULT_CORPUS),
+            "anonymisation": AnonymisationResource(key=EnvVar(KEY_ENV) if env.get(KEY_ENV) else None),
         },
     )
 

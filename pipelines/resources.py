@@ -4,9 +4,13 @@ Resources hold configuration only and hand out the plain library objects; secret
 ``EnvVar`` values (see :mod:`pipelines.definitions`), so the UI and run storage never show them.
 """
 
+from typing import Any
+
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from anonymisation.anonymiser import Anonymiser
+from anonymisation.operators import KEY_ENV, MIN_KEY_BYTES, AnonymisationKeyError
 from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS, DEFAULT_ROWS_PER_PART
 from catalog.sources import bundled_sources_dir
@@ -52,3 +56,23 @@ class ReleaseResource(ConfigurableResource):
 
     corpus: str = Field(default=DEFAULT_CORPUS, pattern=r"^[a-z0-9][a-z0-9-]*$")
     rows_per_part: int = Field(default=DEFAULT_ROWS_PER_PART, gt=0)
+
+
+class AnonymisationResource(ConfigurableResource):
+    """The secret key of surrogates and keyed hashes, set from ``CORPUSFABRIEK_ANONYMISATION_KEY`` only.
+
+    The same key gives the same surrogates, so a release can be rebuilt exactly; a new key gives new ones.
+    """
+
+    key: str | None = Field(default=None, description="set from the environment only")
+
+    def anonymiser(self, policy: Any) -> Anonymiser:
+        """Return an anonymiser for a source's policy (``catalog.sources.AnonymisationPolicy``)."""
+        key = self.key.encode("utf-8") if self.key else None
+        needs_key = policy.operator != "placeholder" or any(v != "placeholder" for v in policy.operators.values())
+        if needs_key and (key is None or len(key) < MIN_KEY_BYTES):
+            raise AnonymisationKeyError(
+                f"the source's anonymisation policy needs a secret key: set {KEY_ENV} "
+                f"(at least {MIN_KEY_BYTES} bytes) in the environment of the Dagster code location"
+            )
+        return Anonymiser.from_policy(policy, key)

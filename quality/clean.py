@@ -82,7 +82,10 @@ def normalise_batch(batch: pa.RecordBatch, version: str) -> tuple[pa.RecordBatch
     columns = {name: batch.column(name) for name in batch.schema.names}
     columns["text"] = pa.array(after, pa.string())
     columns["content_sha256"] = pa.array([content_sha256(text) for text in after], pa.string())
-    columns["annotations"] = pa.StructArray.from_arrays([annotations.field("raw"), clean], fields=list(ANNOTATIONS))
+    columns["annotations"] = pa.StructArray.from_arrays(
+        [annotations.field("raw"), clean, pa.nulls(len(after), ANNOTATIONS.field("anonymised").type)],
+        fields=list(ANNOTATIONS),
+    )
     return pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA), sum(changed)
 
 

@@ -167,6 +167,9 @@ def dagster_instance(tmp_path: Path) -> Iterator[object]:
         yield instance
 
 
+TEST_ANONYMISATION_KEY = "test-key-for-corpusfabriek-tests-only"
+
+
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Clear corpusfabriek and AWS variables, point DAGSTER_HOME at a temp folder, run inside tmp_path."""
@@ -177,6 +180,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # a test-only anonymisation key (surrogates are deterministic per key); tests that need no key unset it
+    monkeypatch.setenv("CORPUSFABRIEK_ANONYMISATION_KEY", TEST_ANONYMISATION_KEY)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

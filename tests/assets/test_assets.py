@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, AssetSelection, Definitions, define_asset_job
 
-from assets.assets import clean_documents, corpus_release, raw_documents
+from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import corpus_release_manifest_verifies
 from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
 from pipelines.jobs import build_release_job, ingest_source_job
-from pipelines.resources import ReleaseResource, SourcesResource, StorageResource
+from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
+from tests.conftest import TEST_ANONYMISATION_KEY
 
 SOURCES = ["archief-courant", "nieuws-dagblad", "sector-meldingen"]
 
@@ -18,13 +19,14 @@ SOURCES = ["archief-courant", "nieuws-dagblad", "sector-meldingen"]
 def make_defs(root: Path, folders: list[str]) -> Definitions:
     verify_job = define_asset_job("verify_release", selection=AssetSelection.checks(corpus_release_manifest_verifies))
     return Definitions(
-        assets=[raw_documents, clean_documents, corpus_release],
+        assets=[raw_documents, clean_documents, anonymised_documents, corpus_release],
         asset_checks=[corpus_release_manifest_verifies],
         jobs=[ingest_source_job, build_release_job, verify_job],
         resources={
             "storage": StorageResource(root=str(root)),
             "sources": SourcesResource(folders=folders),
             "release": ReleaseResource(corpus="test-corpus", rows_per_part=10),
+            "anonymisation": AnonymisationResource(key=TEST_ANONYMISATION_KEY),
         },
     )
 
@@ -62,9 +64,26 @@ def test_ingest_reports_counts_per_outcome_as_metadata(defs, dagster_instance):
     assert clean.metadata["dagster/row_count"].value == 15
     assert clean.metadata["dropped_by_reason"].value == {"superseded_record": 0, "duplicate_content": 0}
     assert "records read **20** = kept **15**" in clean.metadata["accounting"].value
-    (check,) = result.get_asset_check_evaluations()
-    assert check.check_name == "accounting_balanced" and check.passed
-    assert check.metadata["unaccounted"].value == 0
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert set(checks) == {"accounting_balanced", "no_residual_identifiers"}
+    assert checks["accounting_balanced"].passed
+    assert checks["accounting_balanced"].metadata["unaccounted"].value == 0
+
+
+def test_anonymised_documents_reports_entity_counts_and_passes_the_residual_scan(defs, dagster_instance, tmp_path):
+    result = ingest(defs, dagster_instance, "sector-meldingen")
+    assert result.success
+    (anonymised,) = result.asset_materializations_for_node("anonymised_documents")
+    meta = {k: v.value for k, v in anonymised.metadata.items()}
+    assert meta["documents_in"] == meta["documents_out"] == 15
+    by_entity = meta["replacements_by_entity"]
+    # the sample sector drop plants e-mails, phones, BSNs and IBANs (fictional, checksum-valid)
+    assert {"EMAIL_ADDRESS", "PHONE_NUMBER", "NL_BSN", "IBAN_CODE"} <= set(by_entity)
+    assert meta["replacements"] == sum(by_entity.values()) > 0
+    assert meta["operator"] == "surrogate"
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "no_residual_identifiers")
+    assert check.passed and check.metadata["residuals"].value == 0
+    assert check.metadata["documents_scanned"].value == 15
 
 
 def test_release_is_built_from_all_partitions_and_its_check_passes(defs, dagster_instance, tmp_path):

@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from anonymisation.anonymiser import Anonymiser
+from anonymisation.stage import anonymise_source
 from catalog.ingest import ingest_source
 from catalog.sources import SourceSpec, parse_spec
 from catalog.storage import Storage
@@ -83,14 +85,24 @@ def storage(tmp_path: Path) -> Storage:
     return Storage(str(tmp_path / "store"))
 
 
+TEST_KEY = b"test-key-for-corpusfabriek-tests-only"
+
+
 @pytest.fixture
 def clean_partition(storage: Storage, make_spec: Callable[..., SourceSpec]) -> Callable[..., dict[str, Any]]:
-    """Ingest and clean a tiny JSONL source; return its clean report (what a release is built from)."""
+    """Ingest, clean and anonymise a tiny JSONL source; return its anonymisation report.
+
+    That report is what a release is built from.
+    """
 
     def make(source_id: str, records: list[Any], **overrides: Any) -> dict[str, Any]:
         spec = make_spec(records, source_id=source_id, **overrides)
         ingest_source(storage, spec)
-        return clean_source(storage, source_id)
+        report = clean_source(storage, source_id)
+        anonymiser = Anonymiser.from_policy(spec.anonymisation, TEST_KEY)
+        return anonymise_source(
+            storage, source_id, anonymiser, operator=spec.anonymisation.operator, clean_report=report
+        )
 
     return make
 

@@ -93,11 +93,17 @@ def test_document_schema_types_and_nullability() -> None:
     assert not schema.field("fetched_at").nullable
     assert TIMESTAMP == pa.timestamp("us", tz="UTC")
     assert schema.field("annotations").type == ANNOTATIONS
-    assert [f.name for f in ANNOTATIONS] == ["raw", "clean"]
+    assert [f.name for f in ANNOTATIONS] == ["raw", "clean", "anonymised"]
 
 
-def test_schema_version_two_has_the_provenance_annotations() -> None:
-    assert SCHEMA_VERSION == "2"
+def test_schema_version_three_has_provenance_and_anonymisation_annotations() -> None:
+    assert SCHEMA_VERSION == "3"
+    anonymised = ANNOTATIONS.field("anonymised").type
+    assert [f.name for f in anonymised] == [
+        "code_version", "operator", "entities", "kept_names", "replacements", "title_replacements"
+    ]  # fmt: skip
+    # offsets and types only: no field can hold an original value
+    assert [f.name for f in anonymised.field("replacements").type.value_type] == ["entity", "start", "end"]
     assert ANNOTATIONS.field("raw").type == RAW_ANNOTATION
     assert ANNOTATIONS.field("clean").type == CLEAN_ANNOTATION
     assert [(f.name, f.type) for f in RAW_ANNOTATION] == [

@@ -10,6 +10,8 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from anonymisation.anonymiser import Anonymiser
+from anonymisation.stage import anonymise_source
 from catalog import releases
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA
 from catalog.ingest import ingest_source
@@ -29,7 +31,7 @@ from catalog.sources import SourceSpec
 from catalog.storage import Storage, sql_quote
 from quality.clean import clean_source
 
-from .conftest import numbered_records, write_drop
+from .conftest import TEST_KEY, numbered_records, write_drop
 
 CleanPartition = Callable[..., dict[str, Any]]
 CORPUS = "nl-test"
@@ -62,7 +64,9 @@ def test_manifest_fields(storage: Storage, partitions: list[dict[str, Any]]) -> 
     assert created.tzinfo is not None
     assert manifest["version"] == f"v{created.astimezone(UTC):%Y%m%dT%H%M%SZ}"
     assert manifest["code_version"]
-    assert manifest["anonymised"] is False
+    assert manifest["anonymised"] is True
+    assert "anonymise" in manifest["stages"]
+    assert all(set(s["anonymisation"]) >= {"operator", "replacements_by_entity"} for s in manifest["sources"])
     assert manifest["total_documents"] == 10  # 11 delivered, one cross-source duplicate dropped
     assert [f["name"] for f in manifest["schema"]] == DOCUMENT_SCHEMA.names
 
@@ -173,7 +177,7 @@ def test_rows_per_part_exact_multiple_has_no_empty_part(storage: Storage, clean_
 
 def test_release_of_only_empty_partitions_has_one_empty_part(storage: Storage, clean_partition: CleanPartition) -> None:
     partition = clean_partition("bron-leeg", [b"{kapot"])
-    assert partition["kept"] == 0
+    assert partition["documents_out"] == 0
     manifest = build_release(storage, CORPUS, [partition])
     assert manifest["total_documents"] == 0
     assert [(f["path"], f["rows"]) for f in manifest["files"]] == [("part-00000.parquet", 0)]
@@ -318,12 +322,17 @@ def test_release_from_the_bundled_samples(storage: Storage) -> None:
     reports = []
     for source_id, spec in sorted(registry.specs().items()):
         ingest_source(storage, spec)
-        reports.append(clean_source(storage, source_id))
+        clean = clean_source(storage, source_id)
+        anonymiser = Anonymiser.from_policy(spec.anonymisation, TEST_KEY)
+        reports.append(
+            anonymise_source(storage, source_id, anonymiser, operator=spec.anonymisation.operator, clean_report=clean)
+        )
     manifest = build_release(storage, CORPUS, reports, rows_per_part=10)
+    assert manifest["anonymised"] is True
     kept = sum(s["documents"] for s in manifest["sources"])
     dropped = sum(s["duplicates_dropped"] for s in manifest["sources"])
     assert kept == manifest["total_documents"]
-    assert kept + dropped == sum(r["kept"] for r in reports)
+    assert kept + dropped == sum(r["documents_out"] for r in reports)
     assert manifest["excluded"]["duplicate_content"] == dropped
     assert all(f["rows"] <= 10 for f in manifest["files"])
     assert verify_release(storage, manifest) == []
@@ -338,7 +347,9 @@ def test_release_after_a_redelivery_holds_only_the_newest_version(
     write_drop(data_dir / "bron-a.jsonl", [{"id": "a-1", "text": "Gecorrigeerde tekst.", "published_at": "2026-01-02"}])
     second = ingest_source(storage, spec)
     assert second["records_read"] == 1
-    partition = clean_source(storage, "bron-a")
+    clean = clean_source(storage, "bron-a")
+    anonymiser = Anonymiser.from_policy(spec.anonymisation, TEST_KEY)
+    partition = anonymise_source(storage, "bron-a", anonymiser, operator="surrogate", clean_report=clean)
     manifest = build_release(storage, CORPUS, [partition])
     assert manifest["total_documents"] == 3
     (source,) = manifest["sources"]

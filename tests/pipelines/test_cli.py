@@ -5,11 +5,11 @@ import subprocess
 import polars as pl
 import pytest
 
-from catalog.releases import list_versions, read_manifest, verify_release
+from catalog.releases import list_versions, read_manifest, release_dir, verify_release
 from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
 from pipelines.cli import build_parser, main
-from tests.conftest import BIN
+from tests.conftest import BIN, TEST_ANONYMISATION_KEY
 
 HELP_COMMANDS = [
     [],
@@ -60,7 +60,12 @@ def local_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli-run")
     home = folder / "dagster_home"
     home.mkdir()
-    env = {"PATH": str(BIN), "HOME": str(folder), "DAGSTER_HOME": str(home)}
+    env = {
+        "PATH": str(BIN),
+        "HOME": str(folder),
+        "DAGSTER_HOME": str(home),
+        "CORPUSFABRIEK_ANONYMISATION_KEY": TEST_ANONYMISATION_KEY,
+    }
     result = subprocess.run(
         [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=env
     )
@@ -133,7 +138,7 @@ def test_releases_list_show_and_verify(local_run):
     show = cli("releases", "show", version)
     assert show.returncode == 0
     assert f"release        nl-main/{version}" in show.stdout
-    assert "anonymised     NO" in show.stdout
+    assert "anonymised     yes" in show.stdout
     for source in ("archief-courant", "nieuws-dagblad", "sector-meldingen"):
         assert source in show.stdout
     manifest = json.loads(cli("releases", "show", "latest", "--json").stdout)
@@ -202,6 +207,23 @@ def test_no_personal_data_in_dagster_logs_metadata_or_cli_output(local_run):
     assert leaked == []
 
 
+def test_the_release_holds_no_original_identifiers_and_no_sample_person_names(local_run):
+    folder, _env, _result = local_run
+    storage = Storage(str(folder / ".corpusfabriek"))
+    version = next(v["version"] for v in list_versions(storage) if v["complete"])
+    manifest = read_manifest(storage, version)
+    assert manifest["anonymised"] is True
+    folder_url = storage.url(release_dir(manifest["corpus"], version))
+    texts = pl.concat([pl.read_parquet(f"{folder_url}/{f['path']}") for f in manifest["files"]])
+    published = "\n".join(texts["text"].to_list() + [t for t in texts["title"].to_list() if t])
+    leaked = sorted(value for value in sample_pii() if value in published)
+    assert leaked == []
+    # the samples' fictional people are gone too (full names as written in the sample news source)
+    assert [n for n in ("Roelie Smit", "Lotte Hoogeveen", "Dennis Wubbels") if n in published] == []
+    counts = {s["source_id"]: s["anonymisation"]["replacements_by_entity"] for s in manifest["sources"]}
+    assert any(c.get("PERSON") for c in counts.values())
+
+
 def test_unknown_source_is_a_one_line_error(isolated_env, capsys):
     assert main(["run", "--source", "does-not-exist"]) == 1
     err = capsys.readouterr().err
@@ -230,5 +252,5 @@ def test_run_with_a_custom_file_drop_quarantines_bad_input(isolated_env, monkeyp
     monkeypatch.setenv("CORPUSFABRIEK_SOURCES", str(specs))
     assert main(["run", "--root", str(isolated_env / "root")]) == 0
     out = capsys.readouterr().out
-    assert "[1/2] test-drop: ingest and clean ... 4 new records -> 1 documents, 3 quarantined" in out
+    assert "[1/2] test-drop: ingest, clean, anonymise ... 4 new records -> 1 documents, 3 quarantined" in out
     assert "(empty_text 1, invalid_published_at 1, invalid_utf8 1)" in out

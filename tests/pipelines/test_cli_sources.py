@@ -73,7 +73,7 @@ def test_register_list_show_suspend_approve_and_report(spec_file, isolated_env, 
     # Sandbox: ingested and processed, but not released.
     assert main(["run", "--source", "partner-drop", "--source", "nieuws-dagblad"]) == 0
     run_out = capsys.readouterr().out
-    assert "partner-drop: ingest and clean ... 20 new records -> 15 documents, 5 quarantined" in run_out
+    assert "partner-drop: ingest, clean, anonymise ... 20 new records -> 15 documents, 5 quarantined" in run_out
     assert main(["releases", "show", "latest", "--json"]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert "partner-drop" not in [s["source_id"] for s in manifest["sources"]]
@@ -136,7 +136,7 @@ def test_one_broken_spec_does_not_stop_the_other_sources(isolated_env, monkeypat
     monkeypatch.setenv("CORPUSFABRIEK_SOURCES", str(specs))
     assert main(["run", "--no-release"]) == 0
     captured = capsys.readouterr()
-    assert "goede-bron: ingest and clean ... 20 new records" in captured.out
+    assert "goede-bron: ingest, clean, anonymise ... 20 new records" in captured.out
     assert "warning: invalid source spec skipped" in captured.err and "kapot.yaml" in captured.err
     # An emergency suspend of the good source still works while the other spec is broken.
     assert main(["sources", "suspend", "goede-bron", "--reason", "incident: partner reported a leak"]) == 0

@@ -18,7 +18,7 @@ from pipelines.resources import SourcesResource, StorageResource
 from pipelines.sensors import source_registry_sensor
 from tests.conftest import BIN, REPO
 
-EXPECTED_ASSETS = {"raw_documents", "clean_documents", "corpus_release"}
+EXPECTED_ASSETS = {"raw_documents", "clean_documents", "anonymised_documents", "corpus_release"}
 
 
 def load_workspace_definitions():
@@ -33,7 +33,7 @@ def test_workspace_yaml_loads_the_asset_graph_with_dynamic_source_partitions():
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
     assert keys == EXPECTED_ASSETS
     graph = defs.resolve_asset_graph()
-    for name in ("raw_documents", "clean_documents"):
+    for name in ("raw_documents", "clean_documents", "anonymised_documents"):
         partitions = graph.get(defs.resolve_assets_def(name).key).partitions_def
         assert isinstance(partitions, DynamicPartitionsDefinition)
         assert partitions.name == "sources"
@@ -41,16 +41,20 @@ def test_workspace_yaml_loads_the_asset_graph_with_dynamic_source_partitions():
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert checks == {
         ("clean_documents", "accounting_balanced"),
+        ("anonymised_documents", "no_residual_identifiers"),
         ("corpus_release", "corpus_release_manifest_verifies"),
     }
     assert {job.name for job in defs.resolve_all_job_defs()} >= {"ingest_source", "build_release"}
     assert defs.resolve_sensor_def("source_registry_sensor") is not None
-    # The graph's edges: raw -> clean -> release.
+    # The graph's edges: raw -> clean -> anonymised -> release.
     assert graph.get(defs.resolve_assets_def("clean_documents").key).parent_keys == {
         defs.resolve_assets_def("raw_documents").key
     }
-    assert graph.get(defs.resolve_assets_def("corpus_release").key).parent_keys == {
+    assert graph.get(defs.resolve_assets_def("anonymised_documents").key).parent_keys == {
         defs.resolve_assets_def("clean_documents").key
+    }
+    assert graph.get(defs.resolve_assets_def("corpus_release").key).parent_keys == {
+        defs.resolve_assets_def("anonymised_documents").key
     }
 
 

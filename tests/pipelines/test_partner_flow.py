@@ -140,9 +140,8 @@ def test_partner_registers_a_source_and_sees_documents_and_report(kind, isolated
 
         assert main(["run", "--source", source_id]) == 0
         out = capsys.readouterr().out
-        assert (
-            f"{source_id}: ingest and clean ... {documents + quarantined} new records -> {documents} documents" in out
-        )
+        progress = f"{source_id}: ingest, clean, anonymise ... {documents + quarantined} new records"
+        assert f"{progress} -> {documents} documents" in out
 
         assert main(["sources", "report", source_id, "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
@@ -160,7 +159,7 @@ def test_partner_registers_a_source_and_sees_documents_and_report(kind, isolated
 
         # The next run fetches nothing new, and the documents keep their ids.
         assert main(["run", "--source", source_id, "--no-release"]) == 0
-        assert f"{source_id}: ingest and clean ... 0 new records -> 0 documents" in capsys.readouterr().out
+        assert f"{source_id}: ingest, clean, anonymise ... 0 new records -> 0 documents" in capsys.readouterr().out
         assert main(["sources", "report", source_id, "--json"]) == 0
         again = json.loads(capsys.readouterr().out)
         assert (again["runs"], again["kept"]) == (2, documents)

@@ -63,13 +63,14 @@ def test_webserver_lists_the_assets_of_the_workspace(tmp_path):
             if nodes:
                 break
             time.sleep(1)
-        assert set(nodes) == {"raw_documents", "clean_documents", "corpus_release"}
-        for name in ("raw_documents", "clean_documents"):
+        assert set(nodes) == {"raw_documents", "clean_documents", "anonymised_documents", "corpus_release"}
+        for name in ("raw_documents", "clean_documents", "anonymised_documents"):
             assert nodes[name]["isPartitioned"]
             assert nodes[name]["partitionDefinition"]["type"] == "DYNAMIC"
             assert nodes[name]["partitionDefinition"]["name"] == "sources"
         assert not nodes["corpus_release"]["isPartitioned"]
         assert nodes["clean_documents"]["hasAssetChecks"] and nodes["corpus_release"]["hasAssetChecks"]
+        assert nodes["anonymised_documents"]["hasAssetChecks"]
     finally:
         stop(process)
         log.close()
