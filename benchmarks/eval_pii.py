@@ -3,6 +3,8 @@
 Gold data is JSONL in one of two shapes (detected per record):
 
 - ``tokens`` + IOB2 ``ner_tags`` (CoNLL-2002, KB OCR NER): the text is the tokens joined by single spaces.
+  Records that share a ``doc`` value (CoNLL-2002 sentences of one article) are analysed together as one
+  text, sentences on separate lines, as the pipeline sees an article; ``--per-sentence`` turns that off.
   Person names are measured per token, as ``../shared/data/README.md`` defines: a gold PER token is found
   when a detected span overlaps it. Printed: PER token recall (PERSON spans, and any span), the share of
   tokens inside detected PERSON spans that are gold PER, and over-masking (the share of ``O`` tokens that
@@ -55,6 +57,35 @@ def token_offsets(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
     return " ".join(tokens), offsets
 
 
+def grouped(rows: Iterable[tuple[str, dict]], per_sentence: bool) -> Iterable[dict]:
+    """Merge consecutive token records of one ``doc`` into one record, sentences on separate lines."""
+    pending: dict | None = None
+    for _name, record in rows:
+        doc = None if per_sentence or "tokens" not in record else record.get("doc")
+        if pending is not None and doc is not None and pending.get("doc") == doc:
+            pending["sentences"].append(record)
+            continue
+        if pending is not None:
+            yield pending
+        pending = {"doc": doc, "sentences": [record]} if doc is not None else None
+        if pending is None:
+            yield record
+    if pending is not None:
+        yield pending
+
+
+def document_tokens(group: dict) -> tuple[str, list[str], list[tuple[int, int]]]:
+    """Text of a grouped document (sentences on lines), its tags and each token's character span."""
+    lines, tags, offsets, position = [], [], [], 0
+    for sentence in group["sentences"]:
+        text, spans = token_offsets(sentence["tokens"])
+        offsets.extend((start + position, end + position) for start, end in spans)
+        tags.extend(sentence["ner_tags"])
+        lines.append(text)
+        position += len(text) + 1
+    return "\n".join(lines), tags, offsets
+
+
 def overlaps(span: tuple[int, int], others: Iterable[tuple[int, int]]) -> bool:
     """Tell whether a span overlaps any of the others."""
     return any(start < span[1] and span[0] < end for start, end in others)
@@ -68,7 +99,7 @@ class TokenScores:
 
     def add(self, tags: list[str], offsets: list[tuple[int, int]], findings: list) -> None:
         """Score one record's detections against its IOB2 tags."""
-        person = [(f.start, f.end) for f in findings if f.entity_type == "PERSON"]
+        person = [(f.start, f.end) for f in findings if f.entity == "PERSON"]
         every = [(f.start, f.end) for f in findings]
         for tag, span in zip(tags, offsets, strict=True):
             gold_per = tag.endswith("PER")
@@ -114,13 +145,11 @@ class SpanScores:
                 continue
             span = (gold["start_char"], gold["end_char"])
             self.counts[(tag, "gold")] += 1
-            self.counts[(tag, "found")] += overlaps(
-                span, [(f.start, f.end) for f in findings if f.entity_type in wanted]
-            )
+            self.counts[(tag, "found")] += overlaps(span, [(f.start, f.end) for f in findings if f.entity in wanted])
         gold_spans = [(g["start_char"], g["end_char"]) for g in annotations]
         for finding in findings:
-            self.counts[(finding.entity_type, "detected")] += 1
-            self.counts[(finding.entity_type, "correct")] += overlaps((finding.start, finding.end), gold_spans)
+            self.counts[(finding.entity, "detected")] += 1
+            self.counts[(finding.entity, "correct")] += overlaps((finding.start, finding.end), gold_spans)
 
     def report(self) -> list[str]:
         """Return the printed lines."""
@@ -139,23 +168,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", help="gold JSONL files")
     parser.add_argument("--limit", type=int, help="records per file")
+    parser.add_argument("--per-sentence", action="store_true", help="analyse each record alone (no document)")
     args = parser.parse_args()
 
-    from anonymisation.engine import build_analyzer
+    from anonymisation.engine import analyse, build_analyzer
 
     analyzer = build_analyzer()
+    analyse("Opwarmen van de woordenlijsten.", analyzer)  # build the name lexicon outside the timing
     for path in args.files:
         token_scores, span_scores = TokenScores(), SpanScores()
         chars, started = 0, time.perf_counter()
-        for _name, record in records([path], args.limit):
-            if "tokens" in record and "ner_tags" in record:
+        for record in grouped(records([path], args.limit), args.per_sentence):
+            if "sentences" in record:
+                text, tags, offsets = document_tokens(record)
+                token_scores.add(tags, offsets, analyse(text, analyzer))
+            elif "tokens" in record and "ner_tags" in record:
                 text, offsets = token_offsets(record["tokens"])
-                findings = analyzer.analyze(text=text, language="nl")
-                token_scores.add(record["ner_tags"], offsets, findings)
+                token_scores.add(record["ner_tags"], offsets, analyse(text, analyzer))
             else:
                 text = record["text"]
-                findings = analyzer.analyze(text=text, language="nl")
-                span_scores.add(record.get("annotations") or [], findings)
+                span_scores.add(record.get("annotations") or [], analyse(text, analyzer))
             chars += len(text)
         seconds = time.perf_counter() - started
         print(f"{Path(path).name}: {chars / 1e6:.2f} MB of text in {seconds:.1f} s ({chars / 1e6 / seconds:.2f} MB/s)")
