@@ -164,8 +164,6 @@ def default_lexicon() -> NameLexicon:
 
     given = _words(_faker_names(("first_names",), FAKER_LOCALES))
     surnames = _words(_faker_names(("last_names",), ("nl_NL", "nl_BE", "de_DE", "fr_FR", "en_US", "en_GB")))
-    # Ambiguous given names that are common Dutch words in capitals only at a sentence start are
-    # still given names; the finder asks for a second word or context before it trusts them.
     places = set(_words(DutchAddresses.countries)) | set(_words(DutchAddresses.cities))
     places |= _geonames_places()
     function_words = {w for w in STOP_WORDS if w.isalpha()} | set(CALENDAR)
@@ -181,12 +179,9 @@ def _common_dutch_words(min_zipf: float = 3.3) -> set[str]:
         import wordfreq
     except ImportError:
         return set()
-    words = set()
-    for word in wordfreq.top_n_list("nl", 60000):
-        if wordfreq.zipf_frequency(word, "nl") < min_zipf:
-            break
-        words.add(word)
-    return words
+    # zipf = log10(frequency per billion words)
+    threshold = 10 ** (min_zipf - 9)
+    return {word for word, frequency in wordfreq.get_frequency_dict("nl").items() if frequency >= threshold}
 
 
 def _geonames_places() -> set[str]:
@@ -343,12 +338,7 @@ class PersonNameFinder:
                 first += 1
             # "Z. M. de Koning": a lowercase particle left at the front opens a name only after a form of
             # address or in a list
-            while (
-                first < j
-                and tokens[first].text in PARTICLES
-                and (first == start or not self._particle_may_open(tokens, first))
-                and first > start
-            ):
+            while start < first < j and tokens[first].text in PARTICLES and not self._particle_may_open(tokens, first):
                 first += 1
             if first <= j:
                 yield first, j

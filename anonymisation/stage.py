@@ -28,6 +28,7 @@ import pyarrow as pa
 from catalog.documents import DOCUMENT_SCHEMA, code_version, content_sha256
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.storage import Storage, StorageError
+from quality.clean import clean_path
 
 if TYPE_CHECKING:  # the engine imports Presidio: keep this module light for path helpers
     from anonymisation.anonymiser import AnonymisedText, Anonymiser
@@ -107,8 +108,6 @@ def anonymise_source(
     :param operator: the policy's default operator name, recorded in annotations and the report.
     :param clean_report: the clean partition's report (its ingest id and licence are carried forward).
     """
-    from quality.clean import clean_path
-
     if not storage.exists(clean_path(source_id)):
         raise StorageError(f"source {source_id} has no clean documents: materialise clean_documents first")
     started = time.perf_counter()

@@ -141,6 +141,11 @@ class AnonymisationPolicy(BaseModel):
         description="names kept as they are (e.g. public office holders); every kept mention is counted",
     )
 
+    @property
+    def needs_key(self) -> bool:
+        """Tell whether any operator of this policy (surrogate, hash) needs the secret key."""
+        return self.operator != "placeholder" or any(op != "placeholder" for op in self.operators.values())
+
 
 Kind = Literal["rss", "warc", "oai-pmh", "alto", "rechtspraak", "files"]
 KINDS = frozenset(Kind.__args__)

@@ -87,12 +87,7 @@ def _require_key(specs: list[Any]) -> None:
     """Fail before any run when a source's anonymisation policy needs the secret key and it is unset."""
     from anonymisation.operators import AnonymisationKeyError, key_from_env
 
-    needs = sorted(
-        spec.id
-        for spec in specs
-        if spec.anonymisation.operator != "placeholder"
-        or any(op != "placeholder" for op in spec.anonymisation.operators.values())
-    )
+    needs = sorted(spec.id for spec in specs if spec.anonymisation.needs_key)
     if not needs:
         return
     try:

@@ -69,8 +69,7 @@ class AnonymisationResource(ConfigurableResource):
     def anonymiser(self, policy: Any) -> Anonymiser:
         """Return an anonymiser for a source's policy (``catalog.sources.AnonymisationPolicy``)."""
         key = self.key.encode("utf-8") if self.key else None
-        needs_key = policy.operator != "placeholder" or any(v != "placeholder" for v in policy.operators.values())
-        if needs_key and (key is None or len(key) < MIN_KEY_BYTES):
+        if policy.needs_key and (key is None or len(key) < MIN_KEY_BYTES):
             raise AnonymisationKeyError(
                 f"the source's anonymisation policy needs a secret key: set {KEY_ENV} "
                 f"(at least {MIN_KEY_BYTES} bytes) in the environment of the Dagster code location"
