@@ -189,6 +189,38 @@ def _load_nlp_engine(model: str, ner_entities: tuple[str, ...]) -> SpacyNlpEngin
     return nlp_engine
 
 
+def _pre_enhanced_aware_enhancer() -> Any:
+    """Return a context enhancer that leaves results alone when their recognizer already applied context.
+
+    Presidio's lemma enhancer deep-copies every result and searches the tokens around it, and then leaves
+    results flagged as context-enhanced unchanged: for the Dutch recognizers (which all set that flag)
+    this was a fifth of the analysis time. Other results (a spaCy NER model's) still go through it.
+    """
+    from presidio_analyzer import RecognizerResult
+    from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
+
+    lemma = LemmaContextAwareEnhancer()
+    flag = RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY
+
+    class PreEnhancedAwareEnhancer(ContextAwareEnhancer):
+        """Pass pre-enhanced results through; hand the others to :class:`LemmaContextAwareEnhancer`."""
+
+        def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):
+            """Enhance only the results that no recognizer has scored with context yet."""
+            done = [r for r in raw_results if (r.recognition_metadata or {}).get(flag)]
+            rest = [r for r in raw_results if not (r.recognition_metadata or {}).get(flag)]
+            if rest or context:
+                rest = lemma.enhance_using_context(text, rest, nlp_artifacts, recognizers, context)
+            return done + rest
+
+    return PreEnhancedAwareEnhancer(
+        context_similarity_factor=lemma.context_similarity_factor,
+        min_score_with_context_similarity=lemma.min_score_with_context_similarity,
+        context_prefix_count=lemma.context_prefix_count,
+        context_suffix_count=lemma.context_suffix_count,
+    )
+
+
 def build_analyzer(
     recognizers: Iterable[EntityRecognizer] | None = None,
     *,
@@ -240,7 +272,12 @@ def build_analyzer(
         raise ValueError("no recognizers given: pass at least one recognizer for 'nl'")
 
     registry = RecognizerRegistry(recognizers=recognizer_list, supported_languages=[LANGUAGE])
-    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=nlp_engine,
+        supported_languages=[LANGUAGE],
+        context_aware_enhancer=_pre_enhanced_aware_enhancer(),
+    )
 
 
 @functools.cache

@@ -310,7 +310,7 @@ class PersonNameFinder:
         while i < n:
             start = i
             # a lowercase particle may open a name after a title or in a list (de heer van Aken)
-            while i < n and tokens[i].text.lower() in PARTICLES and not _INITIALS.match(tokens[i].text):
+            while i < n and tokens[i].text.lower() in PARTICLES:
                 i += 1
             if i >= n or not self._name_word(tokens[i].text):
                 i = max(i, start + 1)
@@ -320,7 +320,7 @@ class PersonNameFinder:
             j = i
             while True:
                 k = j + 1
-                while k < n and tokens[k].text.lower() in PARTICLES and not _INITIALS.match(tokens[k].text):
+                while k < n and tokens[k].text.lower() in PARTICLES:
                     k += 1
                 between = tuple(tokens[m].text.lower() for m in range(j + 1, k))
                 if (
@@ -413,7 +413,10 @@ class PersonNameFinder:
         return len(parts) > 1 and all(p.capitalize() in names for p in parts)
 
     def _name_word(self, word: str) -> bool:
-        if _is_cap(word) or bool(_INITIALS.match(word)):
+        if not word[0].isupper():
+            # most tokens: lowercase words, digits, punctuation; of those only initials ("j.") qualify
+            return word[-1] == "." and _INITIALS.match(word) is not None
+        if _is_cap(word) or _INITIALS.match(word):
             return True
         # names in capitals (advertisements, signatures): only when the lists know them
         return word.isupper() and len(word) >= 2 and word.isalpha()

@@ -118,6 +118,12 @@ class DutchPatternRecognizer(PatternRecognizer):
     :param context_window: how many characters before a match are searched for context words.
     :param context_boost: added to the score (capped at 1.0) when a context word is found.
     :param context_required: names of patterns whose matches count only with a context word.
+
+    ``GATE`` is a cheap regex that every match of every pattern must contain (a necessary condition,
+    such as ``@`` for e-mail): a text without it is skipped without running the patterns. Patterns in
+    ``context_required`` are likewise skipped when the text contains no context word at all (see
+    :meth:`may_have_context`). Most documents hold no identifier of a given type, so most recognizers
+    stop after one fast search.
     """
 
     ENTITY: ClassVar[str] = ""
@@ -129,6 +135,8 @@ class DutchPatternRecognizer(PatternRecognizer):
     #: Drop matches that overlap an IBAN-shaped token (numeric recognizers).
     SKIP_INSIDE_IBAN: ClassVar[bool] = False
     FLAGS: ClassVar[int] = regex.MULTILINE
+    #: Necessary condition for any match (see the class docstring); ``None``: always run the patterns.
+    GATE: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -156,6 +164,8 @@ class DutchPatternRecognizer(PatternRecognizer):
         self.context_boost = self.CONTEXT_BOOST if context_boost is None else context_boost
         self.context_required = frozenset(self.CONTEXT_REQUIRED if context_required is None else context_required)
         self._context_pattern = _context_regex(context_words)
+        self._context_needles = tuple(sorted({word.split()[0].lower() for word in context_words if word.strip()}))
+        self._gate = None if self.GATE is None else regex.compile(self.GATE, flags=self.FLAGS)
         for pattern in self.patterns:
             pattern.compiled_regex = regex.compile(pattern.regex, flags=self.FLAGS)
             pattern.compiled_with_flags = self.FLAGS
@@ -168,6 +178,19 @@ class DutchPatternRecognizer(PatternRecognizer):
         for last in self._context_pattern.finditer(text, max(0, start - self.context_window), start):  # noqa: B007
             pass
         return None if last is None else last.group(0)
+
+    def may_match(self, text: str) -> bool:
+        """Return ``False`` only if no pattern can match ``text`` (hook; default: search ``GATE``)."""
+        return self._gate is None or self._gate.search(text) is not None
+
+    def may_have_context(self, text: str) -> bool:
+        """Return ``False`` only if ``text`` has no context word anywhere (a lower-case substring test).
+
+        Plain substring search is ~10x cheaper than the case-insensitive context regex, and every
+        match of that regex contains the first word of its phrase.
+        """
+        lowered = text.lower()
+        return any(needle in lowered for needle in self._context_needles)
 
     def validate_pattern_result(self, pattern: Pattern, pattern_text: str) -> bool | None:
         """Validate a match of ``pattern`` (hook; defaults to :meth:`validate_result`)."""
@@ -189,11 +212,19 @@ class DutchPatternRecognizer(PatternRecognizer):
         ``regex_flags`` is ignored: every pattern is compiled once with the recognizer's ``FLAGS``.
         """
         results: list[RecognizerResult] = []
+        if not self.may_match(text):
+            return results
         entity = self.supported_entities[0]
+        has_context: bool | None = None  # searched once, only if a pattern requires context
         for pattern in self.patterns:
             groups = pattern.compiled_regex.groupindex
             has_pii_group, has_lead_group = "pii" in groups, "lead" in groups
             needs_context = pattern.name in self.context_required
+            if needs_context:
+                if has_context is None:
+                    has_context = self.may_have_context(text)
+                if not has_context:
+                    continue
             for match in pattern.compiled_regex.finditer(text):
                 start, end = match.span("pii") if has_pii_group else match.span()
                 if has_lead_group:
@@ -255,6 +286,12 @@ def offline_tld_extractor() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), extra_suffixes=RESERVED_SUFFIXES)
 
 
+@lru_cache(maxsize=4096)
+def _has_public_suffix(domain: str) -> bool:
+    """Whether ``domain`` ends in a public or reserved suffix (cached: a corpus repeats its domains)."""
+    return offline_tld_extractor()(domain).suffix != ""
+
+
 _LOCAL_CHARS = r"[\w!#$%&'*+/=?^`{|}~-]"
 
 
@@ -273,10 +310,11 @@ class NlEmailRecognizer(DutchPatternRecognizer):
         ),
     )
     CONTEXT = ("e-mail", "email", "e-mailadres", "mail", "mailadres", "mailen")
+    GATE = "@"
 
     def validate_result(self, pattern_text: str) -> bool:
         """Accept only addresses whose domain has a known public suffix."""
-        return offline_tld_extractor()(pattern_text.rsplit("@", 1)[1]).suffix != ""
+        return _has_public_suffix(pattern_text.rsplit("@", 1)[1].lower())
 
 
 # A URL never starts right after "@", "." or a word character: the domain of an e-mail address is
@@ -309,6 +347,7 @@ class NlUrlRecognizer(DutchPatternRecognizer):
         ),
     )
     CONTEXT = ("website", "webpagina", "webadres", "url", "link", "site", "homepage", "internetadres")
+    GATE = r"://|(?i:www\.)|\.(?i:" + _URL_TLDS + ")"
 
 
 class NlIpAddressRecognizer(DutchPatternRecognizer):
@@ -325,6 +364,7 @@ class NlIpAddressRecognizer(DutchPatternRecognizer):
         ),
     )
     CONTEXT = ("ip", "ip-adres", "ipadres", "ip-adressen", "server", "host", "ipv4", "ipv6")
+    GATE = r"\d\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:"
 
     def validate_result(self, pattern_text: str) -> bool:
         """Accept only real addresses (rejects times like ``12:30:45`` and a bare ``::``)."""
@@ -384,6 +424,8 @@ class NlPhoneRecognizer(DutchPatternRecognizer):
         "tel", "telefoon", "telefoonnummer", "telefonisch", "tel.nr", "telnr", "mobiel", "mobiele", "mob",
         "gsm", "bel", "bellen", "gebeld", "fax", "whatsapp", "nummer", "bereikbaar",
     )  # fmt: skip
+    # "+" and a digit, or a 0 that does not continue a number followed by a digit ("06", "020", "0031").
+    GATE = r"\+\d|(?<!\d)0\d"
     SKIP_INSIDE_IBAN = True
 
     def validate_result(self, pattern_text: str) -> bool:
@@ -404,6 +446,7 @@ class NlIbanRecognizer(DutchPatternRecognizer):
         ("iban", r"(?<!\w)(?!NL)[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?!\w)", 0.9),
     )
     CONTEXT = ("iban", "rekening", "rekeningnummer", "bankrekening", "bankrekeningnummer", "rek.nr", "rekeningnr")
+    GATE = r"[A-Z]{2}\d{2}"
 
     def refine_span(self, text: str, match: regex.Match, start: int, end: int) -> tuple[int, int]:
         """Cut a match that ran on into the next word back to the country's IBAN length."""
@@ -444,6 +487,7 @@ class NlCreditCardRecognizer(DutchPatternRecognizer):
         "creditcard", "credit card", "creditcardnummer", "kaartnummer", "kaart", "card", "visa", "mastercard",
         "maestro", "american express", "amex", "betaalkaart", "betaalpas",
     )  # fmt: skip
+    GATE = r"\d{4}[ -]?\d{4}"
     SKIP_INSIDE_IBAN = True
 
     def validate_result(self, pattern_text: str) -> bool:
@@ -477,6 +521,7 @@ class NlBsnRecognizer(DutchPatternRecognizer):
         "bsn", "bsn-nummer", "bsnnummer", "burgerservicenummer", "burger service nummer", "sofinummer",
         "sofi-nummer", "sofi nummer", "sofi", "persoonsnummer",
     )  # fmt: skip
+    GATE = r"\d{3}[ .]?\d{2}"
     CONTEXT_REQUIRED = frozenset({"bsn_8_digits"})
     SKIP_INSIDE_IBAN = True
 
@@ -526,6 +571,11 @@ _STREET = (
     rf"{_WORD}(?:\s+{_WORD})?"
     r")"
 )
+_NUMBER_AFTER_LETTER = regex.compile(r"(?<=[^\W\d_])\s+[1-9]")
+_LONGEST_SUFFIX = max(len(word) for word in _SUFFIX_WORDS)
+_STREET_WORD_THEN_PARTICLE = regex.compile(
+    rf"(?:Laan|Plein|Weg|Kade|Dijk|Singel|Straat|Park|Hof|Dreef|Gracht|Markt)\s+{_PARTICLE}\s"
+)
 _NAME_WORDS_BEFORE = regex.compile(rf"(?<![\w-])(?:{_PREFIX_WORD}){{1,3}}\Z")
 _NAME_WORDS_WINDOW = 100
 _NOT_A_QUANTITY = (
@@ -561,6 +611,20 @@ class NlAddressRecognizer(DutchPatternRecognizer):
         ("address", rf"(?<![\w-]){_STREET}\s+{_HOUSE_NUMBER}(?![\w-])", 0.7),
     )
     CONTEXT = ("adres", "woonadres", "postadres", "woonachtig", "wonende", "woont", "gevestigd", "bezoekadres")
+
+    def may_match(self, text: str) -> bool:
+        """Return whether a house number follows a street suffix word or a ``Laan van X``-style street.
+
+        A regex alternation of all suffixes costs as much as the address patterns themselves; finding
+        "letter, space, digit" and checking the word before it in Python is ~30x cheaper on news text.
+        """
+        for candidate in _NUMBER_AFTER_LETTER.finditer(text):
+            position = candidate.start()
+            if text[max(0, position - _LONGEST_SUFFIX) : position].lower().endswith(_SUFFIX_WORDS):
+                return True
+            if _STREET_WORD_THEN_PARTICLE.search(text, max(0, position - _NAME_WORDS_WINDOW), position):
+                return True
+        return False
 
     def refine_span(self, text: str, match: regex.Match, start: int, end: int) -> tuple[int, int] | None:
         """Extend the span over up to three name words before the street; a bare suffix word needs them."""
@@ -666,6 +730,7 @@ class NlBtwRecognizer(DutchPatternRecognizer):
         "btw", "btw-nummer", "btwnummer", "btw-id", "btw-identificatienummer", "btw nr", "omzetbelastingnummer",
         "omzetbelasting", "vat", "vat-nummer", "vat number", "vat id", "vat-id",
     )  # fmt: skip
+    GATE = r"\d[ .]?B[ .]?\d\d"
     CONTEXT_REQUIRED = frozenset({"btw_digits"})
 
     def validate_result(self, pattern_text: str) -> bool:
@@ -677,6 +742,11 @@ _BIRTH_CONTEXT = (
     r"(?i:(?<!\w)(?:geboren|geboortedatum|geboorte\s*datum|geboortedag|geb\.(?:\s*datum)?|geb(?=\s*:)"
     r"|d\.d\.\s*geboorte|date\s+of\s+birth|dob(?=\s*:)))"
 )
+
+
+# Substrings every birth context contains ("geb" alone is the start of too many words: "gebied").
+_BIRTH_NEEDLES = ("geboren", "geboorte", "geb.", "birth", "dob")
+_GEB_COLON = regex.compile(r"geb\s*:")
 
 
 class NlDateOfBirthRecognizer(DutchPatternRecognizer):
@@ -708,6 +778,11 @@ class NlDateOfBirthRecognizer(DutchPatternRecognizer):
     )  # fmt: skip
     CONTEXT_REQUIRED = frozenset({"date_of_birth", "year_of_birth"})
     CONTEXT_WINDOW = 90
+
+    def may_match(self, text: str) -> bool:
+        """Return whether ``text`` has a birth context word (substring test; ``geb`` alone only before ``:``)."""
+        lowered = text.lower()
+        return any(needle in lowered for needle in _BIRTH_NEEDLES) or _GEB_COLON.search(lowered) is not None
 
     def validate_result(self, pattern_text: str) -> bool:
         """Accept only dates that exist (day and month in range) and plausible years of birth."""

@@ -10,9 +10,10 @@ with wrong check digits in the same phrases, which must not be reported.
     python benchmarks/bench_pii_structured.py --docs 5000 --mb 10
 
 Prints per entity type: planted count, recall, precision and the false positives by type; then MB/s on
-one core for (a) our engine with the structured recognizers, (b) the same recognizers on Presidio's
-NoOpNlpEngine, (c) stock Presidio recognizers (re-registered for ``nl``) plus our NL-only structured
-recognizers on the same blank spaCy pipeline, and (d) the pipeline's full engine, person names included.
+one core for (a) our engine with the structured recognizers, (b) the same recognizers with Presidio's
+stock context enhancer (what (a) used before it skipped pre-enhanced results), (c) stock Presidio
+recognizers (re-registered for ``nl``) plus our NL-only structured recognizers on the same blank spaCy
+pipeline, and (d) the pipeline's full engine, person names included.
 Never touches the network (socket connections are blocked while it runs).
 """
 
@@ -300,7 +301,8 @@ def stock_analyzer(ours):
     return AnalyzerEngine(registry=registry, nlp_engine=ours.nlp_engine, supported_languages=["nl"])
 
 
-def noop_analyzer():
+def stock_enhancer_analyzer():
+    """Our recognizers on Presidio's NoOpNlpEngine with its default (lemma) context enhancer."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
@@ -360,9 +362,9 @@ def main() -> None:
     megabytes = total / 1e6
     print(f"\nspeed: {megabytes:.2f} MB in {len(texts):,} documents, AnalyzerEngine.analyze per document, one core")
     a = speed("(a) ours: build_analyzer() (blank spaCy)", ours, texts, megabytes)
-    b = speed("(b) ours on NoOpNlpEngine", noop_analyzer(), texts, megabytes)
+    b = speed("(b) ours with Presidio's stock context enhancer", stock_enhancer_analyzer(), texts, megabytes)
     c = speed("(c) stock Presidio recognizers + our NL-only", stock_analyzer(ours), texts, megabytes)
-    print(f"  ratios: (a)/(c) {a / c:.2f}x   (b)/(c) {b / c:.2f}x   (b)/(a) {b / a:.2f}x")
+    print(f"  ratios: (a)/(c) {a / c:.2f}x   (b)/(c) {b / c:.2f}x   (a)/(b) {a / b:.2f}x")
     full = build_analyzer()
     full.analyze("Opwarmen van de woordenlijsten door mevrouw Jansen.", language="nl")  # lexicon outside timing
     d = speed("(d) ours with PERSON (the pipeline's engine)", full, texts, megabytes)

@@ -177,3 +177,27 @@ def test_without_tokenising_the_dutch_recognizers_find_the_same(shared_cache: Pa
     tokenised = analyse(text, build_analyzer(cache_dir=shared_cache, tokenize=True))
     assert fast == tokenised
     assert {f.entity for f in fast} >= {"NL_BSN", "IBAN_CODE", "PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_OF_BIRTH"}
+
+
+@pytest.mark.skipif(not HAS_DUTCH_RECOGNIZERS, reason="anonymisation/recognizers.py not there")
+def test_skipping_the_stock_context_enhancer_for_pre_enhanced_results_changes_nothing(shared_cache: Path):
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+    from anonymisation.recognizers import dutch_recognizers
+
+    text = (
+        "Mevrouw J. de Vries (geboren 12-03-1985) woont op de Herestraat 12a, 9712 AB Groningen. Haar BSN is "
+        "264183757, rekening NL08 ABNA 0417 2639 58, telefoon 06-12345678, kenteken 12-BDF-3, KvK 12345678."
+    )
+    ours = build_analyzer(cache_dir=shared_cache, tokenize=True)
+    stock_enhancer = AnalyzerEngine(
+        registry=RecognizerRegistry(recognizers=dutch_recognizers(), supported_languages=["nl"]),
+        nlp_engine=ours.nlp_engine,
+        supported_languages=["nl"],
+    )
+
+    def key(engine: AnalyzerEngine) -> list[tuple[str, int, int, float]]:
+        return sorted((r.entity_type, r.start, r.end, r.score) for r in engine.analyze(text, language="nl"))
+
+    assert key(ours) == key(stock_enhancer)
+    assert len(key(ours)) >= 9

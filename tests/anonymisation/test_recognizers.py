@@ -13,7 +13,10 @@ from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
 from anonymisation.checksums import bsn_valid, iban_valid
 from anonymisation.recognizers import (
+    DutchPatternRecognizer,
+    NlAddressRecognizer,
     NlBsnRecognizer,
+    NlDateOfBirthRecognizer,
     NlKvkRecognizer,
     dutch_recognizers,
     offline_tld_extractor,
@@ -413,8 +416,8 @@ def _make_nl_iban(rng: random.Random) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_planted_values_in_a_dutch_paragraph_are_all_found(analyzer, seed):
+def _planted_paragraph(seed: int) -> tuple[str, dict[str, str]]:
+    """A Dutch paragraph with one planted value of every entity type; returns (text, entity -> value)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not cryptography
     planted = {
         "NL_BSN": _make_bsn(rng),
@@ -439,6 +442,12 @@ def test_planted_values_in_a_dutch_paragraph_are_all_found(analyzer, seed):
         f"Haar auto met kenteken {planted['NL_LICENSE_PLATE']} staat op naam van haar bedrijf "
         f"(KvK {planted['NL_KVK']}). Het profiel {planted['URL']} werd bezocht vanaf {planted['IP_ADDRESS']}."
     )
+    return text, planted
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_planted_values_in_a_dutch_paragraph_are_all_found(analyzer, seed):
+    text, planted = _planted_paragraph(seed)
     results = analyzer.analyze(text, language="nl")
     got = {(r.entity_type, text[r.start : r.end]) for r in results}
     missing = {(entity, value) for entity, value in planted.items()} - got
@@ -473,3 +482,58 @@ def test_news_paragraph_reports_only_the_people_in_it(analyzer):
         ("PERSON", "Rembrandt"),
         ("PERSON", "Van der Berg"),
     ]
+
+
+# --- gates: the cheap pre-checks must never change what is found -------------------------------------
+
+EDGE_CASES = [
+    "Laan van Meerdervoort 5a, 2517 AB Den Haag",
+    "Zij woont op de Oude Gracht 4 bis.",
+    "geb: 12-03-1985",
+    "Geboortedatum 1 mei 1970, d.d. geboorte onbekend.",
+    "Bel +31 (0)20 123 4567 of 0031 6 12345678, of (020) 1234567.",
+    "Server 2001:db8::1 en 10.0.0.1, zie www.voorbeeld.nl en https://voorbeeld.nl/a?b=c.",
+    "KvK-nummer 12345678, btw NL123456782B01 of btw-nummer 123456782B01.",
+    "De auto met kenteken 12BDF3 en 12-BDF-3.",
+    "Creditcard 4111 1111 1111 1111, sofinummer 12345672, BSN 111.222.333.",
+]
+
+
+def test_gates_do_not_change_findings(monkeypatch: pytest.MonkeyPatch):
+    texts = [NEWS, *EDGE_CASES, *(_planted_paragraph(seed)[0] for seed in range(20))]
+    recognizers = [r for r in dutch_recognizers() if isinstance(r, DutchPatternRecognizer)]
+
+    def findings() -> list[tuple[str, int, int, float]]:
+        return [
+            (result.entity_type, result.start, result.end, result.score)
+            for text in texts
+            for recognizer in recognizers
+            for result in recognizer.analyze(text, recognizer.supported_entities)
+        ]
+
+    gated = findings()
+    for recognizer in recognizers:
+        monkeypatch.setattr(type(recognizer), "may_match", lambda self, text: True)
+        monkeypatch.setattr(type(recognizer), "may_have_context", lambda self, text: True)
+    ungated = findings()
+
+    assert gated == ungated
+    assert len({entity for entity, *_ in gated}) == 13  # every structured type was exercised
+
+
+def test_address_gate_looks_for_a_street_word_before_a_number():
+    recognizer = NlAddressRecognizer()
+    assert recognizer.may_match("Ze woont aan de Kalverstraat 12.")
+    assert recognizer.may_match("Laan van Meerdervoort 5a")
+    assert recognizer.may_match("OUDEGRACHT 4")
+    assert not recognizer.may_match("In 2008 woonden er 12 mensen in de straat, op nummer 4 niemand.")
+    assert recognizer.analyze("In 2008 woonden er 12 mensen in de straat.", ["NL_ADDRESS"]) == []
+
+
+def test_date_of_birth_gate_ignores_words_that_merely_start_with_geb():
+    recognizer = NlDateOfBirthRecognizer()
+    assert not recognizer.may_match("Het gebied werd op 12-03-1985 gebouwd en gebruikt.")
+    assert recognizer.may_match("geb : 12-03-1985")
+    assert recognizer.may_match("GEBOREN 12-03-1985")
+    found = recognizer.analyze("Naam: P. Bakker, geb: 12-03-1985", ["DATE_OF_BIRTH"])
+    assert [(r.start, r.end) for r in found] == [(22, 32)]
