@@ -34,6 +34,7 @@ from pipelines.partitions import source_partitions
 from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from quality.clean import STAGE as CLEAN_STAGE
 from quality.clean import clean_path, clean_report_path, clean_source, excluded_path
+from quality.gate import QualityGate
 
 ACCOUNTING_CHECK = "accounting_balanced"
 RESIDUAL_CHECK = "no_residual_identifiers"
@@ -84,8 +85,9 @@ def raw_documents(
     deps=[raw_documents],
     group_name="clean",
     kinds={"parquet", "duckdb"},
-    description="Normalised documents per source (NFC, line endings, invisible characters, blanks), "
-    "exact duplicates within the source removed to excluded/ with reasons.",
+    description="Normalised documents per source (mojibake, NFC, line endings, invisible characters, blanks) "
+    "that pass the quality gate (expected language, OCR noise, the FineWeb-2 Dutch filters), exact duplicates "
+    "within the source removed; every dropped document in excluded/ with its reason.",
     check_specs=[
         AssetCheckSpec(
             ACCOUNTING_CHECK,
@@ -100,7 +102,8 @@ def clean_documents(
 ) -> MaterializeResult:
     """Clean one source's raw batches, check that every input record is accounted for, report to the partner."""
     store = storage.get()
-    report = clean_source(store, context.partition_key)
+    spec = sources.registry(store).get(context.partition_key)
+    report = clean_source(store, context.partition_key, gate=QualityGate(spec.quality, spec.languages))
     partner = partner_report(store, sources.registry(store), context.partition_key)
     unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
     check = AssetCheckResult(
@@ -125,6 +128,8 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
         "kept": report["kept"],
         "dropped": report["dropped"],
         "dropped_by_reason": MetadataValue.json(report["dropped_by_reason"]),
+        "dropped_by_filter": MetadataValue.json(report.get("dropped_by_filter", {})),
+        "languages": MetadataValue.json(report.get("languages", {})),
         "quarantined": report["quarantined"],
         "quarantined_by_reason": MetadataValue.json(report["quarantined_by_reason"]),
         "accounting": MetadataValue.md(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 #: Annotations written at ingest: where exactly the document came from.
 RAW_ANNOTATION = pa.struct(
@@ -39,6 +39,10 @@ CLEAN_ANNOTATION = pa.struct(
         pa.field("text_changed", pa.bool_()),  # normalisation changed the text
         pa.field("chars_before", pa.int64()),
         pa.field("chars_after", pa.int64()),
+        # language ID probability of the document's ``lang`` (null when the quality gate did not run)
+        pa.field("lang_score", pa.float64()),
+        # the statistics the quality filters decided on, by name (quality.filters.text_stats)
+        pa.field("quality", pa.map_(pa.string(), pa.float64())),
     ]
 )
 

@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from quality.filters import QualitySettings
+
 SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 
 ENV_SOURCES = "CORPUSFABRIEK_SOURCES"
@@ -187,6 +189,24 @@ class SourceSpec(BaseModel):
     oai_pmh: OaiPmhOptions = Field(default_factory=OaiPmhOptions)
     anonymisation: AnonymisationPolicy = Field(default_factory=AnonymisationPolicy)
     rss: RssOptions = Field(default_factory=RssOptions)
+    quality: QualitySettings = Field(
+        default_factory=QualitySettings,
+        description="quality filter thresholds (default: FineWeb-2's for Dutch); enabled: false keeps all",
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        from quality.language import supported_languages
+
+        known = supported_languages()
+        unknown = [code for code in value if code not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown language code(s) {', '.join(unknown)}: use ISO 639-1 codes the language model knows, "
+                "such as nl, fy, en, de, fr"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -372,15 +372,7 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     records = 0
     try:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CommandError(f"line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise CommandError(f"line {number}: a record needs a string field 'text'")
+        for (record,) in _read_records(source, batch_size=1):
             result = anonymiser.anonymise(record["text"])
             record["text"] = result.text
             record["pii"] = [
@@ -398,6 +390,64 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
             sink.close()
     summary = ", ".join(f"{entity} {n}" for entity, n in sorted(counts.items())) or "nothing"
     print(f"anonymised {records} record(s): replaced {summary}", file=sys.stderr)
+    return 0
+
+
+def _read_records(source: Any, batch_size: int) -> Any:
+    """Yield lists of JSONL records (each with string ``text``), ``batch_size`` at a time."""
+    batch: list[dict[str, Any]] = []
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise CommandError(f"line {number}: a record needs a string field 'text'")
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    """Decide keep or drop for JSONL records (``id``, ``text``) with the quality gate, in batches."""
+    from quality.filters import QualitySettings
+    from quality.gate import QualityGate
+    from quality.normalise import normalise_text
+
+    if args.source:
+        spec = _registry(args).get(args.source)
+        settings, languages = spec.quality, list(spec.languages)
+    else:
+        settings, languages = QualitySettings(), [code.strip() for code in args.languages.split(",") if code.strip()]
+    gate = QualityGate(settings, languages)
+    source = open(args.input, encoding="utf-8") if args.input else sys.stdin
+    sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    reasons: dict[str, int] = {}
+    records = kept = 0
+    try:
+        for batch in _read_records(source, args.batch_size):
+            assessment = gate.assess([normalise_text(record["text"]) for record in batch])
+            for record, row in zip(batch, assessment.iter_rows(named=True), strict=True):
+                keep, reason = row.pop("keep"), row.pop("reason")
+                lang, score = row.pop("lang"), row.pop("lang_score")
+                stats = {name: (round(value, 6) if isinstance(value, float) else value) for name, value in row.items()}
+                out = {"id": record.get("id"), "keep": keep, "reason": reason, "lang": lang, "lang_score": score}
+                sink.write(json.dumps({**out, "stats": stats}, ensure_ascii=False) + "\n")
+                records += 1
+                kept += keep
+                if reason is not None:
+                    reasons[reason] = reasons.get(reason, 0) + 1
+    finally:
+        if args.input:
+            source.close()
+        if args.output:
+            sink.close()
+    print(f"kept {kept} of {records} record(s), dropped {records - kept}{_reasons(reasons)}", file=sys.stderr)
     return 0
 
 
@@ -470,6 +520,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--operator", choices=["surrogate", "placeholder", "hash"], default="surrogate", help="replacement"
     )
     anonymise.set_defaults(func=cmd_anonymise)
+
+    quality = commands.add_parser(
+        "quality",
+        parents=[common],
+        help="decide keep or drop for JSONL records (id, text)",
+        description="Read JSONL records with 'id' and 'text'; write one line per record with 'id', 'keep', "
+        "'reason' (null when kept), 'lang', 'lang_score' and 'stats', the statistics the filters used. Texts are "
+        "normalised first, as in the clean stage. Thresholds: FineWeb-2's for Dutch, or a source's (--source).",
+    )
+    quality.add_argument("--input", metavar="F", help="JSONL file (default: stdin)")
+    quality.add_argument("--output", metavar="F", help="JSONL file (default: stdout)")
+    quality.add_argument("--languages", default="nl", metavar="CODES", help="expected languages (default: nl)")
+    quality.add_argument("--source", metavar="ID", help="use this registered source's thresholds and languages")
+    quality.add_argument("--batch-size", type=int, default=1000, metavar="N", help="records per batch (memory)")
+    quality.set_defaults(func=cmd_quality)
 
     sources = commands.add_parser(
         "sources", help="validate, register and inspect partner sources", description="Manage partner sources."

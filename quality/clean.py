@@ -1,4 +1,4 @@
-"""The clean stage for one source: normalise text, drop exact duplicates, account for everything.
+"""The clean stage for one source: normalise text, pass the quality gate, drop exact duplicates, account for everything.
 
 It reads every committed raw batch of the source (all ingest runs) and writes the source's full clean
 snapshot, so counts in its report are cumulative over all runs.
@@ -9,9 +9,11 @@ Zone layout for a source ``S``:
 - ``excluded/clean/S.parquet``: documents dropped here, each with a machine-readable reason
 - ``clean/S/clean.json``: the stage report, written last (the partition's commit marker)
 
-Dropped reasons: ``superseded_record`` (the same native id delivered again later in the same
+Dropped reasons: the quality gate's (``unexpected_language``, ``line_punct_ratio``, ``gopher_short_doc``,
+...: see :mod:`quality.gate`), ``superseded_record`` (the same native id delivered again later in the same
 snapshot: the last delivery wins) and ``duplicate_content`` (same normalised text as an earlier
-document of the source). Step one streams record batches into a local staging file; step two lets
+document of the source). Step one normalises record batches, lets the gate decide per batch and streams
+what passes into a local staging file (the rest into an excluded staging file); step two lets
 DuckDB decide duplicates on the key columns only, out of core; step three streams the staging file
 again and routes each row. Memory does not grow with the size of the source.
 """
@@ -24,7 +26,9 @@ import time
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from catalog.documents import (
     ANNOTATIONS,
@@ -38,10 +42,13 @@ from catalog.ingest import batch_path, committed_ingests
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.storage import Storage, StorageError
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
+from quality.gate import FILTER_OF_REASON, QualityGate
 from quality.normalise import normalise_text
 
 STAGE = "clean"
-DROP_REASONS = ("superseded_record", "duplicate_content")
+DEDUP_REASONS = ("superseded_record", "duplicate_content")
+#: Columns of the gate's assessment that are decisions or provenance, not statistics.
+_NOT_STATISTICS = frozenset({"keep", "reason", "lang", "lang_score", "ocr_confidence"})
 #: Within a source, the earliest publication is kept; ties keep the earlier record of the snapshot.
 KEEP_ORDER = "published_at NULLS LAST, file_idx, row"
 
@@ -75,6 +82,8 @@ def normalise_batch(batch: pa.RecordBatch, version: str) -> tuple[pa.RecordBatch
             pa.array(changed, pa.bool_()),
             pa.array([len(text) for text in before], pa.int64()),
             pa.array([len(text) for text in after], pa.int64()),
+            pa.nulls(len(after), pa.float64()),
+            pa.nulls(len(after), CLEAN_ANNOTATION.field("quality").type),
         ],
         fields=list(CLEAN_ANNOTATION),
     )
@@ -89,8 +98,57 @@ def normalise_batch(batch: pa.RecordBatch, version: str) -> tuple[pa.RecordBatch
     return pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA), sum(changed)
 
 
-def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "512MB") -> dict[str, Any]:
-    """Clean one source's committed raw snapshot into the clean and excluded zones; return the report."""
+def _statistics_map(assessment: Any) -> pa.MapArray:
+    """Return the gate's statistics per document as one ``map<string, float64>`` (built column-wise, no row loop)."""
+    names = [c for c in assessment.columns if c not in _NOT_STATISTICS]
+    rows = assessment.height
+    values = assessment.select(names).cast({name: float for name in names}).to_numpy().astype(np.float64)
+    items = pa.array(values.reshape(-1), pa.float64(), mask=np.isnan(values.reshape(-1)))
+    keys = pa.array(np.tile(np.array(names, dtype=object), rows), pa.string())
+    offsets = pa.array(np.arange(0, rows * len(names) + 1, len(names), dtype=np.int32))
+    return pa.MapArray.from_arrays(offsets, keys, items)
+
+
+def assess_batch(batch: pa.RecordBatch, gate: QualityGate) -> tuple[pa.RecordBatch, list[str | None]]:
+    """Let the gate decide on a normalised batch: fill ``lang`` and the clean annotation's quality fields.
+
+    Returns the annotated batch and, per row, the reason it is dropped (``None``: kept).
+    """
+    raw = batch.column("annotations").field("raw")
+    confidence = raw.field("ocr_confidence").to_pylist()
+    is_ocr = pc.fill_null(pc.equal(raw.field("fetch_mode"), "ocr"), False).to_pylist()
+    assessment = gate.assess(batch.column("text").to_pylist(), ocr_confidence=confidence, is_ocr=is_ocr)
+    annotations = batch.column("annotations")
+    clean = annotations.field("clean")
+    clean = pa.StructArray.from_arrays(
+        [clean.field(name) for name in ("code_version", "text_changed", "chars_before", "chars_after")]
+        + [pa.array(assessment["lang_score"].to_list(), pa.float64()), _statistics_map(assessment)],
+        fields=list(CLEAN_ANNOTATION),
+    )
+    columns = {name: batch.column(name) for name in batch.schema.names}
+    columns["lang"] = pa.array(assessment["lang"].to_list(), pa.string())
+    columns["annotations"] = pa.StructArray.from_arrays(
+        [annotations.field("raw"), clean, annotations.field("anonymised")], fields=list(ANNOTATIONS)
+    )
+    return pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA), assessment["reason"].to_list()
+
+
+def _by_filter(reasons: Counter[str]) -> dict[str, int]:
+    """Count dropped documents per filter (``language``, ``ocr``, ``gopher_repetition``, ..., ``deduplication``)."""
+    totals: Counter[str] = Counter()
+    for reason, count in reasons.items():
+        totals["deduplication" if reason in DEDUP_REASONS else FILTER_OF_REASON.get(reason, "other")] += count
+    return dict(sorted(totals.items()))
+
+
+def clean_source(
+    storage: Storage, source_id: str, *, gate: QualityGate | None = None, memory_limit: str = "512MB"
+) -> dict[str, Any]:
+    """Clean one source's committed raw snapshot into the clean and excluded zones; return the report.
+
+    :param gate: the quality gate built from the source's spec (``QualityGate(spec.quality,
+        spec.languages)``); ``None`` runs normalisation and deduplication only.
+    """
     started = time.perf_counter()
     ingests = committed_ingests(storage, source_id)
     if not ingests:
@@ -99,18 +157,31 @@ def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "512MB
     changed_total = 0
     input_documents = 0
     reasons: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="corpusfabriek-clean-") as tmp:
         staging = os.path.join(tmp, "staging.parquet")
+        rejected = os.path.join(tmp, "rejected.parquet")
         # All committed batches, oldest first, into one staging file: row order is delivery order, so
         # "the last delivery of a doc_id wins" is "the highest row wins".
-        with BatchWriter(staging, DOCUMENT_SCHEMA) as writer:
+        with BatchWriter(staging, DOCUMENT_SCHEMA) as writer, BatchWriter(rejected, EXCLUDED_SCHEMA) as rejects:
             for ingest in ingests:
                 with storage.open_input(batch_path(source_id, ingest["ingest_id"])) as raw:
                     for batch in iter_batches(raw):
                         cleaned, changed = normalise_batch(batch, version)
-                        writer.write_batch(cleaned)
                         changed_total += changed
                         input_documents += cleaned.num_rows
+                        if gate is None:
+                            writer.write_batch(cleaned)
+                            continue
+                        assessed, why = assess_batch(cleaned, gate)
+                        languages.update(assessed.column("lang").to_pylist())
+                        keep = pa.array([reason is None for reason in why], pa.bool_())
+                        writer.write_batch(assessed.filter(keep))
+                        dropped_why = [reason for reason in why if reason is not None]
+                        if dropped_why:
+                            dropped = assessed.filter(pc.invert(keep))
+                            rejects.write_batch(with_exclusion(dropped, STAGE, dropped_why, [None] * len(dropped_why)))
+                            reasons.update(dropped_why)
 
         con = storage.duckdb(memory_limit=memory_limit)
         drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql([staging], KEEP_ORDER)).to_arrow_reader(8_192))
@@ -125,6 +196,9 @@ def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "512MB
                 kept_writer.write_batch(kept_batch)
                 excluded_writer.write_batch(with_exclusion(dropped, STAGE, why, duplicate_of))
                 reasons.update(why)
+            with open(rejected, "rb") as rejected_file:
+                for batch in iter_batches(rejected_file):
+                    excluded_writer.write_batch(batch)
         con.close()
         if not drops.exhausted():
             raise RuntimeError(f"source {source_id}: deduplication decisions were left unapplied")
@@ -147,7 +221,13 @@ def clean_source(storage: Storage, source_id: str, *, memory_limit: str = "512MB
         "input_documents": input_documents,
         "kept": kept,
         "dropped": dropped,
-        "dropped_by_reason": {reason: reasons.get(reason, 0) for reason in DROP_REASONS},
+        "dropped_by_reason": {
+            **{reason: reasons.get(reason, 0) for reason in DEDUP_REASONS},
+            **{reason: count for reason, count in sorted(reasons.items()) if reason not in DEDUP_REASONS},
+        },
+        "dropped_by_filter": _by_filter(reasons),
+        "quality_gate": gate is not None,
+        "languages": dict(languages.most_common()),
         "quarantined": sum(quarantined.values()),
         "quarantined_by_reason": dict(sorted(quarantined.items())),
         "accounting_balanced": kept + dropped + sum(quarantined.values()) == records_read,

@@ -63,6 +63,9 @@ def test_ingest_reports_counts_per_outcome_as_metadata(defs, dagster_instance):
     (clean,) = result.asset_materializations_for_node("clean_documents")
     assert clean.metadata["dagster/row_count"].value == 15
     assert clean.metadata["dropped_by_reason"].value == {"superseded_record": 0, "duplicate_content": 0}
+    # the quality gate ran with the spec's own (relaxed) thresholds: every report is Dutch and kept
+    assert clean.metadata["languages"].value == {"nl": 15}
+    assert clean.metadata["dropped_by_filter"].value == {}
     assert "records read **20** = kept **15**" in clean.metadata["accounting"].value
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert set(checks) == {"accounting_balanced", "no_residual_identifiers"}

@@ -96,8 +96,8 @@ def test_document_schema_types_and_nullability() -> None:
     assert [f.name for f in ANNOTATIONS] == ["raw", "clean", "anonymised"]
 
 
-def test_schema_version_three_has_provenance_and_anonymisation_annotations() -> None:
-    assert SCHEMA_VERSION == "3"
+def test_schema_version_four_has_provenance_quality_and_anonymisation_annotations() -> None:
+    assert SCHEMA_VERSION == "4"
     anonymised = ANNOTATIONS.field("anonymised").type
     assert [f.name for f in anonymised] == [
         "code_version", "operator", "entities", "kept_names", "replacements", "title_replacements"
@@ -115,7 +115,11 @@ def test_schema_version_three_has_provenance_and_anonymisation_annotations() -> 
         ("ocr_confidence", pa.float64()),
         ("source_metadata", pa.string()),  # a JSON object as text: one schema for every kind of source
     ]
-    assert [f.name for f in CLEAN_ANNOTATION] == ["code_version", "text_changed", "chars_before", "chars_after"]
+    assert [f.name for f in CLEAN_ANNOTATION] == [
+        "code_version", "text_changed", "chars_before", "chars_after", "lang_score", "quality"
+    ]  # fmt: skip
+    # statistics by name: the set of n-gram rules is configuration, so a map rather than a struct
+    assert CLEAN_ANNOTATION.field("quality").type == pa.map_(pa.string(), pa.float64())
 
 
 def test_excluded_schema_is_document_schema_plus_reasons() -> None:

@@ -20,7 +20,9 @@ def spec_text(source_id="partner-drop", status="sandbox", extra=""):
         "licence: CC-BY-4.0\nlegal_basis: public-task\npersonal_data: expected\nsector: public-sector\n"
         f'schedule: "30 2 * * 1"\nstatus: {status}\n'
         "fields: {native_id: melding_id, text: omschrijving, title: onderwerp, url: null, published_at: datum}\n"
-        + extra
+        # short reports full of numbers: the partner relaxes FineWeb-2's web-page thresholds
+        "quality: {min_doc_words: 5, max_non_alpha_words_ratio: 0.5, line_punct_thr: 0, min_language_score: 0.3,"
+        " top_n_grams: []}\n" + extra
     )
 
 

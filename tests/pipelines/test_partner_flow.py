@@ -44,7 +44,9 @@ def owner_block(kind: str, location: str, extra: str = "") -> str:
         "owner:\n  organisation: Partnerorganisatie\n  contact: data@partner.example\n"
         f"kind: {kind}\nlocation: {location}\nlicence: CC0-1.0\nlegal_basis: public-task\n"
         "personal_data: expected\nsector: test\nstatus: approved\n"
-        "politeness: {rate_limit_per_second: 50, retries: 0, backoff_seconds: 0, read_timeout_seconds: 2}\n" + extra
+        "politeness: {rate_limit_per_second: 50, retries: 0, backoff_seconds: 0, read_timeout_seconds: 2}\n"
+        # the fixtures are a sentence or two; the quality gate measures them but keeps them (it has its own tests)
+        "quality: {enabled: false}\n" + extra
     )
 
 

@@ -11,13 +11,14 @@ from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, content_sha256, 
 from catalog.ingest import batch_path, committed_ingests, ingest_report_path, run_report_path
 from catalog.storage import Storage, StorageError
 from quality.clean import (
-    DROP_REASONS,
+    DEDUP_REASONS,
     clean_path,
     clean_report_path,
     clean_source,
     excluded_path,
 )
 from quality.normalise import normalise_text
+from tests.texts import DUTCH_ARTICLE as ARTICLE
 
 Ingested = Callable[..., dict[str, Any]]
 SOURCE = "test-bron"
@@ -118,7 +119,7 @@ def test_excluded_file_schema(storage: Storage, ingested: Ingested) -> None:
     assert excluded.schema.equals(EXCLUDED_SCHEMA, check_metadata=False)
     assert excluded.schema.names[-3:] == ["excluded_stage", "excluded_reason", "duplicate_of"]
     rows = excluded.to_pylist()
-    assert {r["excluded_reason"] for r in rows} <= set(DROP_REASONS)
+    assert {r["excluded_reason"] for r in rows} <= set(DEDUP_REASONS)
     assert all(r["excluded_stage"] == "clean" and r["duplicate_of"] for r in rows)
 
 
@@ -172,6 +173,8 @@ def test_clean_documents_are_normalised_and_annotated(storage: Storage, ingested
         "text_changed": True,
         "chars_before": len("  Cafe\u0301\r\n\r\n\r\nDe Zon  "),
         "chars_after": len("Caf\u00e9\n\nDe Zon"),
+        "lang_score": None,  # no quality gate in this run
+        "quality": None,
     }
     assert first["annotations"]["raw"]["ingest_id"] == ingest["ingest_id"]
     assert second["annotations"]["clean"]["text_changed"] is False
@@ -313,3 +316,41 @@ def test_clean_reads_every_committed_batch_cumulatively(storage: Storage, ingest
         ("2", "superseded_record", first["ingest_id"]),
         ("3", "duplicate_content", second["ingest_id"]),
     ]
+
+
+def test_quality_gate_drops_with_reasons_and_annotates_what_it_keeps(storage: Storage, ingested: Ingested) -> None:
+    from quality.gate import QualityGate
+
+    english = "The city council decided that the new bridge over the canal will be built next year, he said."
+    ingested(
+        [
+            {"id": "nl", "text": ARTICLE},
+            {"id": "en", "text": english},
+            # real sentences, but as lines without a full stop: a list or a menu, not running text
+            {"id": "junk", "text": ARTICLE.replace("Groningen", "Assen").replace(". ", "\n").rstrip(".")},
+            {"id": "copy", "text": ARTICLE + "\n"},  # passes the gate, then is an exact duplicate
+        ]
+    )
+    report = clean_source(storage, SOURCE, gate=QualityGate(languages=["nl"]))
+
+    (kept,) = kept_rows(storage)
+    assert kept["native_id"] == "nl" and kept["lang"] == "nl"
+    clean = kept["annotations"]["clean"]
+    assert clean["lang_score"] > 0.9
+    stats = dict(clean["quality"])
+    assert stats["words"] > 50 and 0 < stats["avg_word_length"] < 10 and stats["stop_words"] >= 2
+
+    excluded = {row["native_id"]: row for row in excluded_rows(storage)}
+    assert {k: (v["excluded_reason"], v["lang"]) for k, v in excluded.items()} == {
+        "en": ("unexpected_language", "en"),
+        "junk": ("line_punct_ratio", "nl"),
+        "copy": ("duplicate_content", "nl"),
+    }
+    assert excluded["junk"]["annotations"]["clean"]["quality"] is not None  # reviewable: why it was dropped
+    assert report["dropped_by_reason"] == {
+        "superseded_record": 0, "duplicate_content": 1, "line_punct_ratio": 1, "unexpected_language": 1
+    }  # fmt: skip
+    assert report["dropped_by_filter"] == {"deduplication": 1, "fineweb_quality": 1, "language": 1}
+    assert report["languages"] == {"nl": 3, "en": 1}
+    assert report["quality_gate"] is True
+    assert report["accounting_balanced"] and report["kept"] + report["dropped"] == 4

@@ -154,3 +154,24 @@ def test_punctuation_and_case_are_kept() -> None:
 def test_form_feed_and_vertical_tab_separate_words(separator: str) -> None:
     text = f"einde pagina{separator}begin volgende"
     assert normalise_text(text).split() == ["einde", "pagina", "begin", "volgende"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cafÃ© in ZÃ¼rich", "café in Zürich"),  # UTF-8 read as Windows-1252
+        ("Het is â€˜mooiâ€™ weer â€“ zegt hij", "Het is ‘mooi’ weer – zegt hij"),
+        ("Ã‰Ã©n keer, â‚¬ 5", "Één keer, € 5"),
+    ],
+)
+def test_mojibake_is_repaired(text: str, expected: str) -> None:
+    assert normalise_text(text) == expected
+    assert normalise_text(expected) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Het château van Mâcon", "Â is een letter, Ã ook", "Zürich, Ærø en Ångström", "naïeve coöperatie ‘zegt’ hij"],
+)
+def test_correct_text_with_the_same_letters_is_not_repaired(text: str) -> None:
+    assert normalise_text(text) == text

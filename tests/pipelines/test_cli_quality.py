@@ -1,0 +1,58 @@
+"""`corpusfabriek quality`: JSONL in, one decision per record out, with reasons and statistics."""
+
+import io
+import json
+
+from pipelines.cli import main
+from tests.texts import DUTCH_ARTICLE as ARTICLE
+
+ENGLISH = "The city council decided that the new bridge over the canal will be built next year, the alderman said."
+
+
+def run(monkeypatch, capsys, lines, *args):
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(json.dumps(line) + "\n" for line in lines)))
+    code = main(["quality", *args])
+    captured = capsys.readouterr()
+    return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def test_one_decision_per_record_in_order(monkeypatch, capsys):
+    records = [{"id": "nl", "text": ARTICLE}, {"id": "en", "text": ENGLISH}, {"id": 3, "text": "Koop nu! " * 30}]
+    code, out, err = run(monkeypatch, capsys, records, "--batch-size", "2")
+    assert code == 0
+    assert [(o["id"], o["keep"], o["reason"], o["lang"]) for o in out] == [
+        ("nl", True, None, "nl"),
+        ("en", False, "unexpected_language", "en"),
+        (3, False, out[2]["reason"], out[2]["lang"]),
+    ]
+    assert out[2]["reason"] is not None
+    assert out[0]["lang_score"] > 0.9
+    stats = out[0]["stats"]
+    assert {"words", "dup_line_frac", "top_2_gram_char_frac", "dup_10_gram_char_frac", "line_punct_ratio"} <= set(stats)
+    assert stats["line_punct_ratio"] == 1.0
+    assert err.startswith("kept 1 of 3 record(s), dropped 2 (")
+    assert "unexpected_language" in err and out[2]["reason"] in err
+
+
+def test_expected_languages_are_an_option(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, [{"id": "en", "text": ENGLISH * 5}], "--languages", "nl,en")
+    assert code == 0
+    assert out[0]["lang"] == "en" and out[0]["reason"] != "unexpected_language"
+
+
+def test_a_registered_source_brings_its_own_thresholds(monkeypatch, capsys, isolated_env):
+    # the bundled sample source relaxes the length and word-shape rules for short reports
+    text = (
+        "Voor de deur van nummer 41 liggen al weken drie stoeptegels los. Mijn buurvrouw is er bijna over "
+        "gestruikeld. Bel mij op 06-38172645."
+    )
+    _, default, _ = run(monkeypatch, capsys, [{"id": 1, "text": text}])
+    _, sector, _ = run(monkeypatch, capsys, [{"id": 1, "text": text}], "--source", "sector-meldingen")
+    assert default[0]["keep"] is False
+    assert sector[0]["keep"] is True
+
+
+def test_bad_input_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": 1, "text": "ok"}\nnot json\n'))
+    assert main(["quality"]) == 1
+    assert "line 2: not valid JSON" in capsys.readouterr().err
