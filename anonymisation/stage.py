@@ -169,13 +169,15 @@ def _unrecorded(findings: Iterable[Finding], recorded: list[dict[str, Any]]) -> 
 def residual_scan(storage: Storage, source_id: str, analyzer: Any = None, *, max_examples: int = 20) -> dict[str, Any]:
     """Scan a source's anonymised documents for structured identifiers that were not replaced.
 
-    Returns ``{"documents": n, "residuals": total, "by_entity": {...}, "examples": [{doc_id, field,
-    entity, start, end}]}``: types, document ids and offsets only, never the values found.
+    Returns ``{"documents": n, "residuals": total, "by_entity": {...}, "by_document": {doc_id: n},
+    "examples": [{doc_id, field, entity, start, end}]}``: types, document ids and offsets only, never the
+    values found.
     """
     from anonymisation.engine import LANGUAGE, Finding, resolve_overlaps
 
     engine = analyzer or residual_analyzer()
     by_entity: Counter[str] = Counter()
+    by_document: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
     documents = 0
     with storage.open_input(anonymised_path(source_id)) as handle:
@@ -191,6 +193,7 @@ def residual_scan(storage: Storage, source_id: str, analyzer: Any = None, *, max
                     findings = resolve_overlaps(Finding(r.entity_type, r.start, r.end, float(r.score)) for r in results)
                     for finding in _unrecorded(findings, annotation.get(recorded_key) or []):
                         by_entity[finding.entity] += 1
+                        by_document[row["doc_id"]] += 1
                         if len(examples) < max_examples:
                             examples.append(
                                 {
@@ -206,6 +209,7 @@ def residual_scan(storage: Storage, source_id: str, analyzer: Any = None, *, max
         "documents": documents,
         "residuals": sum(by_entity.values()),
         "by_entity": {entity: by_entity.get(entity, 0) for entity in RESIDUAL_ENTITIES},
+        "by_document": dict(by_document),
         "examples": examples,
     }
 

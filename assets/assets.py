@@ -2,9 +2,11 @@
 
 Assets are thin: they call the catalog and quality libraries, which write through the storage resource,
 and return metadata (counts per outcome, bytes, durations, paths). Documents never travel through a
-Dagster IO manager. Later stages (quality filters, near-duplicate removal) slot in as further per-source
-assets between ``clean_documents`` and ``anonymised_documents``: anonymisation is always the last stage
-before a release, and a release reads only the anonymised zone.
+Dagster IO manager. The zone assets carry blocking checks (accounting, Great Expectations suites, residual
+identifiers): a failing check stops everything downstream in the run, and ``corpus_release`` only takes a
+source whose anonymised zone passed its suite on the current snapshot. Later stages (near-duplicate
+removal) slot in as further per-source assets between ``clean_documents`` and ``anonymised_documents``:
+anonymisation is always the last stage before a release, and a release reads only the anonymised zone.
 """
 
 from typing import Any
@@ -34,10 +36,32 @@ from pipelines.partitions import source_partitions
 from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from quality.clean import STAGE as CLEAN_STAGE
 from quality.clean import clean_path, clean_report_path, clean_source, excluded_path
+from quality.expectations import validate_zone, validation_matches, validation_path
 from quality.gate import QualityGate
 
 ACCOUNTING_CHECK = "accounting_balanced"
 RESIDUAL_CHECK = "no_residual_identifiers"
+CLEAN_EXPECTATIONS_CHECK = "clean_zone_expectations"
+ANONYMISED_EXPECTATIONS_CHECK = "anonymised_zone_expectations"
+
+
+def _expectations_check(store: Storage, check_name: str, summary: dict[str, Any]) -> AssetCheckResult:
+    """Turn a zone validation summary into a blocking check result with the GX results as metadata."""
+    metadata: dict[str, Any] = {
+        "suite": summary["suite"],
+        "documents": summary["documents"],
+        "evaluated_expectations": summary["evaluated_expectations"],
+        "successful_expectations": summary["successful_expectations"],
+        "failed_expectations": MetadataValue.json(summary["failed_expectations"]),
+        "duplicate_doc_ids_across_zone": summary["duplicate_doc_ids_across_zone"],
+        "results": MetadataValue.json(summary["results"]),
+        "validation_id": summary["validation_id"],
+    }
+    if summary["data_docs"]:
+        metadata["data_docs"] = _location(store, summary["data_docs"])
+    return AssetCheckResult(
+        check_name=check_name, passed=summary["success"], severity=AssetCheckSeverity.ERROR, metadata=metadata
+    )
 
 
 def _location(storage: Storage, rel: str) -> MetadataValue:
@@ -94,7 +118,14 @@ def raw_documents(
             asset="clean_documents",
             blocking=True,
             description="Every input record is accounted for: records read = kept + dropped + quarantined.",
-        )
+        ),
+        AssetCheckSpec(
+            CLEAN_EXPECTATIONS_CHECK,
+            asset="clean_documents",
+            blocking=True,
+            description="Great Expectations suite of the clean zone: unique well-formed ids, text within bounds, "
+            "language in the source's set, licence, source and provenance present. Data Docs linked.",
+        ),
     ],
 )
 def clean_documents(
@@ -112,11 +143,16 @@ def clean_documents(
         severity=AssetCheckSeverity.ERROR,
         metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
     )
+    expectations = validate_zone(
+        store, "clean", spec.id, clean_path(spec.id), clean_report_path(spec.id), spec.languages
+    )
     metadata = clean_metadata(store, report)
     metadata["partner_report"] = MetadataValue.json({k: v for k, v in partner.items() if k != "registration"})
     metadata["next_scheduled_run"] = partner["next_scheduled_run"] or "not scheduled"
     metadata["last_successful_run"] = partner["last_successful_run"] or "never"
-    return MaterializeResult(metadata=metadata, check_results=[check])
+    return MaterializeResult(
+        metadata=metadata, check_results=[check, _expectations_check(store, CLEAN_EXPECTATIONS_CHECK, expectations)]
+    )
 
 
 def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +196,15 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
             blocking=True,
             description="No e-mail, IBAN, BSN, phone or credit card number is left in the anonymised zone "
             "other than the recorded replacements (surrogates pass checksums on purpose).",
-        )
+        ),
+        AssetCheckSpec(
+            ANONYMISED_EXPECTATIONS_CHECK,
+            asset="anonymised_documents",
+            blocking=True,
+            description="Great Expectations suite of the anonymised zone: the clean zone's expectations plus an "
+            "anonymisation annotation on every document and no residual structured identifier. A release "
+            "only takes a source whose current anonymised snapshot passed it.",
+        ),
     ],
 )
 def anonymised_documents(
@@ -179,6 +223,15 @@ def anonymised_documents(
         store, source_id, anonymiser, operator=spec.anonymisation.operator, clean_report=clean_report
     )
     scan = residual_scan(store, source_id)
+    expectations = validate_zone(
+        store,
+        "anonymised",
+        source_id,
+        anonymised_path(source_id),
+        anonymised_report_path(source_id),
+        spec.languages,
+        residuals=scan["by_document"],
+    )
     context.log.info(
         f"{source_id}: {report['replacements']} replacements in {report['documents_with_personal_data']} of "
         f"{report['documents_out']} documents; residual identifiers: {scan['residuals']}"
@@ -210,7 +263,7 @@ def anonymised_documents(
             "duration_s": report["duration_s"],
             "path": _location(store, anonymised_path(source_id)),
         },
-        check_results=[check],
+        check_results=[check, _expectations_check(store, ANONYMISED_EXPECTATIONS_CHECK, expectations)],
     )
 
 
@@ -233,17 +286,28 @@ def corpus_release(
     specs = registry.specs(strict=False)
     for problem in registry.problems:
         context.log.warning(f"invalid source spec skipped: {problem}")
-    partitions, missing = [], []
+    partitions, missing, failed = [], [], {}
     for source_id, spec in sorted(specs.items()):
         if not spec.releasable:
             continue
-        if store.exists(anonymised_report_path(source_id)):
-            partitions.append(store.read_json(anonymised_report_path(source_id)))
-        else:
+        report_path = anonymised_report_path(source_id)
+        if not store.exists(report_path):
             missing.append(source_id)
+            continue
+        valid, why = validation_matches(store, "anonymised", source_id, report_path)
+        if not valid:  # a zone whose expectations failed (or were never run on it) is never released
+            failed[source_id] = why
+            continue
+        summary = store.read_json(validation_path("anonymised", source_id))
+        validation = {key: summary[key] for key in ("suite", "validation_id", "validated_at", "documents")}
+        validation["evaluated_expectations"] = summary["evaluated_expectations"]
+        validation["data_docs"] = summary["data_docs"]
+        partitions.append({**store.read_json(report_path), "validation": validation})
     held_back = sorted(source_id for source_id, spec in specs.items() if not spec.releasable)
     if missing:
         context.log.warning(f"approved sources without anonymised documents, left out: {', '.join(missing)}")
+    for source_id, why in failed.items():
+        context.log.warning(f"approved source {source_id} left out of the release: {why}")
     manifest = build_release(store, release.corpus, partitions, rows_per_part=release.rows_per_part)
     folder = release_dir(manifest["corpus"], manifest["version"])
     context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
@@ -259,7 +323,9 @@ def corpus_release(
             "duplicates_dropped_across_sources": manifest["excluded"]["duplicate_content"],
             "anonymised": manifest["anonymised"],
             "sources": MetadataValue.json(manifest["sources"]),
-            "sources_held_back": MetadataValue.json({"not_approved": held_back, "not_anonymised": missing}),
+            "sources_held_back": MetadataValue.json(
+                {"not_approved": held_back, "not_anonymised": missing, "expectations": failed}
+            ),
             "code_version": manifest["code_version"],
             "duration_s": manifest["build_duration_s"],
             "path": _location(store, folder),

@@ -30,6 +30,12 @@ MANIFEST_FORMAT = "corpusfabriek.release/1"
 DEFAULT_CORPUS = "nl-main"
 DEFAULT_ROWS_PER_PART = 250_000
 
+#: What every released document went through, in order (recorded in the manifest).
+STAGES = (
+    "ingest", "clean:normalise", "clean:quality-gate", "clean:exact-dedup", "clean:expectations",
+    "anonymise", "anonymised:expectations", "release:exact-dedup",
+)  # fmt: skip
+
 #: The order in which one copy of equal texts is kept across sources: the earliest publication wins,
 #: then the earliest fetch; source and document id make the choice deterministic.
 KEEP_ORDER = "published_at NULLS LAST, fetched_at, source_id, doc_id"
@@ -122,7 +128,7 @@ def build_release(
         "code_version": code_version(),
         "schema_version": SCHEMA_VERSION,
         "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in DOCUMENT_SCHEMA],
-        "stages": ["ingest", "clean:normalise", "clean:exact-dedup", "anonymise", "release:exact-dedup"],
+        "stages": list(STAGES),
         # Every part is read from the anonymised zone; what was replaced is in each source's entry and in
         # annotations.anonymised of each document (types, counts and offsets, never values).
         "anonymised": True,
@@ -145,6 +151,8 @@ def build_release(
                     "replacements_by_entity": p["replacements_by_entity"],
                     "kept_names": p["kept_names"],
                 },
+                # the Great Expectations validation of the anonymised snapshot this release read
+                "expectations": p.get("validation"),
                 "documents": per_source.get(p["source_id"], {}).get("documents", 0),
                 "duplicates_dropped": per_source.get(p["source_id"], {}).get("duplicates_dropped", 0),
             }

@@ -415,6 +415,8 @@ def _read_records(source: Any, batch_size: int) -> Any:
 
 def cmd_quality(args: argparse.Namespace) -> int:
     """Decide keep or drop for JSONL records (``id``, ``text``) with the quality gate, in batches."""
+    import polars as pl
+
     from quality.filters import QualitySettings
     from quality.gate import QualityGate
     from quality.normalise import normalise_text
@@ -431,7 +433,13 @@ def cmd_quality(args: argparse.Namespace) -> int:
     records = kept = 0
     try:
         for batch in _read_records(source, args.batch_size):
-            assessment = gate.assess([normalise_text(record["text"]) for record in batch])
+            texts = [normalise_text(record["text"]) for record in batch]
+            removed = [0] * len(texts)
+            if gate.cleaner is not None:  # as the clean stage does: boilerplate lines go before judging
+                stripped, lines = gate.cleaner.clean(texts)
+                removed = lines.to_list()
+                texts = [normalise_text(t) if n else t for t, n in zip(stripped.to_list(), removed, strict=True)]
+            assessment = gate.assess(texts).with_columns(boilerplate_lines=pl.Series(removed, dtype=pl.Int64))
             for record, row in zip(batch, assessment.iter_rows(named=True), strict=True):
                 keep, reason = row.pop("keep"), row.pop("reason")
                 lang, score = row.pop("lang"), row.pop("lang_score")

@@ -27,6 +27,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -41,6 +42,7 @@ from catalog.documents import (
 from catalog.ingest import batch_path, committed_ingests
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.storage import Storage, StorageError
+from quality.boilerplate import NewsBoilerplateCleaner
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.gate import FILTER_OF_REASON, QualityGate
 from quality.normalise import normalise_text
@@ -68,13 +70,21 @@ def excluded_path(stage: str, source_id: str) -> str:
     return f"excluded/{stage}/{source_id}.parquet"
 
 
-def normalise_batch(batch: pa.RecordBatch, version: str) -> tuple[pa.RecordBatch, int]:
-    """Normalise the text of a batch of documents, rehash it and fill the clean annotation.
+def normalise_batch(
+    batch: pa.RecordBatch, version: str, cleaner: NewsBoilerplateCleaner | None = None
+) -> tuple[pa.RecordBatch, int, list[int]]:
+    """Normalise the text of a batch of documents (and strip boilerplate lines), rehash it, fill the annotation.
 
-    Returns the new batch and how many texts normalisation changed.
+    Returns the new batch, how many texts changed and the boilerplate lines removed per document.
     """
     before = batch.column("text").to_pylist()
     after = [normalise_text(text) for text in before]
+    removed = [0] * len(after)
+    if cleaner is not None:
+        stripped, lines = cleaner.clean(after)
+        removed = lines.to_list()
+        # a removed line can leave three newlines in a row: normalise those texts once more
+        after = [normalise_text(text) if n else text for text, n in zip(stripped.to_list(), removed, strict=True)]
     changed = [a != b for a, b in zip(after, before, strict=True)]
     clean = pa.StructArray.from_arrays(
         [
@@ -95,7 +105,7 @@ def normalise_batch(batch: pa.RecordBatch, version: str) -> tuple[pa.RecordBatch
         [annotations.field("raw"), clean, pa.nulls(len(after), ANNOTATIONS.field("anonymised").type)],
         fields=list(ANNOTATIONS),
     )
-    return pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA), sum(changed)
+    return pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA), sum(changed), removed
 
 
 def _statistics_map(assessment: Any) -> pa.MapArray:
@@ -109,7 +119,9 @@ def _statistics_map(assessment: Any) -> pa.MapArray:
     return pa.MapArray.from_arrays(offsets, keys, items)
 
 
-def assess_batch(batch: pa.RecordBatch, gate: QualityGate) -> tuple[pa.RecordBatch, list[str | None]]:
+def assess_batch(
+    batch: pa.RecordBatch, gate: QualityGate, boilerplate_lines: list[int] | None = None
+) -> tuple[pa.RecordBatch, list[str | None]]:
     """Let the gate decide on a normalised batch: fill ``lang`` and the clean annotation's quality fields.
 
     Returns the annotated batch and, per row, the reason it is dropped (``None``: kept).
@@ -118,6 +130,8 @@ def assess_batch(batch: pa.RecordBatch, gate: QualityGate) -> tuple[pa.RecordBat
     confidence = raw.field("ocr_confidence").to_pylist()
     is_ocr = pc.fill_null(pc.equal(raw.field("fetch_mode"), "ocr"), False).to_pylist()
     assessment = gate.assess(batch.column("text").to_pylist(), ocr_confidence=confidence, is_ocr=is_ocr)
+    if boilerplate_lines is not None:
+        assessment = assessment.with_columns(boilerplate_lines=pl.Series(boilerplate_lines, dtype=pl.Float64))
     annotations = batch.column("annotations")
     clean = annotations.field("clean")
     clean = pa.StructArray.from_arrays(
@@ -158,6 +172,7 @@ def clean_source(
     input_documents = 0
     reasons: Counter[str] = Counter()
     languages: Counter[str] = Counter()
+    boilerplate_lines = 0
     with tempfile.TemporaryDirectory(prefix="corpusfabriek-clean-") as tmp:
         staging = os.path.join(tmp, "staging.parquet")
         rejected = os.path.join(tmp, "rejected.parquet")
@@ -167,13 +182,15 @@ def clean_source(
             for ingest in ingests:
                 with storage.open_input(batch_path(source_id, ingest["ingest_id"])) as raw:
                     for batch in iter_batches(raw):
-                        cleaned, changed = normalise_batch(batch, version)
+                        cleaner = gate.cleaner if gate is not None else None
+                        cleaned, changed, boilerplate = normalise_batch(batch, version, cleaner)
+                        boilerplate_lines += sum(boilerplate)
                         changed_total += changed
                         input_documents += cleaned.num_rows
                         if gate is None:
                             writer.write_batch(cleaned)
                             continue
-                        assessed, why = assess_batch(cleaned, gate)
+                        assessed, why = assess_batch(cleaned, gate, boilerplate if cleaner else None)
                         languages.update(assessed.column("lang").to_pylist())
                         keep = pa.array([reason is None for reason in why], pa.bool_())
                         writer.write_batch(assessed.filter(keep))
@@ -232,6 +249,7 @@ def clean_source(
         "quarantined_by_reason": dict(sorted(quarantined.items())),
         "accounting_balanced": kept + dropped + sum(quarantined.values()) == records_read,
         "text_changed_by_normalisation": changed_total,
+        "boilerplate_lines_removed": boilerplate_lines,
         "clean_bytes": storage.size(clean_path(source_id)),
         "duration_s": round(time.perf_counter() - started, 3),
     }

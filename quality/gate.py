@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from quality.boilerplate import NewsBoilerplateCleaner
 from quality.filters import FINEWEB2_FILTERS, QualityFilter, QualitySettings, first_reason, text_stats
 from quality.language import LanguageDetector
 
@@ -87,6 +88,8 @@ class QualityGate:
         self.languages = tuple(languages)
         self.detector = detector or LanguageDetector()
         self.filters: list[QualityFilter] = [filter_class(self.settings) for filter_class in FINEWEB2_FILTERS]
+        #: strips news boilerplate lines before the text is hashed and judged (``strip_boilerplate``)
+        self.cleaner = NewsBoilerplateCleaner() if self.settings.strip_boilerplate else None
 
     def assess(
         self,

@@ -68,9 +68,18 @@ def test_ingest_reports_counts_per_outcome_as_metadata(defs, dagster_instance):
     assert clean.metadata["dropped_by_filter"].value == {}
     assert "records read **20** = kept **15**" in clean.metadata["accounting"].value
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    assert set(checks) == {"accounting_balanced", "no_residual_identifiers"}
-    assert checks["accounting_balanced"].passed
+    assert set(checks) == {
+        "accounting_balanced", "clean_zone_expectations", "no_residual_identifiers", "anonymised_zone_expectations"
+    }  # fmt: skip
+    assert all(check.passed for check in checks.values())
     assert checks["accounting_balanced"].metadata["unaccounted"].value == 0
+    gx_check = checks["anonymised_zone_expectations"]
+    assert gx_check.metadata["documents"].value == 15
+    assert gx_check.metadata["evaluated_expectations"].value == gx_check.metadata["successful_expectations"].value
+    results = gx_check.metadata["results"].value
+    assert results["expect_column_values_to_be_between(residual_identifiers)"]["element_count"] == 15
+    docs = Path(gx_check.metadata["data_docs"].value)
+    assert docs.name == "index.html" and docs.is_file()
 
 
 def test_anonymised_documents_reports_entity_counts_and_passes_the_residual_scan(defs, dagster_instance, tmp_path):
@@ -99,6 +108,10 @@ def test_release_is_built_from_all_partitions_and_its_check_passes(defs, dagster
     assert release.metadata["files"].value == 4  # rows_per_part=10
     assert release.metadata["duplicates_dropped_across_sources"].value == 3
     assert [s["source_id"] for s in release.metadata["sources"].value] == SOURCES
+    # each source entry names the passed validation of the exact anonymised snapshot that went in
+    for entry in release.metadata["sources"].value:
+        assert entry["expectations"]["suite"] == "anonymised_zone"
+        assert entry["expectations"]["documents"] == entry["documents"] + entry["duplicates_dropped"]
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == "corpus_release_manifest_verifies" and check.passed
 
@@ -128,6 +141,37 @@ def test_sandbox_sources_are_processed_but_held_back_from_releases(tmp_path, dag
     assert [s["source_id"] for s in release.metadata["sources"].value] == ["nieuws-dagblad", "sector-meldingen"]
     assert release.metadata["sources_held_back"].value["not_approved"] == ["archief-courant"]
     assert Storage(str(tmp_path / "root")).exists("clean/archief-courant/documents.parquet")
+
+
+def test_a_zone_that_fails_its_expectations_or_changed_since_is_held_back(defs, dagster_instance, tmp_path):
+    from anonymisation.stage import anonymised_path, anonymised_report_path
+    from quality.expectations import validate_zone
+
+    for key in SOURCES:
+        assert ingest(defs, dagster_instance, key).success
+    store = Storage(str(tmp_path / "root"))
+    # the news zone is validated again as if the residual scan had found an identifier in one document
+    import pyarrow.parquet as pq
+
+    with store.open_input(anonymised_path("nieuws-dagblad")) as handle:
+        first_doc = pq.read_table(handle, columns=["doc_id"])["doc_id"][0].as_py()
+    failed = validate_zone(
+        store, "anonymised", "nieuws-dagblad", anonymised_path("nieuws-dagblad"),
+        anonymised_report_path("nieuws-dagblad"), ["nl"], residuals={first_doc: 1},
+    )  # fmt: skip
+    assert not failed["success"]
+    assert failed["failed_expectations"] == ["expect_column_values_to_be_between(residual_identifiers)"]
+    # the archive zone changes after its validation (a re-run without the check, a hand edit)
+    report = store.read_json(anonymised_report_path("archief-courant"))
+    store.write_json(anonymised_report_path("archief-courant"), {**report, "edited": True})
+
+    result = defs.resolve_job_def("build_release").execute_in_process(instance=dagster_instance)
+    (release,) = result.asset_materializations_for_node("corpus_release")
+    assert [s["source_id"] for s in release.metadata["sources"].value] == ["sector-meldingen"]
+    assert release.metadata["sources_held_back"].value["expectations"] == {
+        "archief-courant": "validated_an_older_snapshot",
+        "nieuws-dagblad": "expectations_failed",
+    }
 
 
 def test_a_suspended_source_is_not_fetched(tmp_path, dagster_instance):

@@ -41,7 +41,9 @@ def test_workspace_yaml_loads_the_asset_graph_with_dynamic_source_partitions():
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert checks == {
         ("clean_documents", "accounting_balanced"),
+        ("clean_documents", "clean_zone_expectations"),
         ("anonymised_documents", "no_residual_identifiers"),
+        ("anonymised_documents", "anonymised_zone_expectations"),
         ("corpus_release", "corpus_release_manifest_verifies"),
     }
     assert {job.name for job in defs.resolve_all_job_defs()} >= {"ingest_source", "build_release"}

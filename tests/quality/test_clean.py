@@ -354,3 +354,25 @@ def test_quality_gate_drops_with_reasons_and_annotates_what_it_keeps(storage: St
     assert report["languages"] == {"nl": 3, "en": 1}
     assert report["quality_gate"] is True
     assert report["accounting_balanced"] and report["kept"] + report["dropped"] == 4
+
+
+def test_news_boilerplate_lines_are_stripped_before_hashing_and_judging(storage: Storage, ingested: Ingested) -> None:
+    from quality.filters import QualitySettings
+    from quality.gate import QualityGate
+
+    furniture = "Lees ook: Nieuwe brug over het Reitdiep\n\nDeel dit artikel\nFoto: ANP"
+    ingested(
+        [{"id": "1", "text": f"{ARTICLE}\n{furniture}"}, {"id": "2", "text": ARTICLE.replace("Groningen", "Zwolle")}]
+    )
+    report = clean_source(storage, SOURCE, gate=QualityGate(languages=["nl"]))
+    first, second = kept_rows(storage)
+    assert first["text"] == ARTICLE
+    assert first["content_sha256"] == content_sha256(ARTICLE)
+    assert first["annotations"]["clean"]["text_changed"] is True
+    assert dict(first["annotations"]["clean"]["quality"])["boilerplate_lines"] == 3
+    assert dict(second["annotations"]["clean"]["quality"])["boilerplate_lines"] == 0
+    assert report["boilerplate_lines_removed"] == 3
+
+    # a source can keep its lines as delivered
+    clean_source(storage, SOURCE, gate=QualityGate(QualitySettings(strip_boilerplate=False), languages=["nl"]))
+    assert kept_rows(storage)[0]["text"].endswith("Foto: ANP")
