@@ -23,7 +23,7 @@ def next_run(schedule: str | None, after: datetime) -> datetime | None:
 
 def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, now: datetime | None = None) -> dict:
     """Build the report of one source: fetched, kept, dropped and quarantined (with reasons), runs, schedule."""
-    from quality.clean import clean_report_path  # the report reads the clean zone's accounting
+    from quality.clean import STAGE, clean_report_path, excluded_path  # the report reads the clean accounting
 
     spec = registry.get(source_id)
     now = now or utc_now()
@@ -62,6 +62,10 @@ def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, n
         "kept": clean["kept"] if clean else None,
         "dropped": clean["dropped"] if clean else None,
         "dropped_by_reason": clean["dropped_by_reason"] if clean else None,
+        # which filter dropped how many (language, ocr, gopher_repetition, ..., deduplication)
+        "dropped_by_filter": clean.get("dropped_by_filter") if clean else None,
+        "languages": clean.get("languages") if clean else None,
+        "excluded_documents": excluded_path(STAGE, source_id) if clean else None,
         "cleaned_at_ingest": clean["ingest_id"] if clean else None,
         "registration": registry.history(source_id),
     }
@@ -93,6 +97,10 @@ def format_report(report: dict[str, Any]) -> str:
     else:
         lines.append(f"kept            {report['kept']}")
         lines.append(f"dropped         {report['dropped']}" + reasons(report["dropped_by_reason"]))
+        if report.get("languages"):
+            lines.append(f"languages       {reasons(report['languages']).strip(' ()')}")
+        if report["dropped"]:
+            lines.append(f"review drops    {report['excluded_documents']} (each with its reason)")
     if report["last_run"]:
         run = report["last_run"]
         lines.append(

@@ -34,12 +34,36 @@ def test_frisian_is_kept_as_frisian_when_the_source_expects_it():
     assert result["lang"][0] == "fy"
 
 
-def test_language_score_threshold():
-    score = QualityGate().assess([ARTICLE])["lang_score"][0]
-    at = QualityGate(QualitySettings(min_language_score=score)).assess([ARTICLE])
-    above = QualityGate(QualitySettings(min_language_score=min(1.0, score + 1e-4))).assess([ARTICLE])
-    assert at["reason"][0] is None
-    assert above["reason"][0] == "low_language_score" or score == 1.0
+def test_language_score_at_just_below_and_just_above_its_threshold():
+    text = "Kom je morgen ook?"  # Dutch, but short: the model is less sure
+    score = QualityGate().assess([text])["lang_score"][0]
+    assert 0.5 < score < 0.99
+
+    def reason(threshold: float) -> str | None:
+        return QualityGate(QualitySettings(min_language_score=threshold)).assess([text])["reason"][0]
+
+    # the gate's FineWeb-2 rules would drop so short a text: judge the language rule on its own
+    assert reason(score) != "low_language_score"  # at: passes (the rule is "score below the threshold")
+    assert reason(score - 1e-4) != "low_language_score"
+    assert reason(score + 1e-4) == "low_language_score"
+
+
+def test_ocr_rules_at_just_below_and_just_above_their_thresholds():
+    noisy = ARTICLE.replace("e", "c")
+    ratio = QualityGate().assess([noisy], is_ocr=[True])["ocr_noise_ratio"][0]
+    assert 0 < ratio < 1
+
+    def reason(confidence: float, **settings: float) -> str | None:
+        gate = QualityGate(QualitySettings(**settings))
+        return gate.assess([noisy], ocr_confidence=[confidence])["reason"][0]
+
+    ocr = {"ocr_low_confidence", "ocr_noise"}
+    assert reason(0.7, min_ocr_confidence=0.7, max_ocr_noise_ratio=1.0) not in ocr  # at
+    assert reason(0.7, min_ocr_confidence=0.7 - 1e-6, max_ocr_noise_ratio=1.0) not in ocr  # threshold below
+    assert reason(0.7, min_ocr_confidence=0.7 + 1e-6, max_ocr_noise_ratio=1.0) == "ocr_low_confidence"
+    assert reason(0.9, min_ocr_confidence=0.0, max_ocr_noise_ratio=ratio) not in ocr  # at
+    assert reason(0.9, min_ocr_confidence=0.0, max_ocr_noise_ratio=ratio + 1e-6) not in ocr
+    assert reason(0.9, min_ocr_confidence=0.0, max_ocr_noise_ratio=ratio - 1e-6) == "ocr_noise"
 
 
 def test_empty_text_is_empty_not_a_language_problem():
