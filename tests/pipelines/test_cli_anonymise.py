@@ -6,15 +6,13 @@ import json
 import pytest
 
 from pipelines.cli import main
+from tests.pipelines.jsonl import run_jsonl
 
 KEY = "a-test-key-of-enough-length"
 
 
 def run(monkeypatch, capsys, lines, *args):
-    monkeypatch.setattr("sys.stdin", io.StringIO("".join(json.dumps(line) + "\n" for line in lines)))
-    code = main(["anonymise", *args])
-    captured = capsys.readouterr()
-    return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
+    return run_jsonl(monkeypatch, capsys, "anonymise", lines, *args)
 
 
 def test_records_keep_their_fields_and_get_pii_offsets(monkeypatch, capsys):

@@ -1,19 +1,16 @@
 """`corpusfabriek quality`: JSONL in, one decision per record out, with reasons and statistics."""
 
 import io
-import json
 
 from pipelines.cli import main
+from tests.pipelines.jsonl import run_jsonl
 from tests.texts import DUTCH_ARTICLE as ARTICLE
 
 ENGLISH = "The city council decided that the new bridge over the canal will be built next year, the alderman said."
 
 
 def run(monkeypatch, capsys, lines, *args):
-    monkeypatch.setattr("sys.stdin", io.StringIO("".join(json.dumps(line) + "\n" for line in lines)))
-    code = main(["quality", *args])
-    captured = capsys.readouterr()
-    return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
+    return run_jsonl(monkeypatch, capsys, "quality", lines, *args)
 
 
 def test_one_decision_per_record_in_order(monkeypatch, capsys):
