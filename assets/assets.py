@@ -271,8 +271,9 @@ def anonymised_documents(
     deps=[anonymised_documents],
     group_name="release",
     kinds={"parquet", "duckdb"},
-    description="An immutable, versioned corpus release of all approved sources: Parquet parts plus a "
-    "manifest (checksums, row counts, source partitions) written last.",
+    description="An immutable, versioned corpus release of all approved sources: exact and near duplicates "
+    "across sources removed (a persistent MinHash index: only new documents are hashed, published ones are "
+    "never replaced), Parquet parts plus a manifest (checksums, row counts, source partitions) written last.",
 )
 def corpus_release(
     context: AssetExecutionContext,
@@ -308,7 +309,14 @@ def corpus_release(
         context.log.warning(f"approved sources without anonymised documents, left out: {', '.join(missing)}")
     for source_id, why in failed.items():
         context.log.warning(f"approved source {source_id} left out of the release: {why}")
-    manifest = build_release(store, release.corpus, partitions, rows_per_part=release.rows_per_part)
+    priority = {source_id: spec.priority for source_id, spec in specs.items()}
+    manifest = build_release(
+        store,
+        release.corpus,
+        partitions,
+        rows_per_part=release.rows_per_part,
+        near_duplicates=release.near_duplicate_index(store, priority),
+    )
     folder = release_dir(manifest["corpus"], manifest["version"])
     context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
     return MaterializeResult(
@@ -321,6 +329,8 @@ def corpus_release(
             "files": len(manifest["files"]),
             "release_digest": manifest["release_digest"],
             "duplicates_dropped_across_sources": manifest["excluded"]["duplicate_content"],
+            "near_duplicates_dropped": manifest["excluded"]["near_duplicate"],
+            "near_duplicates": MetadataValue.json(manifest["near_duplicates"] or {}),
             "anonymised": manifest["anonymised"],
             "sources": MetadataValue.json(manifest["sources"]),
             "sources_held_back": MetadataValue.json(

@@ -12,11 +12,12 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from anonymisation.stage import anonymised_path
@@ -24,6 +25,7 @@ from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, 
 from catalog.parquet import BatchWriter, iter_batches, sha256_file, sha256_stream
 from catalog.storage import Storage
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
+from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "corpusfabriek.release/1"
@@ -33,7 +35,7 @@ DEFAULT_ROWS_PER_PART = 250_000
 #: What every released document went through, in order (recorded in the manifest).
 STAGES = (
     "ingest", "clean:normalise", "clean:quality-gate", "clean:exact-dedup", "clean:expectations",
-    "anonymise", "anonymised:expectations", "release:exact-dedup",
+    "anonymise", "anonymised:expectations", "release:exact-dedup", "release:near-dedup",
 )  # fmt: skip
 
 #: The order in which one copy of equal texts is kept across sources: the earliest publication wins,
@@ -79,13 +81,17 @@ def build_release(
     *,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
     memory_limit: str = "512MB",
+    near_duplicates: NearDuplicateIndex | None = None,
 ) -> dict[str, Any]:
     """Build a new release version from anonymised source partitions and return its manifest.
 
     ``partitions`` are the anonymisation reports (``anonymised/<source>/anonymised.json``) of the sources
     that go in: only anonymised text is ever released.
     Exact duplicates across sources are dropped (one copy kept by :data:`KEEP_ORDER`) and written to
-    the excluded zone. Parts are written first, the manifest last.
+    the excluded zone. With ``near_duplicates`` (the corpus's persistent index), near duplicates of what
+    remains are dropped too (``near_duplicate``): only documents the index has not seen are hashed, and a
+    document an earlier release published is never replaced by a later copy. Parts are written first,
+    the manifest last, the index part after it.
     """
     if not partitions:
         raise ReleaseError("no releasable source has anonymised documents: nothing to release")
@@ -98,17 +104,32 @@ def build_release(
     partitions = sorted(partitions, key=lambda p: p["source_id"])
     inputs = [storage.url(anonymised_path(p["source_id"])) for p in partitions]
     con = storage.duckdb(memory_limit=memory_limit)
+    plan = None
+    if near_duplicates is not None:
+        plan = near_duplicates.plan(_after_exact_dedup(storage, con, inputs, partitions))
     drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql(inputs, KEEP_ORDER)).to_arrow_reader(8_192))
     per_source: dict[str, dict[str, int]] = {}
+    near_total = 0
     with (
         storage.staged_file(excluded_release_path(corpus, version)) as excluded_local,
         BatchWriter(excluded_local, EXCLUDED_SCHEMA) as excluded_writer,
         PartWriter(storage, folder, rows_per_part) as parts,
     ):
         for index, partition in enumerate(partitions):
-            counts = per_source.setdefault(partition["source_id"], {"documents": 0, "duplicates_dropped": 0})
+            counts = per_source.setdefault(
+                partition["source_id"], {"documents": 0, "duplicates_dropped": 0, "near_duplicates_dropped": 0}
+            )
             with storage.open_input(anonymised_path(partition["source_id"])) as handle:
                 for kept, dropped, why, duplicate_of in split_by_drops(iter_batches(handle), drops.for_file(index)):
+                    if plan is not None and plan.drops:
+                        kept, near = _split_near(kept, plan.drops)
+                        if near.num_rows:
+                            near_of = [plan.drops[d] for d in near.column("doc_id").to_pylist()]
+                            excluded_writer.write_batch(
+                                with_exclusion(near, "release", [NEAR_DUPLICATE] * near.num_rows, near_of)
+                            )
+                            counts["near_duplicates_dropped"] += near.num_rows
+                            near_total += near.num_rows
                     parts.write(kept)
                     excluded_writer.write_batch(with_exclusion(dropped, "release", why, duplicate_of))
                     counts["documents"] += kept.num_rows
@@ -117,7 +138,7 @@ def build_release(
     if not drops.exhausted():
         raise ReleaseError("deduplication decisions were left unapplied: the input zone changed during the build")
     files = parts.files
-    dropped_total = excluded_writer.rows_written
+    dropped_total = excluded_writer.rows_written - near_total
 
     total = sum(f["rows"] for f in files)
     manifest = {
@@ -136,7 +157,26 @@ def build_release(
         "total_bytes": sum(f["bytes"] for f in files),
         "files": files,
         "release_digest": release_digest(files),
-        "excluded": {"duplicate_content": dropped_total, "path": excluded_release_path(corpus, version)},
+        "excluded": {
+            "duplicate_content": dropped_total,
+            "near_duplicate": near_total,
+            "path": excluded_release_path(corpus, version),
+        },
+        "near_duplicates": None
+        if plan is None or near_duplicates is None
+        else {
+            "method": "minhash-lsh",
+            "ngram": near_duplicates.settings.ngram,
+            "bands": near_duplicates.settings.bands,
+            "rows": near_duplicates.settings.rows,
+            "threshold": near_duplicates.settings.threshold,
+            "index": near_duplicates.folder,
+            **plan.counts(),
+            "dropped_by_source_pair": [
+                {"source_id": a, "kept_copy_source_id": b, "documents": n}
+                for (a, b), n in sorted(plan.by_source_pair.items(), key=lambda item: (str(item[0]), -item[1]))
+            ],
+        },
         "sources": [
             {
                 "source_id": p["source_id"],
@@ -155,13 +195,33 @@ def build_release(
                 "expectations": p.get("validation"),
                 "documents": per_source.get(p["source_id"], {}).get("documents", 0),
                 "duplicates_dropped": per_source.get(p["source_id"], {}).get("duplicates_dropped", 0),
+                "near_duplicates_dropped": per_source.get(p["source_id"], {}).get("near_duplicates_dropped", 0),
             }
             for p in partitions
         ],
         "build_duration_s": round(time.perf_counter() - started, 3),
     }
     storage.write_json(f"{folder}/{MANIFEST}", manifest)
+    if plan is not None and near_duplicates is not None:
+        near_duplicates.commit(plan, version)  # after the manifest: only a published release is indexed
     return manifest
+
+
+def _after_exact_dedup(
+    storage: Storage, con: Any, inputs: Sequence[str], partitions: Sequence[dict[str, Any]]
+) -> Iterator[pa.RecordBatch]:
+    """Stream the release's documents that survive exact deduplication (the near-duplicate candidates)."""
+    drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql(list(inputs), KEEP_ORDER)).to_arrow_reader(8_192))
+    for index, partition in enumerate(partitions):
+        with storage.open_input(anonymised_path(partition["source_id"])) as handle:
+            for kept, *_ in split_by_drops(iter_batches(handle), drops.for_file(index)):
+                yield kept
+
+
+def _split_near(batch: pa.RecordBatch, drops: dict[str, str]) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """Split a batch into the rows to keep and the near duplicates to drop."""
+    near = pa.array([doc in drops for doc in batch.column("doc_id").to_pylist()], pa.bool_())
+    return batch.filter(pc.invert(near)), batch.filter(near)
 
 
 class PartWriter:

@@ -21,6 +21,38 @@ def next_run(schedule: str | None, after: datetime) -> datetime | None:
     return croniter(schedule, after).get_next(datetime)
 
 
+def _release_duplicates(storage: Storage, source_id: str) -> list[dict[str, Any]]:
+    """Per corpus, the newest release: the source's documents in it and its duplicates (counts, other sources)."""
+    from catalog.releases import list_versions
+
+    newest: dict[str, dict[str, Any]] = {}
+    for entry in list_versions(storage) if storage.exists("releases") else []:
+        if entry["complete"]:
+            newest[entry["corpus"]] = entry["manifest"]
+    found = []
+    for corpus, manifest in sorted(newest.items()):
+        mine = next((s for s in manifest["sources"] if s["source_id"] == source_id), None)
+        if mine is None:
+            continue
+        near = manifest.get("near_duplicates") or {}
+        of_sources = {
+            pair["kept_copy_source_id"]: pair["documents"]
+            for pair in near.get("dropped_by_source_pair", [])
+            if pair["source_id"] == source_id
+        }
+        found.append(
+            {
+                "corpus": corpus,
+                "version": manifest["version"],
+                "documents": mine["documents"],
+                "exact_duplicates_dropped": mine["duplicates_dropped"],
+                "near_duplicates_dropped": mine.get("near_duplicates_dropped", 0),
+                "near_duplicates_of_sources": dict(sorted(of_sources.items())),
+            }
+        )
+    return found
+
+
 def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, now: datetime | None = None) -> dict:
     """Build the report of one source: fetched, kept, dropped and quarantined (with reasons), runs, schedule."""
     from quality.clean import STAGE, clean_report_path, excluded_path  # the report reads the clean accounting
@@ -66,6 +98,7 @@ def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, n
         "dropped_by_filter": clean.get("dropped_by_filter") if clean else None,
         "languages": clean.get("languages") if clean else None,
         "excluded_documents": excluded_path(STAGE, source_id) if clean else None,
+        "in_latest_releases": _release_duplicates(storage, source_id),
         "cleaned_at_ingest": clean["ingest_id"] if clean else None,
         "registration": registry.history(source_id),
     }
@@ -101,6 +134,12 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"languages       {reasons(report['languages']).strip(' ()')}")
         if report["dropped"]:
             lines.append(f"review drops    {report['excluded_documents']} (each with its reason)")
+    for release in report.get("in_latest_releases") or []:
+        lines.append(
+            f"in release      {release['corpus']}/{release['version']}: {release['documents']} documents; duplicates "
+            f"left out: {release['exact_duplicates_dropped']} exact, {release['near_duplicates_dropped']} near"
+            + reasons(release["near_duplicates_of_sources"]).replace(" (", " (kept copy from: ", 1)
+        )
     if report["last_run"]:
         run = report["last_run"]
         lines.append(

@@ -15,6 +15,8 @@ from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS, DEFAULT_ROWS_PER_PART
 from catalog.sources import bundled_sources_dir
 from catalog.storage import DEFAULT_ROOT, Storage
+from quality.dedup_index import NearDuplicateIndex
+from quality.neardup import MinHashSettings
 
 
 class StorageResource(ConfigurableResource):
@@ -52,10 +54,21 @@ class SourcesResource(ConfigurableResource):
 
 
 class ReleaseResource(ConfigurableResource):
-    """How releases are cut: the corpus name and the size of Parquet parts."""
+    """How releases are cut: the corpus name, the size of Parquet parts and near-deduplication."""
 
     corpus: str = Field(default=DEFAULT_CORPUS, pattern=r"^[a-z0-9][a-z0-9-]*$")
     rows_per_part: int = Field(default=DEFAULT_ROWS_PER_PART, gt=0)
+    near_duplicates: bool = Field(default=True, description="drop near duplicates (MinHash LSH, FineWeb's 14x8)")
+    near_duplicate_threshold: float | None = Field(
+        default=None, gt=0, le=1, description="also require this estimated Jaccard similarity (default: bands only)"
+    )
+
+    def near_duplicate_index(self, storage: Storage, priority: dict[str, int]) -> NearDuplicateIndex | None:
+        """Return the corpus's persistent near-duplicate index, or ``None`` when near-deduplication is off."""
+        if not self.near_duplicates:
+            return None
+        settings = MinHashSettings(threshold=self.near_duplicate_threshold)
+        return NearDuplicateIndex(storage, self.corpus, settings, priority=priority)
 
 
 class AnonymisationResource(ConfigurableResource):

@@ -104,14 +104,18 @@ def test_release_is_built_from_all_partitions_and_its_check_passes(defs, dagster
     result = defs.resolve_job_def("build_release").execute_in_process(instance=dagster_instance)
     assert result.success
     (release,) = result.asset_materializations_for_node("corpus_release")
-    assert release.metadata["total_documents"].value == 36
+    assert release.metadata["total_documents"].value == 34
     assert release.metadata["files"].value == 4  # rows_per_part=10
     assert release.metadata["duplicates_dropped_across_sources"].value == 3
+    # the samples' two edited copies of earlier texts (near duplicates) go too, and every document was hashed
+    assert release.metadata["near_duplicates_dropped"].value == 2
+    assert release.metadata["near_duplicates"].value["documents_hashed"] == 34 + 2
     assert [s["source_id"] for s in release.metadata["sources"].value] == SOURCES
     # each source entry names the passed validation of the exact anonymised snapshot that went in
     for entry in release.metadata["sources"].value:
         assert entry["expectations"]["suite"] == "anonymised_zone"
-        assert entry["expectations"]["documents"] == entry["documents"] + entry["duplicates_dropped"]
+        dropped = entry["duplicates_dropped"] + entry["near_duplicates_dropped"]
+        assert entry["expectations"]["documents"] == entry["documents"] + dropped
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == "corpus_release_manifest_verifies" and check.passed
 

@@ -268,7 +268,10 @@ def test_latest_after_ten_builds_in_the_same_second(
 def test_cross_source_duplicates_are_dropped_and_excluded(storage: Storage, partitions: list[dict[str, Any]]) -> None:
     manifest = build_release(storage, CORPUS, partitions)
     version = manifest["version"]
-    assert manifest["excluded"] == {"duplicate_content": 1, "path": excluded_release_path(CORPUS, version)}
+    assert manifest["excluded"] == {
+        "duplicate_content": 1, "near_duplicate": 0, "path": excluded_release_path(CORPUS, version)
+    }  # fmt: skip
+    assert manifest["near_duplicates"] is None  # no index given: exact duplicates only
     assert excluded_release_path(CORPUS, version) == f"excluded/release/{CORPUS}/{version}.parquet"
     with storage.open_input(excluded_release_path(CORPUS, version)) as handle:
         excluded = pq.read_table(handle)
@@ -360,3 +363,68 @@ def test_release_after_a_redelivery_holds_only_the_newest_version(
     assert rows["a-1"]["annotations"]["raw"]["ingest_id"] == second["ingest_id"]
     assert rows["a-0"]["annotations"]["raw"]["ingest_id"] != second["ingest_id"]
     assert verify_release(storage, manifest) == []
+
+
+def _edit(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_near_duplicates_incremental_index_never_replaces_a_published_document(
+    storage: Storage, clean_partition: CleanPartition
+) -> None:
+    from quality.dedup_index import NearDuplicateIndex
+    from quality.neardup import MinHashSettings
+    from tests.texts import DUTCH_ARTICLE
+
+    other = (
+        "Het KNMI verwacht voor het weekend zware windstoten langs de kust van Zeeland en Noord-Holland. "
+        "Veerdiensten naar de Waddeneilanden kunnen uitvallen en de NS raadt reizigers aan de reisplanner te "
+        "raadplegen voordat zij vertrekken. Zondag wordt het rustiger, met opklaringen in het oosten."
+    )
+    index = NearDuplicateIndex(storage, CORPUS, MinHashSettings(), priority={"krant": 10, "aggregator": 1})
+
+    # release 1: the aggregator and the paper carry the same wire story; the paper (priority 10) wins
+    aggregator = [{"id": "wire", "text": _edit(DUTCH_ARTICLE, "dinsdag", "gisteren"), "published_at": "2026-03-01"}]
+    krant = [{"id": "brug", "text": DUTCH_ARTICLE, "published_at": "2026-03-02"}]
+    first = build_release(
+        storage, CORPUS, [clean_partition("aggregator", aggregator), clean_partition("krant", krant)],
+        near_duplicates=index,
+    )  # fmt: skip
+    assert first["total_documents"] == 1
+    assert first["excluded"]["near_duplicate"] == 1
+    assert first["near_duplicates"]["documents_hashed"] == 2
+    assert first["near_duplicates"]["dropped_by_source_pair"] == [
+        {"source_id": "aggregator", "kept_copy_source_id": "krant", "documents": 1}
+    ]
+    by_source = {s["source_id"]: s for s in first["sources"]}
+    assert by_source["aggregator"]["near_duplicates_dropped"] == 1 and by_source["krant"]["documents"] == 1
+
+    # release 2: a re-publisher with a higher priority than anyone brings a later copy, plus a new story.
+    # The paper's copy is published: it stays, and only the two new documents are hashed.
+    herdruk = [
+        {"id": "herdruk-brug", "text": _edit(DUTCH_ARTICLE, "Meerstad", "de Meerstad"), "published_at": "2026-01-01"},
+        {"id": "weer", "text": other, "published_at": "2026-03-05"},
+    ]
+    index.priority["herdruk"] = 100
+    sources = {"aggregator": aggregator, "herdruk": herdruk, "krant": krant}
+
+    def release_all() -> dict[str, Any]:
+        partitions = [clean_partition(source_id, records) for source_id, records in sources.items()]
+        return build_release(storage, CORPUS, partitions, near_duplicates=index)
+
+    second = release_all()
+    assert second["near_duplicates"]["documents_hashed"] == 2
+    assert second["near_duplicates"]["decisions_reused"] == 1  # the aggregator's copy: not hashed again
+    assert second["near_duplicates"]["dropped_for_an_earlier_release"] == 1
+    assert second["total_documents"] == 2  # the paper's story and the weather
+    released = pl.concat(pl.read_parquet(path) for path in part_paths(storage, second))
+    assert sorted(released["native_id"].to_list()) == ["brug", "weer"]
+    excluded = pl.read_parquet(storage.url(excluded_release_path(CORPUS, second["version"])))
+    near = excluded.filter(pl.col("excluded_reason") == "near_duplicate")
+    assert sorted(near["native_id"].to_list()) == ["herdruk-brug", "wire"]
+
+    # release 3: nothing new, nothing hashed, the same documents
+    third = release_all()
+    assert third["near_duplicates"]["documents_hashed"] == 0
+    assert third["total_documents"] == 2

@@ -93,6 +93,10 @@ def test_register_list_show_suspend_approve_and_report(spec_file, isolated_env, 
     assert report["runs"] == 2 and report["fetched"] == 20 and report["kept"] == 15
     assert report["languages"] == {"nl": 15} and report["dropped_by_filter"] == {}
     assert report["excluded_documents"] == "excluded/clean/partner-drop.parquet"
+    (release,) = report["in_latest_releases"]
+    left_out = release["exact_duplicates_dropped"] + release["near_duplicates_dropped"]
+    assert release["documents"] + left_out == 15
+    assert sum(release["near_duplicates_of_sources"].values()) == release["near_duplicates_dropped"]
     assert report["quarantined_by_reason"]["malformed_json"] == 1
     assert report["next_scheduled_run"].endswith("02:30:00+00:00")
     assert [e["action"] for e in report["registration"]] == ["created", "status:approved"]
