@@ -460,7 +460,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
-    """Cluster JSONL records (``id``, ``text``, optional ``source_id``, ``published_at``) into duplicates."""
+    """Cluster JSONL records (``id``, ``text``, optional ``source_id``, ``published_at``, ``url``) into duplicates."""
     from quality.neardup import Deduplicator, MinHashSettings
     from quality.normalise import normalise_text
 
@@ -484,6 +484,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
                 [normalise_text(record["text"]) for record in batch],
                 [record.get("source_id") for record in batch],
                 [record.get("published_at") for record in batch],
+                [record.get("url") for record in batch],
             )
     finally:
         if args.input:
@@ -595,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     dedup = commands.add_parser(
         "dedup",
         help="cluster JSONL records (id, text) into exact and near duplicates",
-        description="Read JSONL records with 'id' and 'text' (optional 'source_id', 'published_at'); write one "
+        description="Read JSONL records with 'id' and 'text' (optional 'source_id', 'published_at', 'url'); write one "
         "line per record with 'id', 'cluster_id' (the kept copy's id), 'cluster_size', 'keep', 'duplicate_of' and "
         "'duplicate' (exact or near). MinHash over word 5-grams, 14 bands x 8 rows (FineWeb's defaults). The copy "
         "kept: highest source priority, then earliest published_at, then longest text. Texts are normalised "

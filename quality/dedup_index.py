@@ -39,8 +39,10 @@ from quality.neardup import (
     candidate_pairs,
     choose_keep,
     connected_components,
+    equal_value_pairs,
     estimated_jaccard,
     minhash_matrix,
+    normalise_url,
     shingle_hashes,
 )
 
@@ -124,7 +126,8 @@ class NearDuplicateIndex:
         """Decide the near duplicates of a release from its candidate documents (after exact dedup).
 
         ``batches`` stream the release's documents (``doc_id``, ``source_id``, ``published_at``,
-        ``content_sha256``, ``text``); only unseen documents are hashed, ``batch_docs`` at a time.
+        ``content_sha256``, ``url``, ``text``); only unseen documents are hashed, ``batch_docs`` at a time.
+        Documents with the same normalised URL are duplicates too.
         """
         plan = NearDuplicatePlan()
         published = self.published()
@@ -134,6 +137,7 @@ class NearDuplicateIndex:
             ((d, c), dup) for d, c, dup in decided.select("doc_id", "content_sha256", "duplicate_of").iter_rows()
         )
         present: set[str] = set()
+        published_urls: dict[str, str] = {}
         meta: list[dict[str, Any]] = []
         keys: list[pl.DataFrame] = []
         matrices: list[np.ndarray] = []
@@ -152,15 +156,20 @@ class NearDuplicateIndex:
             if self.settings.threshold is not None:
                 matrices.append(matrix)
             meta.extend(
-                {k: v for k, v in row.items() if k != "text"} | {"length": len(row["text"])} for row in pending_rows
+                {k: v for k, v in row.items() if k not in ("text", "url")}
+                | {"length": len(row["text"]), "url": normalise_url(row["url"])}
+                for row in pending_rows
             )
             pending_rows.clear()
 
         for batch in batches:
-            for row in batch.select(["doc_id", "source_id", "published_at", "content_sha256", "text"]).to_pylist():
+            columns = ["doc_id", "source_id", "published_at", "content_sha256", "url", "text"]
+            for row in batch.select(columns).to_pylist():
                 identity = (row["doc_id"], row["content_sha256"])
                 present.add(row["doc_id"])
                 if identity in seen_published:
+                    if (url := normalise_url(row["url"])) is not None:
+                        published_urls[row["doc_id"]] = url
                     continue
                 if identity in seen_dropped:
                     plan.drops[row["doc_id"]] = seen_dropped[identity]
@@ -200,8 +209,11 @@ class NearDuplicateIndex:
             .select(pl.min_horizontal("a", "b").alias("a"), pl.max_horizontal("a", "b").alias("b"))
             .unique()
         )
+        # the same page (normalised URL) is a duplicate whatever its text
+        urls = pl.Series([m["url"] for m in meta] + [published_urls.get(doc) for doc in live_ids], dtype=pl.String)
         pairs = pl.concat(
             [frame.select(pl.col("a").cast(pl.UInt32), pl.col("b").cast(pl.UInt32)) for frame in (new_new, new_old)]
+            + [equal_value_pairs(urls)]
         )
         total = len(meta) + len(live_ids)
         clusters = connected_components(pairs, total)

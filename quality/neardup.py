@@ -214,15 +214,41 @@ def choose_keep(
     )
 
 
-def exact_pairs(content_hashes: pl.Series) -> pl.DataFrame:
-    """Return pairs ``a < b`` (first occurrence, later occurrence) of equal content hashes."""
-    frame = pl.DataFrame({"hash": content_hashes}).with_row_index("b")
-    first = frame.group_by("hash").agg(a=pl.col("b").min())
+_TRACKING = ("utm_", "fbclid", "gclid", "mc_", "ref", "xtor", "at_medium", "at_campaign")
+
+
+def normalise_url(url: str | None) -> str | None:
+    """Return the form of a URL that two copies of one page share (``None`` for an empty or unusable URL).
+
+    No scheme, ``www.``, fragment, tracking parameters or trailing slash; the host in lower case.
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if not host:
+        return None
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(_TRACKING)]
+    path = parts.path.rstrip("/") or ""
+    return host + path + ("?" + urlencode(sorted(query)) if query else "")
+
+
+def equal_value_pairs(values: pl.Series) -> pl.DataFrame:
+    """Return pairs ``a < b`` (first occurrence, later occurrence) of equal non-null values (positions)."""
+    frame = pl.DataFrame({"value": values}).with_row_index("b").drop_nulls("value")
+    first = frame.group_by("value").agg(a=pl.col("b").min())
     return (
-        frame.join(first, on="hash")
+        frame.join(first, on="value")
         .filter(pl.col("a") < pl.col("b"))
         .select(pl.col("a").cast(pl.UInt32), pl.col("b").cast(pl.UInt32))
     )
+
+
+def exact_pairs(content_hashes: pl.Series) -> pl.DataFrame:
+    """Return pairs ``a < b`` (first occurrence, later occurrence) of equal content hashes."""
+    return equal_value_pairs(content_hashes)
 
 
 class Deduplicator:
@@ -249,8 +275,12 @@ class Deduplicator:
         texts: Sequence[str],
         source_ids: Sequence[str | None] | None = None,
         published_at: Sequence[object] | None = None,
+        urls: Sequence[str | None] | None = None,
     ) -> None:
-        """Hash one batch of (normalised) texts and remember what the decision needs."""
+        """Hash one batch of (normalised) texts and remember what the decision needs.
+
+        Documents with the same URL (see :func:`normalise_url`) are duplicates whatever their text.
+        """
         from catalog.documents import content_sha256
 
         n = len(texts)
@@ -273,6 +303,7 @@ class Deduplicator:
                     ),
                     "length": pl.Series([len(t) for t in texts], dtype=pl.Int64),
                     "content": pl.Series([content_sha256(t) for t in texts], dtype=pl.String),
+                    "url": pl.Series([normalise_url(u) for u in (urls or [None] * n)], dtype=pl.String),
                 }
             )
         )
@@ -301,7 +332,13 @@ class Deduplicator:
             pairs = pairs.filter(
                 pl.Series(estimated_jaccard(np.vstack(self._matrices), pairs) >= self.settings.threshold)
             )
-        pairs = pl.concat([pairs, exact_pairs(meta["content"])]).unique()
+        pairs = pl.concat(
+            [
+                pairs.select(pl.col("a").cast(pl.UInt32), pl.col("b").cast(pl.UInt32)),
+                exact_pairs(meta["content"]),
+                equal_value_pairs(meta["url"]),
+            ]
+        ).unique()
         clusters = connected_components(pairs, self._documents)
         decided = choose_keep(
             clusters,

@@ -105,3 +105,28 @@ def test_settings_are_checked():
         MinHashSettings(threshold=1.5)
     assert MinHashSettings().permutations == 112
     assert Deduplicator().decide().height == 0
+
+
+def test_urls_are_normalised_to_what_copies_of_one_page_share():
+    from quality.neardup import normalise_url
+
+    assert normalise_url("https://www.NU.nl/artikel/123/?utm_source=x&id=5#reacties") == "nu.nl/artikel/123?id=5"
+    assert normalise_url("http://nu.nl/artikel/123?id=5") == "nu.nl/artikel/123?id=5"
+    assert normalise_url("https://nu.nl/artikel/124") != normalise_url("https://nu.nl/artikel/123")
+    assert normalise_url("") is None and normalise_url(None) is None and normalise_url("geen url") is None
+
+
+def test_the_same_page_is_a_duplicate_whatever_its_text():
+    dedup = Deduplicator()
+    dedup.add(
+        ["1", "2", "3"],
+        [DUTCH_ARTICLE, OTHER, "Een derde tekst over iets anders dan de brug of het weer in het land."],
+        published_at=["2026-01-01", "2026-01-02", None],
+        urls=["https://www.krant.nl/brug?utm_medium=rss", "http://krant.nl/brug/", "https://krant.nl/weer"],
+    )
+    decided = dedup.decide()
+    assert decided.select("id", "keep", "duplicate_of").rows() == [
+        ("1", True, None),
+        ("2", False, "1"),
+        ("3", True, None),
+    ]
