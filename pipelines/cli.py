@@ -171,7 +171,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     manifest = read_manifest(storage, version, corpus)
     print(
         f"{manifest['total_documents']} documents in {len(manifest['files'])} part(s), "
-        f"{manifest['excluded']['duplicate_content']} cross-source duplicate(s) dropped; manifest verified",
+        f"{manifest['excluded']['duplicate_content']} exact and {manifest['excluded'].get('near_duplicate', 0)} "
+        "near duplicate(s) dropped across sources; manifest verified",
         flush=True,
     )
     if not manifest["anonymised"]:
@@ -234,8 +235,8 @@ def cmd_releases_show(args: argparse.Namespace) -> int:
     print(f"stages         {', '.join(manifest['stages'])}")
     print(f"anonymised     {'yes' if manifest['anonymised'] else 'NO: contains personal data'}")
     print(
-        f"excluded       {manifest['excluded']['duplicate_content']} cross-source duplicate(s) "
-        f"({manifest['excluded']['path']})"
+        f"excluded       {manifest['excluded']['duplicate_content']} exact and "
+        f"{manifest['excluded'].get('near_duplicate', 0)} near duplicate(s) ({manifest['excluded']['path']})"
     )
     print("sources")
     for source in manifest["sources"]:

@@ -155,9 +155,11 @@ def test_partner_registers_a_source_and_sees_documents_and_report(kind, isolated
 
         assert main(["releases", "show", "latest", "--json"]) == 0
         manifest = json.loads(capsys.readouterr().out)
-        assert {"source_id": source_id, "documents": documents} in [
-            {"source_id": s["source_id"], "documents": s["documents"]} for s in manifest["sources"]
-        ]
+        (entry,) = [s for s in manifest["sources"] if s["source_id"] == source_id]
+        # every kept document is in the release, unless it is a near copy of another one (the OAI and
+        # Rechtspraak fixtures are one template with a different number: one of each pair is left out)
+        assert entry["documents"] + entry["near_duplicates_dropped"] == documents
+        assert entry["documents"] >= 1
 
         # The next run fetches nothing new, and the documents keep their ids.
         assert main(["run", "--source", source_id, "--no-release"]) == 0
