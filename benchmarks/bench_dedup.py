@@ -78,14 +78,25 @@ _WORD = re.compile(r"[^\W_]+")  # runs of letters and digits, as both systems' w
 
 
 def sentence_pool() -> list[str]:
-    """Return the distinct real Dutch sentences of at least 4 words (the built-in ones without shared data)."""
+    """Return the distinct real Dutch sentences that can be varied (the built-in ones without shared data).
+
+    Kept: 4-40 words, of which at least 3 and at least 30% plain lower-case words. Long lists of names and
+    years ("Voorzitter Vlaams Blok Jongeren (1987-1989) Partijbestuurslid ...") would hardly change under
+    the variation, and two short originals built around the same one would be near-duplicates by chance.
+    """
     pool: list[str] = []
     paths = sorted(dutch_text.SHARED_TEXT.glob("*.jsonl")) if dutch_text.SHARED_TEXT.is_dir() else []
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             for paragraph in re.split(r"\n+", json.loads(line).get("text", "")):
-                pool += [s.strip() for s in _SENTENCE_END.split(paragraph) if len(_WORD.findall(s)) >= 4]
-    return list(dict.fromkeys(pool)) or dutch_text.sentences()
+                pool += [s.strip() for s in _SENTENCE_END.split(paragraph)]
+
+    def variable(sentence: str) -> bool:
+        words = len(_WORD.findall(sentence))
+        plain = sum(t.isalpha() and t.islower() for t in sentence.split())
+        return 4 <= words <= 40 and plain >= max(3, 0.3 * words)
+
+    return [s for s in dict.fromkeys(pool) if variable(s)] or dutch_text.sentences()
 
 
 @dataclass
@@ -445,7 +456,28 @@ def datatrove_jsonl(path: Path, output: Path) -> tuple[object, object, str]:
     return read, write, "stdlib json reader/writer functions (orjson is not installed)"
 
 
-def datatrove_worker(path: Path, workdir: Path, output: Path, docs: int, precision: int) -> dict:
+def split_words() -> object:
+    """Return a datatrove ``WordTokenizer`` that splits on whitespace (``str.split``), without spaCy.
+
+    datatrove tokenizes the simplified text (lower case, punctuation replaced by spaces), where this gives
+    (nearly) the words spaCy gives, at a fraction of the cost: a sensitivity check of datatrove's speed.
+    """
+    from datatrove.utils.word_tokenizers import WordTokenizer
+
+    class SplitWords(WordTokenizer):
+        def word_tokenize(self, text: str) -> list[str]:
+            return text.split()
+
+        def sent_tokenize(self, text: str) -> list[str]:
+            return [text]
+
+        def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+            return [(0, len(text))]
+
+    return SplitWords()
+
+
+def datatrove_worker(path: Path, workdir: Path, output: Path, docs: int, precision: int, words: str) -> dict:
     """Run datatrove's four MinHash stages over the JSONL; save the cluster label per document; return figures."""
     import spacy
     from datatrove.executor import LocalPipelineExecutor
@@ -465,7 +497,8 @@ def datatrove_worker(path: Path, workdir: Path, output: Path, docs: int, precisi
     def executor(pipeline: list, name: str, tasks: int = 1) -> LocalPipelineExecutor:
         return LocalPipelineExecutor(pipeline, tasks=tasks, workers=1, logging_dir=str(workdir / "logs" / name))
 
-    dutch = Languages.dutch__latn  # spaCy's Dutch tokenizer, as FineWeb-2 runs it
+    # spaCy's Dutch tokenizer, as FineWeb-2 runs it for nld_Latn; or a plain split (--datatrove-words split)
+    dutch = Languages.dutch__latn if words == "spacy" else split_words()
     # (name, pipeline factory, tasks): the steps are made when the stage starts, inside the timing
     stages = [
         (
@@ -528,7 +561,7 @@ def run_child(system: str, args: argparse.Namespace, jsonl: Path, docs: int) -> 
     log = workdir / f"{system}.log"
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", system, "--input", str(jsonl)]
     command += ["--workdir", str(workdir), "--docs", str(docs), "--batch", str(args.batch)]
-    command += ["--datatrove-precision", str(args.datatrove_precision)]
+    command += ["--datatrove-precision", str(args.datatrove_precision), "--datatrove-words", args.datatrove_words]
     with log.open("w") as stderr:
         result = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True, check=False)
     if result.returncode:
@@ -545,7 +578,9 @@ def worker_main(args: argparse.Namespace) -> None:
     if args.worker == "ours":
         figures = ours_worker(Path(args.input), output, args.batch)
     else:
-        figures = datatrove_worker(Path(args.input), workdir / "datatrove", output, args.docs, args.datatrove_precision)
+        figures = datatrove_worker(
+            Path(args.input), workdir / "datatrove", output, args.docs, args.datatrove_precision, args.datatrove_words
+        )
     print(json.dumps(figures))
 
 
@@ -708,6 +743,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000, help="documents per Deduplicator.add call")
     parser.add_argument("--skip-datatrove", action="store_true", help="run ours only (e.g. for a memory run)")
     parser.add_argument("--datatrove-precision", type=int, choices=(32, 64), default=64, help="MinHash bits")
+    parser.add_argument(
+        "--datatrove-words",
+        choices=("spacy", "split"),
+        default="spacy",
+        help="datatrove's word tokenizer: spaCy nl (FineWeb-2's for nld_Latn) or str.split on its simplified text",
+    )
     parser.add_argument("--sample", type=int, default=3000, help="true pairs whose exact Jaccard is computed")
     parser.add_argument("--sample-originals", type=int, default=1000, help="originals checked for distinctness")
     parser.add_argument("--check-originals", type=int, default=100_000, help="originals they are compared with")
@@ -741,7 +782,8 @@ def main() -> None:
         hash_fc = results["datatrove"][0]["hash"]
         print(
             f"\ndatatrove {version('datatrove')}: MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, "
-            f"seed=1, HashConfig(precision={args.datatrove_precision}, hash_fc='{hash_fc}')), nld_Latn (spaCy) words; "
+            f"seed=1, HashConfig(precision={args.datatrove_precision}, hash_fc='{hash_fc}')), words: "
+            f"{'nld_Latn (spaCy nl)' if args.datatrove_words == 'spacy' else 'str.split'}; "
             "4 LocalPipelineExecutors (workers=1; stage 2 runs 14 tasks, one per bucket)"
         )
         print(f"  JSONL in and out: {results['datatrove'][0]['io']}")
