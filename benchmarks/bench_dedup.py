@@ -9,6 +9,7 @@ form a group; the true duplicate pairs are all pairs within a group. Both system
     pip install -e '.[bench]'                                         # datatrove 0.10.1
     python benchmarks/bench_dedup.py                                  # 100,000 documents, both systems
     python benchmarks/bench_dedup.py --docs 1000000 --skip-datatrove  # ours only: time and peak memory
+    python benchmarks/bench_dedup.py --datatrove-words split          # datatrove without spaCy's tokenizer
 
 The sentence pool is small (~2,000 sentences), so originals are built to be distinct anyway: each takes its
 sentences from a fresh permutation of the pool (no sentence twice until the pool is used up), in paragraphs
@@ -21,9 +22,11 @@ documents, then ``decide``; predicted pairs are the pairs with the same ``cluste
 ``MinhashDedupSignature`` -> ``MinhashDedupBuckets`` -> ``MinhashDedupCluster(save_cluster_id=True)`` ->
 ``MinhashDedupFilter`` with ``MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8)`` and the Dutch
 word tokenizer (spaCy, as FineWeb-2), each stage a ``LocalPipelineExecutor`` with one worker; predicted pairs
-are the pairs in the same cluster of the ``.clusters`` file. Each system runs in a child process of its own
-(so that its peak RSS is its own), timed from reading the JSONL to the clusters. Prints precision, recall and
-F1 of the duplicate pairs, wall and CPU seconds, documents per second and peak RSS.
+are the pairs in the same cluster of the ``.clusters`` file. datatrove's default shingle hash needs ``xxhash``
+and its JSONL reader and writer need ``orjson``, which ``.[bench]`` does not install: without them the
+benchmark uses datatrove's ``sha1`` and two plain ``json`` pipeline functions, and says so. Each system runs
+in a child process of its own (so that its peak RSS is its own), timed from reading the JSONL to the clusters.
+Prints precision, recall and F1 of the duplicate pairs, wall and CPU seconds, documents per second and peak RSS.
 Never touches the network (socket connections are blocked; only local IPC sockets are allowed, which
 datatrove's executor needs). Scratch files go to ``--workdir`` (default: ``<tmp>/benchd``).
 """
