@@ -104,10 +104,14 @@ def build_release(
     partitions = sorted(partitions, key=lambda p: p["source_id"])
     inputs = [storage.url(anonymised_path(p["source_id"])) for p in partitions]
     con = storage.duckdb(memory_limit=memory_limit)
+    exact = con.sql(duplicate_drops_sql(inputs, KEEP_ORDER)).to_arrow_reader(8_192)
     plan = None
     if near_duplicates is not None:
-        plan = near_duplicates.plan(_after_exact_dedup(storage, con, inputs, partitions))
-    drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql(inputs, KEEP_ORDER)).to_arrow_reader(8_192))
+        # the exact decisions (dropped rows' keys only: small) are read once and applied in both passes
+        exact = exact.read_all()
+        plan = near_duplicates.plan(_after_exact_dedup(storage, DropCursor.from_arrow(exact.to_reader()), partitions))
+        exact = exact.to_reader()
+    drops = DropCursor.from_arrow(exact)
     per_source: dict[str, dict[str, int]] = {}
     near_total = 0
     with (
@@ -208,10 +212,9 @@ def build_release(
 
 
 def _after_exact_dedup(
-    storage: Storage, con: Any, inputs: Sequence[str], partitions: Sequence[dict[str, Any]]
+    storage: Storage, drops: DropCursor, partitions: Sequence[dict[str, Any]]
 ) -> Iterator[pa.RecordBatch]:
     """Stream the release's documents that survive exact deduplication (the near-duplicate candidates)."""
-    drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql(list(inputs), KEEP_ORDER)).to_arrow_reader(8_192))
     for index, partition in enumerate(partitions):
         with storage.open_input(anonymised_path(partition["source_id"])) as handle:
             for kept, *_ in split_by_drops(iter_batches(handle), drops.for_file(index)):

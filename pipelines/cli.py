@@ -437,9 +437,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
             texts = [normalise_text(record["text"]) for record in batch]
             removed = [0] * len(texts)
             if gate.cleaner is not None:  # as the clean stage does: boilerplate lines go before judging
-                stripped, lines = gate.cleaner.clean(texts)
-                removed = lines.to_list()
-                texts = [normalise_text(t) if n else t for t, n in zip(stripped.to_list(), removed, strict=True)]
+                texts, removed = gate.cleaner.clean_normalised(texts)
             assessment = gate.assess(texts).with_columns(boilerplate_lines=pl.Series(removed, dtype=pl.Int64))
             for record, row in zip(batch, assessment.iter_rows(named=True), strict=True):
                 keep, reason = row.pop("keep"), row.pop("reason")
@@ -512,6 +510,12 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 # -- parser ------------------------------------------------------------------------------------------
 
 
+def _jsonl_io_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the --input and --output options that every JSONL-in, JSONL-out command shares."""
+    parser.add_argument("--input", metavar="F", help="JSONL file (default: stdin)")
+    parser.add_argument("--output", metavar="F", help="JSONL file (default: stdout)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``corpusfabriek`` command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -572,8 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(entity, start, end, score; offsets into the original). Streams: memory stays flat. The secret "
         "key for surrogate and hash comes from CORPUSFABRIEK_ANONYMISATION_KEY.",
     )
-    anonymise.add_argument("--input", metavar="F", help="JSONL file (default: stdin)")
-    anonymise.add_argument("--output", metavar="F", help="JSONL file (default: stdout)")
+    _jsonl_io_arguments(anonymise)
     anonymise.add_argument(
         "--operator", choices=["surrogate", "placeholder", "hash"], default="surrogate", help="replacement"
     )
@@ -587,8 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'reason' (null when kept), 'lang', 'lang_score' and 'stats', the statistics the filters used. Texts are "
         "normalised first, as in the clean stage. Thresholds: FineWeb-2's for Dutch, or a source's (--source).",
     )
-    quality.add_argument("--input", metavar="F", help="JSONL file (default: stdin)")
-    quality.add_argument("--output", metavar="F", help="JSONL file (default: stdout)")
+    _jsonl_io_arguments(quality)
     quality.add_argument("--languages", default="nl", metavar="CODES", help="expected languages (default: nl)")
     quality.add_argument("--source", metavar="ID", help="use this registered source's thresholds and languages")
     quality.add_argument("--batch-size", type=int, default=1000, metavar="N", help="records per batch (memory)")
@@ -603,8 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
         "kept: highest source priority, then earliest published_at, then longest text. Texts are normalised "
         "first and not kept in memory.",
     )
-    dedup.add_argument("--input", metavar="F", help="JSONL file (default: stdin)")
-    dedup.add_argument("--output", metavar="F", help="JSONL file (default: stdout)")
+    _jsonl_io_arguments(dedup)
     dedup.add_argument(
         "--threshold", type=float, metavar="T", help="also require an estimated Jaccard similarity >= T (0-1)"
     )

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from quality.normalise import normalise_text
+
 #: Longest line that can be boilerplate; longer lines are article text whatever they contain.
 MAX_LINE_CHARS = 160
 
@@ -73,3 +75,12 @@ class NewsBoilerplateCleaner:
         # a text that was all boilerplate becomes empty; blank lines left at the edges are trimmed
         cleaned = result["text"].fill_null("").str.strip_chars("\n")
         return cleaned.alias("text"), result["removed"].fill_null(0).cast(pl.Int64).alias("boilerplate_lines")
+
+    def clean_normalised(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
+        """Strip boilerplate from normalised texts and keep them normalised; return texts and lines removed.
+
+        A removed line can leave three newlines in a row, so only the texts that lost lines are normalised again.
+        """
+        stripped, lines = self.clean(texts)
+        removed = lines.to_list()
+        return [normalise_text(t) if n else t for t, n in zip(stripped.to_list(), removed, strict=True)], removed

@@ -81,10 +81,7 @@ def normalise_batch(
     after = [normalise_text(text) for text in before]
     removed = [0] * len(after)
     if cleaner is not None:
-        stripped, lines = cleaner.clean(after)
-        removed = lines.to_list()
-        # a removed line can leave three newlines in a row: normalise those texts once more
-        after = [normalise_text(text) if n else text for text, n in zip(stripped.to_list(), removed, strict=True)]
+        after, removed = cleaner.clean_normalised(after)
     changed = [a != b for a, b in zip(after, before, strict=True)]
     clean = pa.StructArray.from_arrays(
         [

@@ -114,7 +114,8 @@ class QualityGate:
             return pl.DataFrame(schema={"keep": pl.Boolean, "reason": pl.String, "lang": pl.String})
         langs, scores = self.detector.detect_many(texts)
         is_ocr_series = pl.Series([bool(value) or confidence[i] is not None for i, value in enumerate(ocr)])
-        noise = ocr_noise_ratio(texts)
+        # the vocabulary lookup is only worth its cost when a batch holds OCR text (most sources have none)
+        noise = ocr_noise_ratio(texts) if is_ocr_series.any() else pl.Series([None] * len(texts), dtype=pl.Float64)
         frame = stats.with_columns(
             lang=pl.Series(langs, dtype=pl.String),
             lang_score=pl.Series(scores, dtype=pl.Float64),
