@@ -41,10 +41,12 @@ def source_registry_sensor(
     seen = json.loads(context.cursor) if context.cursor else {}
     digests = {source_id: spec_digest(spec) for source_id, spec in specs.items()}
     new = sorted(set(specs) - known)
-    changed = sorted(s for s in specs if s in known and seen.get(s) not in (None, digests[s]))
+    # A spec version the sensor has not seen gets its run whether or not its partition exists already:
+    # `corpusfabriek sources register` adds the partition itself. The run key makes it exactly one run.
+    unseen = sorted(source_id for source_id in specs if seen.get(source_id) != digests[source_id])
     runs = [
         RunRequest(partition_key=source_id, run_key=f"spec:{source_id}:{digests[source_id]}")
-        for source_id in new + changed
+        for source_id in unseen
         if specs[source_id].fetchable
     ]
     if not new and not runs and seen == digests:

@@ -240,3 +240,35 @@ def test_instance_config_limits_runs_to_one_per_source_partition(tmp_path):
         assert not instance.telemetry_enabled
     finally:
         instance.dispose()
+
+
+def test_registry_sensor_runs_a_source_whose_partition_the_cli_already_added(dagster_instance, tmp_path):
+    """`corpusfabriek sources register` adds the partition itself: the sensor must still start its first ingest."""
+    from catalog.registry import SourceRegistry
+    from catalog.storage import Storage
+
+    root = tmp_path / "root"
+    resources = sensor_resources(bundled_sources_dir(), root)
+    first = source_registry_sensor(build_sensor_context(instance=dagster_instance, resources=resources))
+    dagster_instance.add_dynamic_partitions("sources", list(first.dynamic_partitions_requests[0].partition_keys))
+
+    spec_file = tmp_path / "nieuw.yaml"
+    spec_file.write_text(
+        (bundled_sources_dir() / "nieuws-dagblad.yaml")
+        .read_text()
+        .replace("id: nieuws-dagblad", "id: nieuws-tweede")
+        .replace("../data/", f"{bundled_sources_dir().parent / 'data'}/")
+    )
+    SourceRegistry([bundled_sources_dir()], Storage(str(root))).register(spec_file)
+    dagster_instance.add_dynamic_partitions("sources", ["nieuws-tweede"])  # what the CLI does on register
+
+    second = source_registry_sensor(
+        build_sensor_context(instance=dagster_instance, resources=resources, cursor=first.cursor)
+    )
+    assert isinstance(second, SensorResult)
+    assert second.dynamic_partitions_requests == []  # the partition exists already
+    assert [run.partition_key for run in second.run_requests] == ["nieuws-tweede"]
+    third = source_registry_sensor(
+        build_sensor_context(instance=dagster_instance, resources=resources, cursor=second.cursor)
+    )
+    assert isinstance(third, SkipReason)  # exactly one run per registered spec version
