@@ -28,6 +28,10 @@ from catalog.storage import Storage
 CATALOG_SOURCES = "catalog/sources"
 
 
+class UnknownSourceError(LookupError):
+    """No source spec has this id (a partition or command names a source nobody registered)."""
+
+
 def spec_digest(spec: SourceSpec) -> str:
     """Return a digest of a spec's content: it changes whenever any field changes."""
     canonical = json.dumps(spec.to_data(), sort_keys=True, ensure_ascii=False)
@@ -95,7 +99,9 @@ class SourceRegistry:
                 if problem.origin.endswith((f"/{source_id}.yaml", f"/{source_id}.yml")):
                     raise problem
             broken = f"; {len(self.problems)} invalid spec(s) skipped" if self.problems else ""
-            raise KeyError(f"no registered source {source_id!r}; known: {', '.join(specs) or 'none'}{broken}")
+            raise UnknownSourceError(
+                f"no registered source {source_id!r}; known: {', '.join(specs) or 'none'}{broken}"
+            )
         return specs[source_id]
 
     def history(self, source_id: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog.registry import SourceRegistry, spec_yaml
+from catalog.registry import SourceRegistry, UnknownSourceError, spec_yaml
 from catalog.releases import ReleaseError, list_versions, read_manifest, release_dir, verify_release
 from catalog.sources import ENV_SOURCES, SpecError, load_spec
 from catalog.storage import DEFAULT_ROOT, Storage, StorageError
@@ -664,7 +664,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CommandError, ReleaseError, SpecError, StorageError, KeyError, FileNotFoundError, ValueError) as exc:
+    except (
+        CommandError,
+        ReleaseError,
+        SpecError,
+        StorageError,
+        UnknownSourceError,
+        KeyError,
+        FileNotFoundError,
+        ValueError,
+    ) as exc:
         message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"error: {message.splitlines()[0] if message else type(exc).__name__}", file=sys.stderr)
         return 1

@@ -193,3 +193,41 @@ def test_a_suspended_source_is_not_fetched(tmp_path, dagster_instance):
     assert "suspended" in failure.step_failure_data.error.cause.message
     assert not Storage(str(tmp_path / "root")).exists("raw/nieuws-dagblad")
     assert dagster_instance.get_latest_materialization_event(AssetKey("raw_documents")) is None
+
+
+def test_zone_checks_are_per_source_partition(tmp_path, dagster_instance):
+    """One passing source must not turn the residual check green while another source still fails it."""
+    from dagster import AssetCheckKey
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for path in bundled_sources_dir().glob("*.yaml"):
+        text = path.read_text().replace("../data/", f"{bundled_sources_dir().parent / 'data'}/")
+        if path.stem == "sector-meldingen":  # this policy leaves e-mail addresses in: the residual scan finds them
+            text += "anonymisation: {entities: [PERSON, NL_BSN, IBAN_CODE, PHONE_NUMBER]}\n"
+        (specs / path.name).write_text(text)
+    defs = make_defs(tmp_path / "root", [str(specs)])
+    failing = ingest(defs, dagster_instance, "sector-meldingen")
+    assert not failing.success
+    assert ingest(defs, dagster_instance, "nieuws-dagblad").success  # passes, and runs last
+
+    for name in ("no_residual_identifiers", "anonymised_zone_expectations"):
+        key = AssetCheckKey(AssetKey("anonymised_documents"), name)
+        evaluations = {e.partition: e for e in failing.get_asset_check_evaluations() if e.check_name == name}
+        assert set(evaluations) == {"sector-meldingen"}, name  # the evaluation names its partition
+        infos = {
+            info.partition_key: info
+            for info in dagster_instance.event_log_storage.get_asset_check_partition_info([key])
+        }
+        assert infos["sector-meldingen"].latest_execution_status.value == "FAILED", name
+        assert infos["nieuws-dagblad"].latest_execution_status.value == "SUCCEEDED", name
+
+
+def test_a_partition_without_a_spec_fails_naming_the_known_sources(defs, dagster_instance):
+    result = ingest(defs, dagster_instance, "verdwenen-bron")
+    assert not result.success
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    error = failure.step_failure_data.error
+    message = (error.cause or error).message
+    assert "KeyError" not in (error.cause or error).cls_name
+    assert "verdwenen-bron" in message and "archief-courant" in message and "sector-meldingen" in message

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from catalog.registry import CATALOG_SOURCES, SourceRegistry, spec_digest, spec_yaml
+from catalog.registry import CATALOG_SOURCES, SourceRegistry, UnknownSourceError, spec_digest, spec_yaml
 from catalog.sources import ENV_SOURCES, SpecError, bundled_sources_dir, parse_spec
 from catalog.storage import Storage
 
@@ -230,7 +230,7 @@ def test_status_change_to_an_unknown_status_is_refused(registry: SourceRegistry,
 
 
 def test_status_change_of_an_unknown_source(registry: SourceRegistry) -> None:
-    with pytest.raises(KeyError, match="onbekend"):
+    with pytest.raises(UnknownSourceError, match="onbekend"):
         registry.set_status("onbekend", "suspended", reason="bestaat niet")
 
 

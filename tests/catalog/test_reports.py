@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from catalog.ingest import ingest_source
-from catalog.registry import SourceRegistry
+from catalog.registry import SourceRegistry, UnknownSourceError
 from catalog.reports import format_report, next_run, partner_report
 from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
@@ -217,5 +217,5 @@ def test_unscheduled_source(storage: Storage, tmp_path: Path) -> None:
 
 
 def test_report_of_an_unknown_source(storage: Storage, registry: SourceRegistry) -> None:
-    with pytest.raises(KeyError, match="onbekende-bron"):
+    with pytest.raises(UnknownSourceError, match="onbekende-bron"):
         partner_report(storage, registry, "onbekende-bron", now=NOW)

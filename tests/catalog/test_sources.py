@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.registry import SourceRegistry
+from catalog.registry import SourceRegistry, UnknownSourceError
 from catalog.sources import (
     ENV_SOURCES,
     Credentials,
@@ -200,7 +200,7 @@ def test_registry_over_a_folder(tmp_path: Path) -> None:
     assert sorted(specs) == ["bron-a", "bron-b"]
     assert registry.get("bron-b").status == "sandbox"
     assert registry.get("bron-a").location == str(folder / "bron-a.jsonl")
-    with pytest.raises(KeyError, match="bron-a, bron-b"):
+    with pytest.raises(UnknownSourceError, match="bron-a, bron-b"):
         registry.get("bron-c")
 
 
@@ -237,7 +237,7 @@ def test_registry_missing_folder_raises(tmp_path: Path) -> None:
 
 
 def test_empty_registry_get_says_none(tmp_path: Path) -> None:
-    with pytest.raises(KeyError, match="none"):
+    with pytest.raises(UnknownSourceError, match="none"):
         SourceRegistry([tmp_path]).get("iets")
 
 
