@@ -9,7 +9,9 @@ removal) slot in as further per-source assets between ``clean_documents`` and ``
 anonymisation is always the last stage before a release, and a release reads only the anonymised zone.
 """
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
@@ -30,6 +32,7 @@ from anonymisation.stage import (
     anonymised_report_path,
     residual_scan,
 )
+from catalog.failures import clear_failure, current_failures, held_back_reason, record_failure
 from catalog.ingest import batch_path, ingest_source, quarantine_path
 from catalog.registry import UnknownSourceError
 from catalog.releases import build_release, release_dir
@@ -90,6 +93,26 @@ def _spec(sources: SourcesResource, store: Storage, source_id: str) -> SourceSpe
         raise Failure(description=str(exc), allow_retries=False) from None
 
 
+@contextlib.contextmanager
+def _failure_recorded(store: Storage, source_id: str, stage: str, run_id: str) -> Iterator[None]:
+    """Record a failing stage of a source (it holds the source back from releases), then let it fail the step."""
+    try:
+        yield
+    except Exception as exc:
+        record_failure(store, source_id, stage, exc, run_id)
+        raise
+
+
+def _record_check_outcome(
+    store: Storage, source_id: str, stage: str, checks: list[AssetCheckResult], run_id: str
+) -> bool:
+    """Record a failed blocking check of a source as its failure; return whether every check passed."""
+    failed = [check.check_name for check in checks if not check.passed]
+    if failed:
+        record_failure(store, source_id, stage, f"blocking check(s) failed: {', '.join(failed)}", run_id)
+    return not failed
+
+
 def _location(storage: Storage, rel: str) -> MetadataValue:
     url = storage.url(rel)
     return MetadataValue.url(url) if storage.is_remote else MetadataValue.path(url)
@@ -108,7 +131,8 @@ def raw_documents(
     """Fetch what is new in one source (the partition) into the raw and quarantine zones."""
     store = storage.get()
     spec = _spec(sources, store, context.partition_key)
-    report = ingest_source(store, spec)
+    with _failure_recorded(store, spec.id, "raw_documents", context.run_id):
+        report = ingest_source(store, spec)
     context.log.info(f"ingested {spec.id}: {report['documents']} new documents, {report['quarantined']} quarantined")
     return MaterializeResult(
         metadata={
@@ -158,8 +182,12 @@ def clean_documents(
     """Clean one source's raw batches, check that every input record is accounted for, report to the partner."""
     store = storage.get()
     spec = _spec(sources, store, context.partition_key)
-    report = clean_source(store, context.partition_key, gate=QualityGate(spec.quality, spec.languages))
-    partner = partner_report(store, sources.registry(store), context.partition_key)
+    with _failure_recorded(store, spec.id, "clean_documents", context.run_id):
+        report = clean_source(store, spec.id, gate=QualityGate(spec.quality, spec.languages))
+        partner = partner_report(store, sources.registry(store), spec.id)
+        expectations = validate_zone(
+            store, "clean", spec.id, clean_path(spec.id), clean_report_path(spec.id), spec.languages
+        )
     unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
     check = AssetCheckResult(
         check_name=ACCOUNTING_CHECK,
@@ -167,16 +195,13 @@ def clean_documents(
         severity=AssetCheckSeverity.ERROR,
         metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
     )
-    expectations = validate_zone(
-        store, "clean", spec.id, clean_path(spec.id), clean_report_path(spec.id), spec.languages
-    )
+    checks = [check, _expectations_check(store, CLEAN_EXPECTATIONS_CHECK, expectations)]
+    _record_check_outcome(store, spec.id, "clean_documents", checks, context.run_id)
     metadata = clean_metadata(store, report)
     metadata["partner_report"] = MetadataValue.json({k: v for k, v in partner.items() if k != "registration"})
     metadata["next_scheduled_run"] = partner["next_scheduled_run"] or "not scheduled"
     metadata["last_successful_run"] = partner["last_successful_run"] or "never"
-    return MaterializeResult(
-        metadata=metadata, check_results=[check, _expectations_check(store, CLEAN_EXPECTATIONS_CHECK, expectations)]
-    )
+    return MaterializeResult(metadata=metadata, check_results=checks)
 
 
 def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
@@ -239,21 +264,22 @@ def anonymised_documents(
     store = storage.get()
     source_id = context.partition_key
     spec = _spec(sources, store, source_id)
-    clean_report = store.read_json(clean_report_path(source_id))
-    anonymiser = anonymisation.anonymiser(spec.anonymisation)
-    report = anonymise_source(
-        store, source_id, anonymiser, operator=spec.anonymisation.operator, clean_report=clean_report
-    )
-    scan = residual_scan(store, source_id)
-    expectations = validate_zone(
-        store,
-        "anonymised",
-        source_id,
-        anonymised_path(source_id),
-        anonymised_report_path(source_id),
-        spec.languages,
-        residuals=scan["by_document"],
-    )
+    with _failure_recorded(store, source_id, "anonymised_documents", context.run_id):
+        clean_report = store.read_json(clean_report_path(source_id))
+        anonymiser = anonymisation.anonymiser(spec.anonymisation)
+        report = anonymise_source(
+            store, source_id, anonymiser, operator=spec.anonymisation.operator, clean_report=clean_report
+        )
+        scan = residual_scan(store, source_id)
+        expectations = validate_zone(
+            store,
+            "anonymised",
+            source_id,
+            anonymised_path(source_id),
+            anonymised_report_path(source_id),
+            spec.languages,
+            residuals=scan["by_document"],
+        )
     context.log.info(
         f"{source_id}: {report['replacements']} replacements in {report['documents_with_personal_data']} of "
         f"{report['documents_out']} documents; residual identifiers: {scan['residuals']}"
@@ -271,6 +297,9 @@ def anonymised_documents(
             "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
         },
     )
+    checks = [check, _expectations_check(store, ANONYMISED_EXPECTATIONS_CHECK, expectations)]
+    if _record_check_outcome(store, source_id, "anonymised_documents", checks, context.run_id):
+        clear_failure(store, source_id)  # the last stage of the source passed with its checks: healthy again
     return MaterializeResult(
         metadata={
             "dagster/row_count": report["documents_out"],
@@ -285,7 +314,7 @@ def anonymised_documents(
             "duration_s": report["duration_s"],
             "path": _location(store, anonymised_path(source_id)),
         },
-        check_results=[check, _expectations_check(store, ANONYMISED_EXPECTATIONS_CHECK, expectations)],
+        check_results=checks,
     )
 
 
@@ -310,8 +339,9 @@ def corpus_release(
     for problem in registry.problems:
         context.log.warning(f"invalid source spec skipped: {problem}")
     partitions, missing, failed = [], [], {}
+    failing = {source_id: held_back_reason(record) for source_id, record in current_failures(store).items()}
     for source_id, spec in sorted(specs.items()):
-        if not spec.releasable:
+        if not spec.releasable or source_id in failing:
             continue
         report_path = anonymised_report_path(source_id)
         if not store.exists(report_path):
@@ -331,6 +361,11 @@ def corpus_release(
         context.log.warning(f"approved sources without anonymised documents, left out: {', '.join(missing)}")
     for source_id, why in failed.items():
         context.log.warning(f"approved source {source_id} left out of the release: {why}")
+    failing = {
+        source_id: why for source_id, why in failing.items() if source_id in specs and specs[source_id].releasable
+    }
+    for source_id, why in failing.items():
+        context.log.warning(f"approved source {source_id} held back from the release: {why}")
     priority = {source_id: spec.priority for source_id, spec in specs.items()}
     manifest = build_release(
         store,
@@ -356,7 +391,7 @@ def corpus_release(
             "anonymised": manifest["anonymised"],
             "sources": MetadataValue.json(manifest["sources"]),
             "sources_held_back": MetadataValue.json(
-                {"not_approved": held_back, "not_anonymised": missing, "expectations": failed}
+                {"not_approved": held_back, "not_anonymised": missing, "expectations": failed, "failing": failing}
             ),
             "code_version": manifest["code_version"],
             "duration_s": manifest["build_duration_s"],

@@ -61,15 +61,20 @@ def _reasons(counts: dict[str, int]) -> str:
 
 
 def _failure(result: Any) -> str:
-    """Return the first step failure of a Dagster run as one line."""
+    """Return why a Dagster run failed as one line: the blocking checks that failed, or the first step's error."""
+    from catalog.failures import error_line
+
+    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    if failed_checks:
+        return f"blocking check(s) failed: {', '.join(failed_checks)}"
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
             cause = error.cause or error
-            return f"{event.step_key}: {cause.message.strip().splitlines()[-1]}"
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            return f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+            name = cause.cls_name or "error"
+            return f"{event.step_key}: " + error_line(
+                f"{name}: {cause.message.strip()}" if name != "Failure" else cause.message
+            )
     return "the run failed"
 
 
@@ -77,10 +82,38 @@ def _checks_passed(result: Any) -> bool:
     return all(evaluation.passed for evaluation in result.get_asset_check_evaluations())
 
 
+class FailureLog:
+    """The file under the Dagster home that holds the full traces of a command's failures (stderr gets one line each).
+
+    Created on the first failure only, so a clean run leaves no file behind.
+    """
+
+    def __init__(self, home: str | Path) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self.path = Path(home, "logs", f"corpusfabriek-{stamp}-{os.getpid()}.log")
+
+    def write(self, what: str, result: Any) -> Path:
+        """Append the run id, every step failure with its trace, and the failed checks of a Dagster run."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"== {what}: run {result.run_id} ({time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC)"]
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+                lines += [f"-- step {event.step_key} failed:", event.step_failure_data.error.to_string()]
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                metadata = {key: value.value for key, value in evaluation.metadata.items()}
+                lines.append(f"-- check {evaluation.check_name} failed: {json.dumps(metadata, default=str)}")
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n\n")
+        return self.path
+
+
 # -- commands ----------------------------------------------------------------------------------------
 
 
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+#: In-process runs print nothing themselves: progress is ours, failures get one line on stderr and their full
+#: traces go to a log file (:class:`FailureLog`); everything is also in the Dagster event log.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def _require_key(specs: list[Any]) -> None:
@@ -132,7 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for skipped in sorted(set(selected) - set(fetch)):
         print(f"  skipped {skipped}: status suspended", flush=True)
     ingest_job = defs.resolve_job_def(INGEST_JOB)
-    failed = []
+    failures = FailureLog(os.environ["DAGSTER_HOME"])
+    failed: dict[str, str] = {}
     for step, source_id in enumerate(fetch, start=1):
         started = time.perf_counter()
         print(f"[{step}/{steps}] {source_id}: ingest, clean, anonymise ...", end=" ", flush=True)
@@ -141,7 +175,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if not result.success or not _checks_passed(result):
             print("FAILED", flush=True)
-            failed.append(f"{source_id} ({_failure(result)})")
+            failed[source_id] = _failure(result)
+            log = failures.write(f"source {source_id}", result)
+            print(f"error: source {source_id} failed: {failed[source_id]} (trace: {log})", file=sys.stderr, flush=True)
             continue
         ingest = storage.read_json(ingest_report_path(source_id))
         clean = storage.read_json(clean_report_path(source_id))
@@ -154,20 +190,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"[{time.perf_counter() - started:.1f} s]",
             flush=True,
         )
-    if failed:
-        raise CommandError(f"{len(failed)} source(s) failed, no release built: {'; '.join(failed)}")
     if args.no_release:
-        return 0
+        return 1 if failed else 0
 
+    # A failing source is held back (its failure record says why) while the healthy ones are released.
     print(f"[{steps}/{steps}] release: building ...", end=" ", flush=True)
     result = defs.resolve_job_def(RELEASE_JOB).execute_in_process(
         instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False
     )
     if not result.success or not _checks_passed(result):
         print("FAILED", flush=True)
-        raise CommandError(f"release failed: {_failure(result)}")
+        log = failures.write("release", result)
+        held = f"; failing source(s) held back: {', '.join(failed)}" if failed else ""
+        raise CommandError(f"release failed: {_failure(result)}{held} (trace: {log})")
     metadata = result.asset_materializations_for_node("corpus_release")[0].metadata
     corpus, version = metadata["corpus"].value, metadata["version"].value
+    held_back = metadata["sources_held_back"].value
     manifest = read_manifest(storage, version, corpus)
     print(
         f"{manifest['total_documents']} documents in {len(manifest['files'])} part(s), "
@@ -177,8 +215,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if not manifest["anonymised"]:
         print("note: this release was built before the anonymisation stage existed: treat it as personal data")
+    for source_id, why in sorted({**held_back.get("expectations", {}), **held_back.get("failing", {})}.items()):
+        print(f"  held back {source_id}: {why}", flush=True)
     print(f"release {corpus}/{version}: {storage.url(release_dir(corpus, version))}")
-    return 0
+    # The release went out without the failing sources: the command still fails, naming them (one line each above).
+    return 1 if failed else 0
 
 
 def cmd_releases_list(args: argparse.Namespace) -> int:
@@ -663,7 +704,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``corpusfabriek`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader that went away shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): what it read is all it wanted, nothing to report. Point stdout at
+        # devnull so the interpreter's final flush does not raise again, and exit like a program killed by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (
         CommandError,
         ReleaseError,

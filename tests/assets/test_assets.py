@@ -231,3 +231,33 @@ def test_a_partition_without_a_spec_fails_naming_the_known_sources(defs, dagster
     message = (error.cause or error).message
     assert "KeyError" not in (error.cause or error).cls_name
     assert "verdwenen-bron" in message and "archief-courant" in message and "sector-meldingen" in message
+
+
+def test_a_failing_source_is_held_back_until_it_passes_again(tmp_path, dagster_instance):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for path in bundled_sources_dir().glob("*.yaml"):
+        (specs / path.name).write_text(
+            path.read_text().replace("../data/", f"{bundled_sources_dir().parent / 'data'}/")
+        )
+    defs = make_defs(tmp_path / "root", [str(specs)])
+    for key in SOURCES:
+        assert ingest(defs, dagster_instance, key).success
+    # the news drop disappears: its next ingest fails, and its earlier (valid) snapshot stays in the zone
+    spec = specs / "nieuws-dagblad.yaml"
+    good = spec.read_text()
+    spec.write_text(good.replace("nieuws-dagblad.jsonl", "verdwenen.jsonl"))
+    assert not ingest(defs, dagster_instance, "nieuws-dagblad").success
+    result = defs.resolve_job_def("build_release").execute_in_process(instance=dagster_instance)
+    (release,) = result.asset_materializations_for_node("corpus_release")
+    assert [s["source_id"] for s in release.metadata["sources"].value] == ["archief-courant", "sector-meldingen"]
+    failing = release.metadata["sources_held_back"].value["failing"]
+    assert list(failing) == ["nieuws-dagblad"]
+    assert failing["nieuws-dagblad"].startswith("raw_documents failed: FileNotFoundError")
+
+    spec.write_text(good)
+    assert ingest(defs, dagster_instance, "nieuws-dagblad").success
+    result = defs.resolve_job_def("build_release").execute_in_process(instance=dagster_instance)
+    (release,) = result.asset_materializations_for_node("corpus_release")
+    assert [s["source_id"] for s in release.metadata["sources"].value] == SOURCES
+    assert release.metadata["sources_held_back"].value["failing"] == {}
