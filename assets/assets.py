@@ -41,8 +41,7 @@ from catalog.sources import SourceSpec
 from catalog.storage import Storage
 from pipelines.partitions import source_partitions
 from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
-from quality.clean import STAGE as CLEAN_STAGE
-from quality.clean import clean_path, clean_report_path, clean_source, excluded_path
+from quality.clean import clean_excluded_path, clean_path, clean_report_path, clean_source
 from quality.expectations import validate_zone, validation_matches, validation_path
 from quality.gate import QualityGate
 
@@ -161,7 +160,8 @@ def raw_documents(
     kinds={"parquet", "duckdb"},
     description="Normalised documents per source (mojibake, NFC, line endings, invisible characters, blanks) "
     "that pass the quality gate (expected language, OCR noise, the FineWeb-2 Dutch filters), exact duplicates "
-    "within the source removed; every dropped document in excluded/ with its reason.",
+    "within the source removed; every dropped document kept beside them with its reason (restricted: not yet "
+    "anonymised).",
     check_specs=[
         _zone_check(
             ACCOUNTING_CHECK,
@@ -226,7 +226,7 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
         "clean_bytes": report["clean_bytes"],
         "duration_s": report["duration_s"],
         "path": _location(store, clean_path(source_id)),
-        "excluded_path": _location(store, excluded_path(CLEAN_STAGE, source_id)),
+        "excluded_path": _location(store, clean_excluded_path(source_id)),
     }
 
 

@@ -99,9 +99,7 @@ class SourceRegistry:
                 if problem.origin.endswith((f"/{source_id}.yaml", f"/{source_id}.yml")):
                     raise problem
             broken = f"; {len(self.problems)} invalid spec(s) skipped" if self.problems else ""
-            raise UnknownSourceError(
-                f"no registered source {source_id!r}; known: {', '.join(specs) or 'none'}{broken}"
-            )
+            raise UnknownSourceError(f"no registered source {source_id!r}; known: {', '.join(specs) or 'none'}{broken}")
         return specs[source_id]
 
     def history(self, source_id: str) -> list[dict[str, Any]]:

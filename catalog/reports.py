@@ -55,7 +55,7 @@ def _release_duplicates(storage: Storage, source_id: str) -> list[dict[str, Any]
 
 def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, now: datetime | None = None) -> dict:
     """Build the report of one source: fetched, kept, dropped and quarantined (with reasons), runs, schedule."""
-    from quality.clean import STAGE, clean_report_path, excluded_path  # the report reads the clean accounting
+    from quality.clean import clean_excluded_path, clean_report_path  # the report reads the clean accounting
 
     spec = registry.get(source_id)
     now = now or utc_now()
@@ -97,7 +97,7 @@ def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, n
         # which filter dropped how many (language, ocr, gopher_repetition, ..., deduplication)
         "dropped_by_filter": clean.get("dropped_by_filter") if clean else None,
         "languages": clean.get("languages") if clean else None,
-        "excluded_documents": excluded_path(STAGE, source_id) if clean else None,
+        "excluded_documents": clean_excluded_path(source_id) if clean else None,
         "in_latest_releases": _release_duplicates(storage, source_id),
         "cleaned_at_ingest": clean["ingest_id"] if clean else None,
         "registration": registry.history(source_id),

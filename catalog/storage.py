@@ -25,17 +25,23 @@ from typing import Any, BinaryIO
 
 import fsspec
 
-#: The zones of the design: what each holds and who may read it.
+#: The zones of the design: what each holds and who may read it. Original personal data lives only in the
+#: restricted zones (everything before the anonymisation stage); every other zone holds anonymised documents,
+#: counts, ids and hashes, and can be shared with reviewers and consumers.
 ZONES: dict[str, str] = {
     "raw": "documents as fetched (restricted: contains personal data)",
-    "clean": "normalised documents per source",
-    "excluded": "documents dropped by a stage, with reasons (reviewable)",
-    "quarantine": "input that could not be parsed, with reasons (restricted)",
-    "anonymised": "documents with personal data replaced",
-    "dedup": "persistent deduplication index",
-    "releases": "immutable, versioned corpora",
-    "catalog": "registered source specs, their history and status changes",
+    "quarantine": "input that could not be parsed, with reasons and raw bytes (restricted: personal data)",
+    "clean": "normalised documents per source and the ones the quality gate dropped (restricted: not yet anonymised)",
+    "anonymised": "documents with personal data replaced; the only zone a release reads",
+    "excluded": "anonymised documents a release left out (duplicates), with reasons (reviewable)",
+    "validations": "Great Expectations outcomes and Data Docs (profiles: ids, codes, counts; never text)",
+    "dedup": "persistent deduplication index (ids, hashes, band keys)",
+    "releases": "immutable, versioned corpora (consumers)",
+    "catalog": "registered source specs, their history and status changes, failing sources, the key fingerprint",
 }
+
+#: Zones that may hold original personal data: never shared, never read by a release.
+RESTRICTED_ZONES = ("raw", "quarantine", "clean")
 
 DEFAULT_ROOT = ".corpusfabriek"
 

@@ -6,8 +6,13 @@ snapshot, so counts in its report are cumulative over all runs.
 Zone layout for a source ``S``:
 
 - ``clean/S/documents.parquet``: normalised documents kept
-- ``excluded/clean/S.parquet``: documents dropped here, each with a machine-readable reason
+- ``clean/S/excluded.parquet``: documents dropped here, each with a machine-readable reason
 - ``clean/S/clean.json``: the stage report, written last (the partition's commit marker)
+
+Both document files hold text *before* anonymisation, so the clean zone is restricted like ``raw/``: the
+drops stay beside the kept documents instead of in the ``excluded/`` zone, which only ever holds anonymised
+documents (the release's duplicates). Reviewers with access to the restricted zones see why each was dropped;
+everyone else sees the counts per reason in the report.
 
 Dropped reasons: the quality gate's (``unexpected_language``, ``line_punct_ratio``, ``gopher_short_doc``,
 ...: see :mod:`quality.gate`), ``superseded_record`` (the same native id delivered again later in the same
@@ -65,9 +70,9 @@ def clean_report_path(source_id: str) -> str:
     return f"clean/{source_id}/clean.json"
 
 
-def excluded_path(stage: str, source_id: str) -> str:
-    """Path of the documents a stage dropped for a source."""
-    return f"excluded/{stage}/{source_id}.parquet"
+def clean_excluded_path(source_id: str) -> str:
+    """Path of the documents the clean stage dropped for a source (restricted: not yet anonymised)."""
+    return f"clean/{source_id}/excluded.parquet"
 
 
 def normalise_batch(
@@ -201,7 +206,7 @@ def clean_source(
         drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql([staging], KEEP_ORDER)).to_arrow_reader(8_192))
         with (
             storage.staged_file(clean_path(source_id)) as kept_local,
-            storage.staged_file(excluded_path(STAGE, source_id)) as excluded_local,
+            storage.staged_file(clean_excluded_path(source_id)) as excluded_local,
             BatchWriter(kept_local, DOCUMENT_SCHEMA) as kept_writer,
             BatchWriter(excluded_local, EXCLUDED_SCHEMA) as excluded_writer,
             open(staging, "rb") as staged,

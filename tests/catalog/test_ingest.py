@@ -25,7 +25,7 @@ from catalog.ingest import (
 from catalog.registry import SourceRegistry
 from catalog.sources import SourceSpec
 from catalog.storage import Storage, StorageError
-from quality.clean import clean_path, clean_source, excluded_path
+from quality.clean import clean_excluded_path, clean_path, clean_source
 from quality.normalise import normalise_text
 
 from .conftest import numbered_records, read_table, write_drop
@@ -285,7 +285,7 @@ def test_changed_file_is_read_again_and_keeps_its_doc_ids(
     texts = {r["native_id"]: r["text"] for r in kept}
     assert texts["a"] == "Café De Zon opent weer, nu ook op zondag."
     assert {r["annotations"]["raw"]["ingest_id"] for r in kept} == {second["ingest_id"]}
-    excluded = read_table(storage, excluded_path("clean", SOURCE)).to_pylist()
+    excluded = read_table(storage, clean_excluded_path(SOURCE)).to_pylist()
     assert {r["excluded_reason"] for r in excluded} == {"superseded_record"}
     assert {r["annotations"]["raw"]["ingest_id"] for r in excluded} == {first["ingest_id"]}
     assert report["dropped_by_reason"] == {"superseded_record": 3, "duplicate_content": 0}

@@ -270,5 +270,7 @@ def test_duckdb_connection_reads_local_root(tmp_path: Path) -> None:
 
 
 def test_zones_cover_the_design() -> None:
-    assert set(ZONES) == {"raw", "clean", "excluded", "quarantine", "anonymised", "dedup", "releases", "catalog"}
+    assert set(ZONES) == {
+        "raw", "clean", "excluded", "quarantine", "anonymised", "validations", "dedup", "releases", "catalog"
+    }  # fmt: skip
     assert all(ZONES.values())  # every zone says what it holds

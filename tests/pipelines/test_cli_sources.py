@@ -92,7 +92,7 @@ def test_register_list_show_suspend_approve_and_report(spec_file, isolated_env, 
     report = json.loads(capsys.readouterr().out)
     assert report["runs"] == 2 and report["fetched"] == 20 and report["kept"] == 15
     assert report["languages"] == {"nl": 15} and report["dropped_by_filter"] == {}
-    assert report["excluded_documents"] == "excluded/clean/partner-drop.parquet"
+    assert report["excluded_documents"] == "clean/partner-drop/excluded.parquet"
     (release,) = report["in_latest_releases"]
     left_out = release["exact_duplicates_dropped"] + release["near_duplicates_dropped"]
     assert release["documents"] + left_out == 15

@@ -12,10 +12,10 @@ from catalog.ingest import batch_path, committed_ingests, ingest_report_path, ru
 from catalog.storage import Storage, StorageError
 from quality.clean import (
     DEDUP_REASONS,
+    clean_excluded_path,
     clean_path,
     clean_report_path,
     clean_source,
-    excluded_path,
 )
 from quality.normalise import normalise_text
 from tests.texts import DUTCH_ARTICLE as ARTICLE
@@ -34,7 +34,7 @@ def kept_rows(storage: Storage) -> list[dict[str, Any]]:
 
 
 def excluded_rows(storage: Storage) -> list[dict[str, Any]]:
-    return table(storage, excluded_path("clean", SOURCE)).to_pylist()
+    return table(storage, clean_excluded_path(SOURCE)).to_pylist()
 
 
 def test_superseded_record_last_delivery_wins(storage: Storage, ingested: Ingested) -> None:
@@ -115,7 +115,7 @@ def test_superseded_and_duplicate_together(storage: Storage, ingested: Ingested)
 def test_excluded_file_schema(storage: Storage, ingested: Ingested) -> None:
     ingested([{"id": "1", "text": "x"}, {"id": "1", "text": "y"}, {"id": "2", "text": "y"}])
     clean_source(storage, SOURCE)
-    excluded = table(storage, excluded_path("clean", SOURCE))
+    excluded = table(storage, clean_excluded_path(SOURCE))
     assert excluded.schema.equals(EXCLUDED_SCHEMA, check_metadata=False)
     assert excluded.schema.names[-3:] == ["excluded_stage", "excluded_reason", "duplicate_of"]
     rows = excluded.to_pylist()
@@ -150,8 +150,9 @@ def test_report_accounting_and_zone_files(storage: Storage, ingested: Ingested) 
     assert report["text_changed_by_normalisation"] == 1
     assert report["clean_bytes"] == storage.size(clean_path(SOURCE))
     assert storage.read_json(clean_report_path(SOURCE)) == report
-    assert storage.ls(f"clean/{SOURCE}") == ["clean.json", "documents.parquet"]
-    assert storage.ls("excluded/clean") == [f"{SOURCE}.parquet"]
+    # the drops are not anonymised yet: they stay in the restricted clean zone, never in excluded/
+    assert storage.ls(f"clean/{SOURCE}") == ["clean.json", "documents.parquet", "excluded.parquet"]
+    assert storage.ls("excluded") == []
 
 
 def test_clean_documents_are_normalised_and_annotated(storage: Storage, ingested: Ingested) -> None:
@@ -193,7 +194,7 @@ def test_clean_with_no_documents(storage: Storage, ingested: Ingested) -> None:
     assert (report["kept"], report["dropped"], report["quarantined"]) == (0, 0, 2)
     assert report["accounting_balanced"] is True
     assert table(storage, clean_path(SOURCE)).num_rows == 0
-    assert table(storage, excluded_path("clean", SOURCE)).num_rows == 0
+    assert table(storage, clean_excluded_path(SOURCE)).num_rows == 0
 
 
 def test_recleaning_is_deterministic(storage: Storage, ingested: Ingested) -> None:
