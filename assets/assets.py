@@ -318,9 +318,22 @@ def corpus_release(
         near_duplicates=release.near_duplicate_index(store, priority),
     )
     folder = release_dir(manifest["corpus"], manifest["version"])
-    context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
+    cleaned = {key: len(paths) for key, paths in manifest.cleaned_up.items()}
+    if any(cleaned.values()):
+        context.log.info(f"cleaned up before the build: {cleaned}")
+    unchanged: dict[str, Any] = {}
+    if manifest.unchanged_since is not None:
+        # the same corpus and version keys as the release it repeats: the manifest check verifies that one
+        unchanged = {"unchanged_since": manifest.unchanged_since}
+        context.log.info(
+            f"release {manifest['corpus']}: nothing changed since {manifest.unchanged_since}, no version cut"
+        )
+    else:
+        context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
     return MaterializeResult(
         metadata={
+            **unchanged,
+            "cleaned_up": MetadataValue.json(cleaned),
             "dagster/row_count": manifest["total_documents"],
             "corpus": manifest["corpus"],
             "version": manifest["version"],
