@@ -273,7 +273,9 @@ def anonymised_documents(
     kinds={"parquet", "duckdb"},
     description="An immutable, versioned corpus release of all approved sources: exact and near duplicates "
     "across sources removed (a persistent MinHash index: only new documents are hashed, published ones are "
-    "never replaced), Parquet parts plus a manifest (checksums, row counts, source partitions) written last.",
+    "never replaced, a newer version of a document replaces its earlier one), Parquet parts plus a manifest "
+    "(checksums, row counts, source partitions) written last. When nothing changed since the latest release, "
+    "no version is cut: the materialisation names that version and says `unchanged_since`.",
 )
 def corpus_release(
     context: AssetExecutionContext,
@@ -281,7 +283,7 @@ def corpus_release(
     sources: SourcesResource,
     release: ReleaseResource,
 ) -> MaterializeResult:
-    """Build a new release version from the anonymised zone of every approved source."""
+    """Build a new release version from the anonymised zone of every approved source (none if nothing changed)."""
     store = storage.get()
     registry = sources.registry(store)
     specs = registry.specs(strict=False)

@@ -2,8 +2,9 @@
 
 Layout: ``releases/<corpus>/<version>/part-00000.parquet ...`` and ``manifest.json``. The manifest is
 the commit: a version folder without one is incomplete (a build that failed or is still running) and is
-never trusted or listed as a release. Published versions are never modified; building again creates a
-new version, and a takedown will produce a new version as well.
+never trusted or listed as a release; :func:`clean_incomplete_releases` removes such leftovers (every build
+does so first). Published versions are never modified; building again creates a new version when
+something changed (a takedown will produce a new version as well), and none when nothing did.
 """
 
 from __future__ import annotations

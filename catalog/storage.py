@@ -150,6 +150,8 @@ class Storage:
             return []
         names = []
         for entry in self.fs.ls(path, detail=True):
+            if entry["name"].rstrip("/") == path.rstrip("/"):
+                continue  # an empty folder on S3 lists itself
             name = posixpath.basename(entry["name"].rstrip("/"))
             if name.startswith(".") and not hidden:
                 continue
@@ -258,6 +260,13 @@ class Storage:
         path = self._fs_path(rel)
         if self.fs.exists(path):
             self.fs.rm(path, recursive=recursive)
+        if recursive and self.is_remote:
+            # S3 servers with real folders (SeaweedFS) keep the emptied folder, listed as a prefix, until
+            # its marker object goes too; on AWS S3 this deletes a key that does not exist, which is fine
+            bucket, key, _ = self.fs.split_path(path)
+            if key:
+                self.fs.call_s3("delete_object", Bucket=bucket, Key=key.rstrip("/") + "/")
+                self.fs.invalidate_cache(path)
 
     # -- engines -----------------------------------------------------------------------------------
 
