@@ -324,7 +324,9 @@ def anonymised_documents(
     kinds={"parquet", "duckdb"},
     description="An immutable, versioned corpus release of all approved sources: exact and near duplicates "
     "across sources removed (a persistent MinHash index: only new documents are hashed, published ones are "
-    "never replaced), Parquet parts plus a manifest (checksums, row counts, source partitions) written last.",
+    "never replaced, a newer version of a document replaces its earlier one), Parquet parts plus a manifest "
+    "(checksums, row counts, source partitions) written last. When nothing changed since the latest release, "
+    "no version is cut: the materialisation names that version and says `unchanged_since`.",
 )
 def corpus_release(
     context: AssetExecutionContext,
@@ -332,7 +334,7 @@ def corpus_release(
     sources: SourcesResource,
     release: ReleaseResource,
 ) -> MaterializeResult:
-    """Build a new release version from the anonymised zone of every approved source."""
+    """Build a new release version from the anonymised zone of every approved source (none if nothing changed)."""
     store = storage.get()
     registry = sources.registry(store)
     specs = registry.specs(strict=False)
@@ -375,9 +377,22 @@ def corpus_release(
         near_duplicates=release.near_duplicate_index(store, priority),
     )
     folder = release_dir(manifest["corpus"], manifest["version"])
-    context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
+    cleaned = {key: len(paths) for key, paths in manifest.cleaned_up.items()}
+    if any(cleaned.values()):
+        context.log.info(f"cleaned up before the build: {cleaned}")
+    unchanged: dict[str, Any] = {}
+    if manifest.unchanged_since is not None:
+        # the same corpus and version keys as the release it repeats: the manifest check verifies that one
+        unchanged = {"unchanged_since": manifest.unchanged_since}
+        context.log.info(
+            f"release {manifest['corpus']}: nothing changed since {manifest.unchanged_since}, no version cut"
+        )
+    else:
+        context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
     return MaterializeResult(
         metadata={
+            **unchanged,
+            "cleaned_up": MetadataValue.json(cleaned),
             "dagster/row_count": manifest["total_documents"],
             "corpus": manifest["corpus"],
             "version": manifest["version"],

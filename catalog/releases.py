@@ -2,14 +2,19 @@
 
 Layout: ``releases/<corpus>/<version>/part-00000.parquet ...`` and ``manifest.json``. The manifest is
 the commit: a version folder without one is incomplete (a build that failed or is still running) and is
-never trusted or listed as a release. Published versions are never modified; building again creates a
-new version, and a takedown will produce a new version as well.
+never trusted or listed as a release; :func:`clean_incomplete_releases` removes such leftovers (every build
+does so first). Published versions are never modified; building again creates a new version when
+something changed (a takedown will produce a new version as well), and none when nothing did.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -20,17 +25,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from anonymisation.stage import anonymised_path
+from anonymisation.stage import anonymised_path, anonymised_report_path
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, code_version, utc_now
 from catalog.parquet import BatchWriter, iter_batches, sha256_file, sha256_stream
 from catalog.storage import Storage
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
-from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex
+from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "corpusfabriek.release/1"
 DEFAULT_CORPUS = "nl-main"
 DEFAULT_ROWS_PER_PART = 250_000
+
+#: The clean-up at the start of every build leaves incomplete builds younger than this alone: another
+#: process (one that does not take the build lease, e.g. an older version) may still be writing them.
+AUTO_CLEAN_MIN_AGE_S = 15 * 60
+
+#: Temporary files of :meth:`catalog.storage.Storage.put_file` (``.<name>.tmp-<uuid4 hex>``): ours to remove.
+TEMP_FILE = re.compile(r"^\..+\.tmp-[0-9a-f]{32}$")
 
 #: What every released document went through, in order (recorded in the manifest).
 STAGES = (
@@ -52,9 +64,12 @@ def release_dir(corpus: str, version: str) -> str:
     return f"releases/{corpus}/{version}"
 
 
+EXCLUDED_RELEASES = "excluded/release"
+
+
 def excluded_release_path(corpus: str, version: str) -> str:
     """Documents dropped while building a release (cross-source duplicates), for review."""
-    return f"excluded/release/{corpus}/{version}.parquet"
+    return f"{EXCLUDED_RELEASES}/{corpus}/{version}.parquet"
 
 
 def new_version_id(storage: Storage, corpus: str, now: datetime | None = None) -> str:
@@ -74,6 +89,65 @@ def version_sort_key(version: str) -> tuple[str, int]:
     return base, int(suffix) if suffix.isdigit() else 1
 
 
+class ReleaseManifest(dict[str, Any]):
+    """A manifest as :func:`build_release` returns it, with what the build did besides.
+
+    :ivar unchanged_since: when nothing changed since the latest release, its version (this is then *its*
+        manifest, and no version was cut); ``None`` when a new version was built.
+    :ivar cleaned_up: what the clean-up of earlier incomplete builds removed (:func:`clean_incomplete_releases`).
+    """
+
+    def __init__(
+        self,
+        manifest: dict[str, Any],
+        *,
+        unchanged_since: str | None = None,
+        cleaned_up: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(manifest)
+        self.unchanged_since = unchanged_since
+        self.cleaned_up = cleaned_up if cleaned_up is not None else _empty_cleanup()
+
+
+def inputs_digest(
+    storage: Storage,
+    corpus: str,
+    partitions: Sequence[dict[str, Any]],
+    *,
+    rows_per_part: int,
+    near_duplicates: NearDuplicateIndex | None,
+) -> str:
+    """Return one SHA-256 over everything a release is built from: equal digests build equal releases.
+
+    Code version, schema, corpus, release settings (part size, near-duplicate scheme, parameters and
+    priorities) and, per source, the SHA-256 of its anonymised report (which changes with every new
+    snapshot of the zone) and the id of the validation that let it in.
+    """
+    payload = {
+        "format": MANIFEST_FORMAT,
+        "code_version": code_version(),
+        "schema_version": SCHEMA_VERSION,
+        "corpus": corpus,
+        "rows_per_part": rows_per_part,
+        "near_duplicates": None
+        if near_duplicates is None
+        else {
+            "index": near_duplicates.folder,
+            "settings": dataclasses.asdict(near_duplicates.settings),
+            "priority": sorted(near_duplicates.priority.items()),
+        },
+        "sources": [
+            {
+                "source_id": p["source_id"],
+                "report_sha256": hashlib.sha256(storage.read_bytes(anonymised_report_path(p["source_id"]))).hexdigest(),
+                "validation_id": (p.get("validation") or {}).get("validation_id"),
+            }
+            for p in sorted(partitions, key=lambda p: p["source_id"])
+        ],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
 def build_release(
     storage: Storage,
     corpus: str,
@@ -82,35 +156,89 @@ def build_release(
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
     memory_limit: str = "512MB",
     near_duplicates: NearDuplicateIndex | None = None,
-) -> dict[str, Any]:
+) -> ReleaseManifest:
     """Build a new release version from anonymised source partitions and return its manifest.
 
     ``partitions`` are the anonymisation reports (``anonymised/<source>/anonymised.json``) of the sources
     that go in: only anonymised text is ever released.
     Exact duplicates across sources are dropped (one copy kept by :data:`KEEP_ORDER`) and written to
     the excluded zone. With ``near_duplicates`` (the corpus's persistent index), near duplicates of what
-    remains are dropped too (``near_duplicate``): only documents the index has not seen are hashed, and a
-    document an earlier release published is never replaced by a later copy. Parts are written first,
-    the manifest last, the index part after it.
+    remains are dropped too (``near_duplicate``): only documents the index has not seen are hashed, a
+    document an earlier release published is never replaced by a later copy, and a newer version of a
+    published document replaces it. Parts are written first, the manifest last, the index part after it.
+
+    No version is cut when nothing changed since the latest release: the same inputs (see
+    :func:`inputs_digest`; not trusted for a ``.dirty`` code version) or, after building, the same
+    content (``release_digest``). The latest manifest is then returned with ``unchanged_since`` set, and
+    whatever the build wrote is removed. Incomplete builds older than :data:`AUTO_CLEAN_MIN_AGE_S` are
+    removed first; a build that fails removes what it wrote.
     """
     if not partitions:
         raise ReleaseError("no releasable source has anonymised documents: nothing to release")
     if rows_per_part <= 0:
         raise ReleaseError(f"rows_per_part must be positive, got {rows_per_part}")
     started = time.perf_counter()
+    cleaned = clean_incomplete_releases(storage, corpus, min_age_s=AUTO_CLEAN_MIN_AGE_S)
+    partitions = sorted(partitions, key=lambda p: p["source_id"])
+    digest = inputs_digest(storage, corpus, partitions, rows_per_part=rows_per_part, near_duplicates=near_duplicates)
+    latest = latest_manifest(storage, corpus)
+    # a dirty working tree has one code version for many codes: only the content comparison below counts
+    if latest is not None and latest.get("inputs_digest") == digest and not latest["code_version"].endswith(".dirty"):
+        return ReleaseManifest(latest, unchanged_since=latest["version"], cleaned_up=cleaned)
     created_at = utc_now()
     version = new_version_id(storage, corpus, created_at)
+    manifest_path = f"{release_dir(corpus, version)}/{MANIFEST}"
+    try:
+        manifest, plan = _write_release(
+            storage, corpus, version, partitions, rows_per_part, memory_limit, near_duplicates
+        )
+        manifest.update(
+            created_at=created_at.isoformat(),
+            inputs_digest=digest,
+            build_duration_s=round(time.perf_counter() - started, 3),
+        )
+        if latest is not None and manifest["release_digest"] == latest["release_digest"]:
+            _remove_build(storage, corpus, version)
+            return ReleaseManifest(latest, unchanged_since=latest["version"], cleaned_up=cleaned)
+        storage.write_json(manifest_path, manifest)
+    except BaseException:
+        if not storage.exists(manifest_path):  # never remove a committed release
+            _remove_build(storage, corpus, version)
+        raise
+    if plan is not None and near_duplicates is not None:
+        near_duplicates.commit(plan, version)  # after the manifest: only a published release is indexed
+    return ReleaseManifest(manifest, cleaned_up=cleaned)
+
+
+def _remove_build(storage: Storage, corpus: str, version: str) -> None:
+    """Remove what an uncommitted build wrote (its folder and excluded file), keeping the original error."""
+    with contextlib.suppress(Exception):
+        storage.delete(release_dir(corpus, version), recursive=True)
+        storage.delete(excluded_release_path(corpus, version))
+
+
+def _write_release(
+    storage: Storage,
+    corpus: str,
+    version: str,
+    partitions: Sequence[dict[str, Any]],
+    rows_per_part: int,
+    memory_limit: str,
+    near_duplicates: NearDuplicateIndex | None,
+) -> tuple[dict[str, Any], NearDuplicatePlan | None]:
+    """Write a version's parts and excluded file; return its manifest (without build times) and the plan."""
     folder = release_dir(corpus, version)
-    partitions = sorted(partitions, key=lambda p: p["source_id"])
     inputs = [storage.url(anonymised_path(p["source_id"])) for p in partitions]
     con = storage.duckdb(memory_limit=memory_limit)
     exact = con.sql(duplicate_drops_sql(inputs, KEEP_ORDER)).to_arrow_reader(8_192)
     plan = None
     if near_duplicates is not None:
-        # the exact decisions (dropped rows' keys only: small) are read once and applied in both passes
-        exact = exact.read_all()
-        plan = near_duplicates.plan(_after_exact_dedup(storage, DropCursor.from_arrow(exact.to_reader()), partitions))
-        exact = exact.to_reader()
+        # the exact decisions (dropped rows' keys only: small) are read once and applied in every pass
+        decisions = exact.read_all()
+        plan = near_duplicates.plan(
+            lambda: _after_exact_dedup(storage, DropCursor.from_arrow(decisions.to_reader()), partitions)
+        )
+        exact = decisions.to_reader()
     drops = DropCursor.from_arrow(exact)
     per_source: dict[str, dict[str, int]] = {}
     near_total = 0
@@ -149,7 +277,6 @@ def build_release(
         "format": MANIFEST_FORMAT,
         "corpus": corpus,
         "version": version,
-        "created_at": created_at.isoformat(),
         "code_version": code_version(),
         "schema_version": SCHEMA_VERSION,
         "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in DOCUMENT_SCHEMA],
@@ -203,12 +330,8 @@ def build_release(
             }
             for p in partitions
         ],
-        "build_duration_s": round(time.perf_counter() - started, 3),
     }
-    storage.write_json(f"{folder}/{MANIFEST}", manifest)
-    if plan is not None and near_duplicates is not None:
-        near_duplicates.commit(plan, version)  # after the manifest: only a published release is indexed
-    return manifest
+    return manifest, plan
 
 
 def _after_exact_dedup(
@@ -321,6 +444,81 @@ def list_versions(storage: Storage, corpus: str | None = None) -> list[dict[str,
     return found
 
 
+def latest_manifest(storage: Storage, corpus: str) -> dict[str, Any] | None:
+    """Return the manifest of a corpus's newest complete release (``None`` before the first one)."""
+    for version in sorted(storage.ls(f"releases/{corpus}", dirs_only=True), key=version_sort_key, reverse=True):
+        path = f"{release_dir(corpus, version)}/{MANIFEST}"
+        if storage.exists(path):
+            return storage.read_json(path)
+    return None
+
+
+def _empty_cleanup() -> dict[str, list[str]]:
+    return {"incomplete_releases": [], "orphaned_excluded": [], "temp_files": [], "kept_too_young": []}
+
+
+def clean_incomplete_releases(
+    storage: Storage, corpus: str | None = None, *, min_age_s: float = 0.0, dry_run: bool = False
+) -> dict[str, list[str]]:
+    """Remove what failed builds left behind; return what was removed (with ``dry_run``: would be).
+
+    - ``incomplete_releases``: version folders without a manifest (``corpus/version``), with their
+      excluded file;
+    - ``orphaned_excluded``: ``excluded/release/<corpus>/<version>.parquet`` files whose version has no
+      complete release;
+    - ``temp_files``: temporary files of interrupted atomic writes (``.<name>.tmp-<hex>``, see
+      :data:`TEMP_FILE`) in complete release folders and the excluded folder. Nothing else in a complete
+      release is ever touched (other unlisted files are for :func:`verify_release` to report).
+
+    Anything written less than ``min_age_s`` seconds ago may belong to a build in progress: it is left
+    alone and listed under ``kept_too_young``. Every list is sorted.
+    """
+    report = _empty_cleanup()
+    now = time.time()
+
+    def young(*paths: str) -> bool:
+        stamps = [stamp for path in paths if (stamp := storage.modified(path)) is not None]
+        return bool(stamps) and now - max(stamps) < min_age_s
+
+    def remove(path: str, *, recursive: bool = False) -> None:
+        if not dry_run:
+            storage.delete(path, recursive=recursive)
+
+    corpora = (
+        [corpus]
+        if corpus
+        else sorted({*storage.ls("releases", dirs_only=True), *storage.ls(EXCLUDED_RELEASES, dirs_only=True)})
+    )
+    for name in corpora:
+        folders = set(storage.ls(f"releases/{name}", dirs_only=True))
+        complete = {version for version in folders if storage.exists(f"{release_dir(name, version)}/{MANIFEST}")}
+        excluded_folder = f"{EXCLUDED_RELEASES}/{name}"
+        excluded = {f.removesuffix(".parquet") for f in storage.ls(excluded_folder) if f.endswith(".parquet")}
+        for version in sorted((folders | excluded) - complete, key=version_sort_key):
+            folder, excluded_file = release_dir(name, version), excluded_release_path(name, version)
+            if young(folder, excluded_file):
+                report["kept_too_young"].append(f"{name}/{version}")
+                continue
+            if version in folders:
+                report["incomplete_releases"].append(f"{name}/{version}")
+                remove(folder, recursive=True)
+            if version in excluded:
+                report["orphaned_excluded"].append(excluded_file)
+                remove(excluded_file)
+        for folder in [release_dir(name, version) for version in sorted(complete, key=version_sort_key)] + [
+            excluded_folder
+        ]:
+            for entry in storage.ls(folder, hidden=True):
+                if TEMP_FILE.match(entry):
+                    path = f"{folder}/{entry}"
+                    if young(path):
+                        report["kept_too_young"].append(path)
+                        continue
+                    report["temp_files"].append(path)
+                    remove(path)
+    return {key: sorted(paths) for key, paths in report.items()}
+
+
 def read_manifest(storage: Storage, version: str, corpus: str | None = None) -> dict[str, Any]:
     """Return the manifest of a complete version (``latest`` for the newest one)."""
     versions = [v for v in list_versions(storage, corpus) if v["complete"]]
@@ -339,15 +537,17 @@ def read_manifest(storage: Storage, version: str, corpus: str | None = None) -> 
 def verify_release(storage: Storage, manifest: dict[str, Any]) -> list[str]:
     """Check a release against its manifest; return the problems found (empty: it verifies).
 
-    Every listed file must exist with the recorded size, SHA-256 and row count, no unlisted part may
-    sit beside them, and the release digest must match.
+    Every listed file must exist with the recorded size, SHA-256 and row count, nothing unlisted may
+    sit beside them (hidden files and folders included: a reader's ``*.parquet`` glob would take a hidden
+    ``.x.parquet`` as a part), and the release digest must match.
     """
     folder = release_dir(manifest["corpus"], manifest["version"])
     problems = []
     listed = {entry["path"] for entry in manifest["files"]}
-    for name in storage.ls(folder):
+    for name in storage.ls(folder, hidden=True):
         if name != MANIFEST and name not in listed:
-            problems.append(f"{name}: file not listed in the manifest")
+            kind = "folder" if storage.is_dir(f"{folder}/{name}") else "file"
+            problems.append(f"{name}: {kind} not listed in the manifest")
     for entry in manifest["files"]:
         path = f"{folder}/{entry['path']}"
         if not storage.exists(path):

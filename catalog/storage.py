@@ -6,8 +6,8 @@ S3-compatible object storage. Credentials only ever come from the environment; t
 
 Atomicity: a local write goes to a hidden temporary file in the same folder and is renamed into place;
 an S3 object becomes visible only when its (multipart) upload completes. Hidden names (starting with a
-dot) are never listed, so a reader never sees a half-written file. A release is committed by writing
-its manifest last (see :mod:`catalog.releases`).
+dot) are not listed (unless a checker asks for them), so a reader never sees a half-written file. A
+release is committed by writing its manifest last (see :mod:`catalog.releases`).
 """
 
 from __future__ import annotations
@@ -52,6 +52,14 @@ ENV_ENDPOINT = "CORPUSFABRIEK_S3_ENDPOINT_URL"
 def sql_quote(value: str) -> str:
     """Return a SQL string literal for a path or name (single quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def _mtime(info: Mapping[str, Any]) -> float | None:
+    """Return the modification time of an fsspec info entry: ``mtime`` locally, ``LastModified`` on S3."""
+    if info.get("mtime") is not None:
+        return float(info["mtime"])
+    stamp = info.get("LastModified")
+    return stamp.timestamp() if stamp is not None else None
 
 
 class StorageError(RuntimeError):
@@ -137,15 +145,21 @@ class Storage:
         """Tell whether a file or folder exists under the root."""
         return bool(self.fs.exists(self._fs_path(rel)))
 
-    def ls(self, rel: str = "", *, dirs_only: bool = False) -> list[str]:
-        """List the visible names directly under a folder (hidden and temporary names are skipped)."""
+    def ls(self, rel: str = "", *, dirs_only: bool = False, hidden: bool = False) -> list[str]:
+        """List the names directly under a folder.
+
+        Hidden names (temporary files of writes in progress) are skipped unless ``hidden=True``: a checker
+        that must see *everything* in a folder (release verification, clean-up) asks for them.
+        """
         path = self._fs_path(rel)
         if not self.fs.exists(path):
             return []
         names = []
         for entry in self.fs.ls(path, detail=True):
+            if entry["name"].rstrip("/") == path.rstrip("/"):
+                continue  # an empty folder on S3 lists itself
             name = posixpath.basename(entry["name"].rstrip("/"))
-            if name.startswith("."):
+            if name.startswith(".") and not hidden:
                 continue
             if dirs_only and entry["type"] != "directory":
                 continue
@@ -162,6 +176,25 @@ class Storage:
                 continue
             found.append(rel)
         return sorted(found)
+
+    def is_dir(self, rel: str) -> bool:
+        """Tell whether a path is a folder (on S3: a prefix with objects under it)."""
+        return bool(self.fs.isdir(self._fs_path(rel)))
+
+    def modified(self, rel: str) -> float | None:
+        """Return when a file, or the newest file under a folder, was last written (POSIX seconds).
+
+        ``None`` when nothing is there. A folder's own time is used only when it holds no file (an
+        empty local folder): on S3 folders have no time of their own.
+        """
+        path = self._fs_path(rel)
+        if not self.fs.exists(path):
+            return None
+        stamps = [_mtime(info) for info in self.fs.find(path, detail=True, withdirs=False).values()]
+        if not stamps:
+            stamps = [_mtime(self.fs.info(path))]
+        known = [stamp for stamp in stamps if stamp is not None]
+        return max(known) if known else None
 
     def size(self, rel: str) -> int:
         """Return the size in bytes of a file."""
@@ -233,6 +266,13 @@ class Storage:
         path = self._fs_path(rel)
         if self.fs.exists(path):
             self.fs.rm(path, recursive=recursive)
+        if recursive and self.is_remote:
+            # S3 servers with real folders (SeaweedFS) keep the emptied folder, listed as a prefix, until
+            # its marker object goes too; on AWS S3 this deletes a key that does not exist, which is fine
+            bucket, key, _ = self.fs.split_path(path)
+            if key:
+                self.fs.call_s3("delete_object", Bucket=bucket, Key=key.rstrip("/") + "/")
+                self.fs.invalidate_cache(path)
 
     # -- engines -----------------------------------------------------------------------------------
 

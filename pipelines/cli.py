@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from catalog.registry import SourceRegistry, UnknownSourceError, spec_yaml
-from catalog.releases import ReleaseError, list_versions, read_manifest, release_dir, verify_release
+from catalog.releases import (
+    AUTO_CLEAN_MIN_AGE_S,
+    ReleaseError,
+    clean_incomplete_releases,
+    list_versions,
+    read_manifest,
+    release_dir,
+    verify_release,
+)
 from catalog.sources import ENV_SOURCES, SpecError, load_spec
 from catalog.storage import DEFAULT_ROOT, Storage, StorageError
 
@@ -206,6 +214,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     metadata = result.asset_materializations_for_node("corpus_release")[0].metadata
     corpus, version = metadata["corpus"].value, metadata["version"].value
     held_back = metadata["sources_held_back"].value
+    held_lines = [
+        f"  held back {source_id}: {why}"
+        for source_id, why in sorted({**held_back.get("expectations", {}), **held_back.get("failing", {})}.items())
+    ]
+    if "unchanged_since" in metadata:  # nothing changed since the latest release: no version was cut
+        print(f"nothing new since {version}, no version cut; manifest verified", flush=True)
+        print("\n".join(held_lines or [""]).rstrip("\n") or "", end="\n" if held_lines else "", flush=True)
+        print(f"release {corpus}/{version}: unchanged since {version} ({storage.url(release_dir(corpus, version))})")
+        return 1 if failed else 0
     manifest = read_manifest(storage, version, corpus)
     print(
         f"{manifest['total_documents']} documents in {len(manifest['files'])} part(s), "
@@ -215,8 +232,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if not manifest["anonymised"]:
         print("note: this release was built before the anonymisation stage existed: treat it as personal data")
-    for source_id, why in sorted({**held_back.get("expectations", {}), **held_back.get("failing", {})}.items()):
-        print(f"  held back {source_id}: {why}", flush=True)
+    for line in held_lines:
+        print(line, flush=True)
     print(f"release {corpus}/{version}: {storage.url(release_dir(corpus, version))}")
     # The release went out without the failing sources: the command still fails, naming them (one line each above).
     return 1 if failed else 0
@@ -308,6 +325,33 @@ def cmd_releases_verify(args: argparse.Namespace) -> int:
     print(
         f"release {manifest['corpus']}/{manifest['version']} verifies: {len(manifest['files'])} file(s), "
         f"{manifest['total_documents']} documents"
+    )
+    return 0
+
+
+def cmd_releases_clean(args: argparse.Namespace) -> int:
+    """Remove incomplete builds, their orphaned excluded files and stray temporary files."""
+    minutes = AUTO_CLEAN_MIN_AGE_S // 60
+    report = clean_incomplete_releases(
+        _storage(args), args.corpus, min_age_s=0 if args.all else AUTO_CLEAN_MIN_AGE_S, dry_run=args.dry_run
+    )
+    verb = "would remove" if args.dry_run else "removed"
+    for key, what in (
+        ("incomplete_releases", "incomplete release"),
+        ("orphaned_excluded", "orphaned excluded file"),
+        ("temp_files", "temporary file"),
+    ):
+        for name in report[key]:
+            print(f"{verb} {what} {name}")
+    for name in report["kept_too_young"]:
+        print(f"kept {name} (written in the last {minutes} minutes: a build in progress? --all removes it)")
+    if not any(report.values()):
+        print("nothing to clean up")
+        return 0
+    kept = f"; kept {len(report['kept_too_young'])} (--all removes them)" if report["kept_too_young"] else ""
+    print(
+        f"{verb} {len(report['incomplete_releases'])} incomplete release(s), {len(report['orphaned_excluded'])} "
+        f"orphaned excluded file(s), {len(report['temp_files'])} temporary file(s){kept}"
     )
     return 0
 
@@ -584,7 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     releases = commands.add_parser(
         "releases",
-        help="list, show and verify releases",
+        help="list, show, verify and clean up releases",
         description="Inspect the immutable release versions in storage.",
     )
     release_commands = releases.add_subparsers(dest="releases_command", required=True, metavar="COMMAND")
@@ -609,6 +653,20 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "show":
             sub.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
         sub.set_defaults(func=func)
+    clean = release_commands.add_parser(
+        "clean",
+        parents=[common],
+        help="remove incomplete builds and their leftovers",
+        description="Remove version folders without a manifest (failed builds), excluded files of versions "
+        "that have no complete release, and temporary files of interrupted writes in release folders. "
+        "Complete releases are never changed otherwise. Anything written in the last "
+        f"{AUTO_CLEAN_MIN_AGE_S // 60} minutes is kept, as it may be a build in progress (a build itself "
+        "cleans up the same way when it starts); --all removes it too.",
+    )
+    clean.add_argument("--corpus", help="only this corpus")
+    clean.add_argument("--dry-run", action="store_true", help="only print what would be removed")
+    clean.add_argument("--all", action="store_true", help="also remove what was written in the last minutes")
+    clean.set_defaults(func=cmd_releases_clean)
 
     anonymise = commands.add_parser(
         "anonymise",

@@ -8,14 +8,22 @@ scheme, one Parquet part per release:
 - ``dedup/index/<corpus>/<scheme>/decided-<version>.parquet``: documents it *dropped* as near duplicates
   (``doc_id, content_sha256, duplicate_of``), so the next release reuses the decision without hashing.
 
-A document is "seen" when its ``doc_id`` *and* ``content_sha256`` are in the index: a corrected text is new.
+The parts are an append-only log: the *current* entry of a document is the one of the latest release
+that hashed it (published or dropped); older entries of the same ``doc_id`` are history.
+A document is "seen" when its ``doc_id`` *and* ``content_sha256`` match its current entry: a corrected
+text is new.
 
 Rules for a new release (:meth:`NearDuplicateIndex.plan`):
 
 - documents already published stay published: they are never replaced by a later copy;
+- a newer version of a published document (same ``doc_id``, other text) *replaces* it: the old version
+  keeps nobody out, not even the new one (a document is never a duplicate of itself), and the new
+  version is judged like any new document;
 - a new document that matches a published document still in the release is dropped in its favour;
 - among new documents alone, :func:`quality.neardup.choose_keep`'s priority decides;
-- a published document that is no longer released (a withdrawn source) keeps nobody out.
+- a published document that is no longer released (a withdrawn source) keeps nobody out;
+- an earlier drop is reused only while the copy it gave way to is still published, unchanged, in the
+  release; otherwise the dropped document is hashed and judged again.
 
 Parts are written after the release's manifest (:meth:`commit`), so a failed build leaves the index as it was.
 """
@@ -23,7 +31,7 @@ Parts are written after the release's manifest (:meth:`commit`), so a failed bui
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +56,29 @@ from quality.neardup import (
 
 NEAR_DUPLICATE = "near_duplicate"
 
+_BANDS_SCHEMA = {
+    "doc_id": pl.String,
+    "content_sha256": pl.String,
+    "source_id": pl.String,
+    "release": pl.String,
+    "band": pl.UInt8,
+    "key": pl.UInt64,
+}
+_DECIDED_SCHEMA = {"doc_id": pl.String, "content_sha256": pl.String, "duplicate_of": pl.String, "release": pl.String}
+
+
+def release_ranks(versions: Iterable[str]) -> dict[str, int]:
+    """Rank release versions oldest first: build time, then the numeric same-second suffix (``-2`` < ``-10``).
+
+    The same order as :func:`catalog.releases.version_sort_key` (which this layer cannot import).
+    """
+
+    def key(version: str) -> tuple[str, int]:
+        base, _, suffix = version.partition("-")
+        return base, int(suffix) if suffix.isdigit() else 1
+
+    return {version: rank for rank, version in enumerate(sorted(set(versions), key=key))}
+
 
 def index_folder(corpus: str, settings: MinHashSettings) -> str:
     """Folder of a corpus's index for one signature scheme and set of LSH parameters."""
@@ -63,6 +94,8 @@ class NearDuplicatePlan:
     hashed: int = 0
     reused: int = 0
     matched_published: int = 0
+    #: published documents that this release replaces by a newer version of themselves
+    replaced: int = 0
     #: (source of the dropped copy, source of the kept copy) -> documents
     by_source_pair: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
     _bands: pl.DataFrame | None = None
@@ -75,6 +108,7 @@ class NearDuplicatePlan:
             "documents_hashed": self.hashed,
             "decisions_reused": self.reused,
             "dropped_for_an_earlier_release": self.matched_published,
+            "replaced_by_newer_version": self.replaced,
         }
 
 
@@ -99,44 +133,70 @@ class NearDuplicateIndex:
         self.folder = index_folder(corpus, self.settings)
 
     def _read(self, prefix: str, schema: dict[str, Any]) -> pl.DataFrame:
-        parts = sorted(p for p in self.storage.glob(f"{self.folder}/{prefix}-*.parquet"))
+        """Read every part of one kind, each row tagged with the release that wrote it (``release``)."""
         frames = []
-        for part in parts:
+        for part in self.storage.glob(f"{self.folder}/{prefix}-*.parquet"):
+            release = part.rsplit("/", 1)[-1].removeprefix(f"{prefix}-").removesuffix(".parquet")
             with self.storage.open_input(part) as handle:
-                frames.append(pl.read_parquet(handle))
+                frame = pl.read_parquet(handle)
+            frames.append(frame.with_columns(release=pl.lit(release, dtype=pl.String)).select(list(schema)))
         return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
+    def _current(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Return the current entries (bands, decided): per ``doc_id`` only the latest release's."""
+        bands = self._read("bands", _BANDS_SCHEMA)
+        decided = self._read("decided", _DECIDED_SCHEMA)
+        events = pl.concat([bands.select("doc_id", "release").unique(), decided.select("doc_id", "release")])
+        if events.height == 0:
+            return bands, decided
+        ranks = release_ranks(events["release"].unique().to_list())
+        latest = (
+            events.with_columns(rank=pl.col("release").replace_strict(ranks, return_dtype=pl.Int64))
+            .group_by("doc_id")
+            .agg(pl.col("release").sort_by("rank").last())
+        )
+        return (
+            bands.join(latest, on=["doc_id", "release"], how="semi"),
+            decided.join(latest, on=["doc_id", "release"], how="semi"),
+        )
+
     def published(self) -> pl.DataFrame:
-        """Band keys of every published document: ``doc_id, content_sha256, source_id, release, band, key``."""
-        schema = {
-            "doc_id": pl.String,
-            "content_sha256": pl.String,
-            "source_id": pl.String,
-            "release": pl.String,
-            "band": pl.UInt8,
-            "key": pl.UInt64,
-        }
-        return self._read("bands", schema)
+        """Band keys of every published document's current version.
+
+        Columns ``doc_id, content_sha256, source_id, release, band, key``.
+        """
+        return self._current()[0]
 
     def decided(self) -> pl.DataFrame:
-        """Documents dropped by earlier releases: ``doc_id, content_sha256, duplicate_of``."""
-        return self._read("decided", {"doc_id": pl.String, "content_sha256": pl.String, "duplicate_of": pl.String})
+        """Return the current decisions about dropped documents: ``doc_id, content_sha256, duplicate_of, release``."""
+        return self._current()[1]
 
-    def plan(self, batches: Iterable[pa.RecordBatch], *, batch_docs: int = 10_000) -> NearDuplicatePlan:
+    def plan(
+        self,
+        batches: Iterable[pa.RecordBatch] | Callable[[], Iterable[pa.RecordBatch]],
+        *,
+        batch_docs: int = 10_000,
+    ) -> NearDuplicatePlan:
         """Decide the near duplicates of a release from its candidate documents (after exact dedup).
 
         ``batches`` stream the release's documents (``doc_id``, ``source_id``, ``published_at``,
-        ``content_sha256``, ``url``, ``text``); only unseen documents are hashed, ``batch_docs`` at a time.
-        Documents with the same normalised URL are duplicates too.
+        ``content_sha256``, ``url``, ``text``), each ``doc_id`` once; only unseen documents are hashed,
+        ``batch_docs`` at a time. Documents with the same normalised URL are duplicates too.
+        Pass a function that returns a new stream on each call (or a list): when an earlier drop must be
+        judged again, the documents are read a second time (only the ones to judge are kept).
         """
+        read = batches if callable(batches) else (lambda: batches)
         plan = NearDuplicatePlan()
-        published = self.published()
-        decided = self.decided()
-        seen_published = set(zip(published["doc_id"].to_list(), published["content_sha256"].to_list(), strict=True))
-        seen_dropped = dict(
-            ((d, c), dup) for d, c, dup in decided.select("doc_id", "content_sha256", "duplicate_of").iter_rows()
-        )
+        published, decided = self._current()
+        published_sha = dict(published.select("doc_id", "content_sha256").unique().iter_rows())
+        decisions = {
+            doc: (sha, dup) for doc, sha, dup in decided.select("doc_id", "content_sha256", "duplicate_of").iter_rows()
+        }
         present: set[str] = set()
+        #: published documents in this release, unchanged: the ones that keep later copies out
+        live_ids: set[str] = set()
+        superseded: set[str] = set()
+        reused: dict[str, str] = {}
         published_urls: dict[str, str] = {}
         meta: list[dict[str, Any]] = []
         keys: list[pl.DataFrame] = []
@@ -162,38 +222,61 @@ class NearDuplicateIndex:
             )
             pending_rows.clear()
 
-        for batch in batches:
-            columns = ["doc_id", "source_id", "published_at", "content_sha256", "url", "text"]
+        columns = ["doc_id", "source_id", "published_at", "content_sha256", "url", "text"]
+        first = read()
+        for batch in first:
             for row in batch.select(columns).to_pylist():
-                identity = (row["doc_id"], row["content_sha256"])
-                present.add(row["doc_id"])
-                if identity in seen_published:
+                doc, sha = row["doc_id"], row["content_sha256"]
+                if doc in present:
+                    # two rows of one document would make it a duplicate of itself: exact dedup keeps one
+                    raise ValueError(f"document {doc} appears twice among the release's documents")
+                present.add(doc)
+                known = published_sha.get(doc)
+                if known == sha:
+                    live_ids.add(doc)
                     if (url := normalise_url(row["url"])) is not None:
-                        published_urls[row["doc_id"]] = url
+                        published_urls[doc] = url
                     continue
-                if identity in seen_dropped:
-                    plan.drops[row["doc_id"]] = seen_dropped[identity]
-                    plan.reused += 1
+                if known is not None:
+                    superseded.add(doc)  # a newer version: the published one no longer keeps anybody out
+                decision = decisions.get(doc)
+                if decision is not None and decision[0] == sha:
+                    reused[doc] = decision[1]
                     continue
                 pending_rows.append(row)
                 if len(pending_rows) >= batch_docs:
                     flush()
         flush()
+        # an earlier drop stands while the copy it gave way to is published, unchanged, in this release;
+        # otherwise (replaced by a newer version, withdrawn, itself dropped) the document is judged again
+        again = {doc for doc, dup in reused.items() if dup not in live_ids}
+        if again:
+            second = read()
+            if second is first and iter(second) is second:  # a one-shot stream, already consumed
+                raise ValueError("judging earlier drops again needs a second read: pass a list or a function")
+            for batch in second:
+                rows = batch.select(columns).to_pylist()
+                for row in (row for row in rows if row["doc_id"] in again):
+                    pending_rows.append(row)
+                    if len(pending_rows) >= batch_docs:
+                        flush()
+            flush()
+        plan.drops = {doc: dup for doc, dup in reused.items() if doc not in again}
+        plan.reused = len(plan.drops)
+        plan.replaced = len(superseded)
         plan.hashed = len(meta)
-        # previous drops whose kept copy left the release are decided again next time: keep them for now
-        plan.drops = {doc: dup for doc, dup in plan.drops.items() if dup in present}
         if not meta:
             return plan
 
         new_keys = pl.concat(keys)
         new_ids = [m["doc_id"] for m in meta]
-        # published documents still in this release, as extra nodes after the new ones
-        live = published.filter(pl.col("doc_id").is_in(pl.Series(list(present), dtype=pl.String).implode()))
-        live_ids = live.select("doc_id").unique(maintain_order=True)["doc_id"].to_list()
+        # published documents still in this release (not replaced), as extra nodes after the new ones
+        live = published.filter(pl.col("doc_id").is_in(pl.Series(list(live_ids), dtype=pl.String).implode()))
+        live_order = live.select("doc_id").unique(maintain_order=True)["doc_id"].to_list()
         live_nodes = pl.DataFrame(
             {
-                "doc_id": pl.Series(live_ids, dtype=pl.String),
-                "doc": pl.Series(range(len(meta), len(meta) + len(live_ids)), dtype=pl.UInt32),
+                "doc_id": pl.Series(live_order, dtype=pl.String),
+                "doc": pl.Series(range(len(meta), len(meta) + len(live_order)), dtype=pl.UInt32),
             }
         )
         live_keys = live.join(live_nodes, on="doc_id").select("doc", "band", "key")
@@ -210,24 +293,24 @@ class NearDuplicateIndex:
             .unique()
         )
         # the same page (normalised URL) is a duplicate whatever its text
-        urls = pl.Series([m["url"] for m in meta] + [published_urls.get(doc) for doc in live_ids], dtype=pl.String)
+        urls = pl.Series([m["url"] for m in meta] + [published_urls.get(doc) for doc in live_order], dtype=pl.String)
         pairs = pl.concat(
             [frame.select(pl.col("a").cast(pl.UInt32), pl.col("b").cast(pl.UInt32)) for frame in (new_new, new_old)]
             + [equal_value_pairs(urls)]
         )
-        total = len(meta) + len(live_ids)
+        total = len(meta) + len(live_order)
         clusters = connected_components(pairs, total)
-        ids = new_ids + live_ids
+        ids = new_ids + live_order
         # published documents come first whatever their source: a later copy never replaces them
-        priority = [self.priority.get(m["source_id"], 0) for m in meta] + [2**62] * len(live_ids)
+        priority = [self.priority.get(m["source_id"], 0) for m in meta] + [2**62] * len(live_order)
         published_at = [str(m["published_at"]) if m["published_at"] is not None else None for m in meta]
-        lengths = [m["length"] for m in meta] + [0] * len(live_ids)
+        lengths = [m["length"] for m in meta] + [0] * len(live_order)
         decision = choose_keep(
-            clusters, ids, priority=priority, published_at=published_at + [None] * len(live_ids), lengths=lengths
+            clusters, ids, priority=priority, published_at=published_at + [None] * len(live_order), lengths=lengths
         )
         dropped = decision.head(len(meta)).filter(~pl.col("keep"))
         plan.matched_published = dropped.filter(
-            pl.col("duplicate_of").is_in(pl.Series(live_ids, dtype=pl.String).implode())
+            pl.col("duplicate_of").is_in(pl.Series(live_order, dtype=pl.String).implode())
         ).height
         plan.drops.update(dict(dropped.select("id", "duplicate_of").iter_rows()))
         # which source's copy each dropped document gave way to (counts only, for partner reports)

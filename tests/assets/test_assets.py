@@ -129,6 +129,24 @@ def test_release_is_built_from_all_partitions_and_its_check_passes(defs, dagster
     assert failed.metadata["problems"].value >= 1
 
 
+def test_a_release_with_nothing_new_materialises_the_latest_version(defs, dagster_instance, tmp_path):
+    for key in SOURCES:
+        assert ingest(defs, dagster_instance, key).success
+    first = defs.resolve_job_def("build_release").execute_in_process(instance=dagster_instance)
+    (built,) = first.asset_materializations_for_node("corpus_release")
+    assert "unchanged_since" not in built.metadata
+    second = defs.resolve_job_def("build_release").execute_in_process(instance=dagster_instance)
+    assert second.success
+    (same,) = second.asset_materializations_for_node("corpus_release")
+    version = built.metadata["version"].value
+    assert same.metadata["unchanged_since"].value == version
+    assert (same.metadata["corpus"].value, same.metadata["version"].value) == ("test-corpus", version)
+    assert same.metadata["total_documents"].value == built.metadata["total_documents"].value
+    (check,) = second.get_asset_check_evaluations()  # the check still verifies that version
+    assert check.passed and check.metadata["version"].value == version
+    assert Storage(str(tmp_path / "root")).ls("releases/test-corpus") == [version]
+
+
 def test_sandbox_sources_are_processed_but_held_back_from_releases(tmp_path, dagster_instance):
     specs = tmp_path / "specs"
     specs.mkdir()

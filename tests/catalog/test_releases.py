@@ -19,6 +19,7 @@ from catalog.registry import SourceRegistry
 from catalog.releases import (
     MANIFEST,
     MANIFEST_FORMAT,
+    PartWriter,
     ReleaseError,
     build_release,
     excluded_release_path,
@@ -123,7 +124,6 @@ def test_verify_release_detects_missing_and_unlisted_files(storage: Storage, par
     folder = release_dir(CORPUS, manifest["version"])
     storage.delete(f"{folder}/part-00002.parquet")
     storage.write_bytes(f"{folder}/part-00099.parquet", b"sneaked in")
-    storage.write_bytes(f"{folder}/.part-00100.parquet.tmp-1", b"hidden temp files are not parts")
     problems = verify_release(storage, manifest)
     assert "part-00002.parquet: missing" in problems
     assert "part-00099.parquet: file not listed in the manifest" in problems
@@ -186,20 +186,64 @@ def test_release_of_only_empty_partitions_has_one_empty_part(storage: Storage, c
     assert verify_release(storage, manifest) == []
 
 
-def test_building_twice_creates_two_versions(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+def test_building_twice_with_other_settings_creates_two_versions(
+    storage: Storage, partitions: list[dict[str, Any]]
+) -> None:
     first = build_release(storage, CORPUS, partitions, rows_per_part=4)
     first_folder = Path(storage.url(release_dir(CORPUS, first["version"])))
     before = {p.name: p.read_bytes() for p in first_folder.iterdir()}
-    second = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    second = build_release(storage, CORPUS, partitions, rows_per_part=3)
     assert first["version"] != second["version"]
+    assert first.unchanged_since is None and second.unchanged_since is None
     assert {p.name: p.read_bytes() for p in first_folder.iterdir()} == before
     assert verify_release(storage, first) == []
     assert verify_release(storage, second) == []
     assert [v["version"] for v in list_versions(storage, CORPUS)] == [first["version"], second["version"]]
     assert read_manifest(storage, first["version"]) == first
     assert read_manifest(storage, "latest") == second
-    # same inputs, same code: the same content, in a different version
-    assert first["release_digest"] == second["release_digest"]
+    assert first["release_digest"] != second["release_digest"]
+    assert first["inputs_digest"] != second["inputs_digest"]
+
+
+@pytest.mark.parametrize("code", ["1.0.0+gabcdef123456", "1.0.0+gabcdef123456.dirty"])
+def test_a_rebuild_with_nothing_new_cuts_no_version(
+    storage: Storage, partitions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    monkeypatch.setattr(releases, "code_version", lambda: code)
+    first = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    assert first.unchanged_since is None
+    assert len(first["inputs_digest"]) == 64
+    built: list[str] = []
+
+    class RecordingPartWriter(PartWriter):
+        def __init__(self, storage: Storage, folder: str, rows_per_part: int) -> None:
+            built.append(folder)
+            super().__init__(storage, folder, rows_per_part)
+
+    monkeypatch.setattr(releases, "PartWriter", RecordingPartWriter)
+    second = build_release(storage, CORPUS, partitions, rows_per_part=4)
+    assert second.unchanged_since == first["version"]
+    assert second == first  # the latest release's manifest: nothing was written
+    assert [v["version"] for v in list_versions(storage, CORPUS)] == [first["version"]]
+    assert storage.ls(f"excluded/release/{CORPUS}") == [f"{first['version']}.parquet"]
+    # the same inputs digest is trusted for a committed code version only; a dirty tree builds and compares
+    assert len(built) == (1 if code.endswith(".dirty") else 0)
+
+
+def test_the_same_content_from_other_inputs_cuts_no_version(
+    storage: Storage, partitions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = _near_index(storage)
+    first = build_release(storage, CORPUS, partitions, near_duplicates=index)
+    index_parts = storage.ls(index.folder)
+    # another code version: the inputs digest differs, the parts come out byte for byte the same
+    monkeypatch.setattr(releases, "code_version", lambda: "0.0.0+other")
+    second = build_release(storage, CORPUS, partitions, near_duplicates=index)
+    assert second.unchanged_since == first["version"]
+    assert second["version"] == first["version"]
+    assert [v["version"] for v in list_versions(storage, CORPUS)] == [first["version"]]  # no incomplete folder
+    assert storage.ls(f"excluded/release/{CORPUS}") == [f"{first['version']}.parquet"]
+    assert storage.ls(index.folder) == index_parts  # the index is not committed for a release not cut
 
 
 def test_incomplete_version_is_listed_but_never_read(storage: Storage, partitions: list[dict[str, Any]]) -> None:
@@ -245,7 +289,7 @@ def test_versions_in_the_same_second_get_a_suffix(
 ) -> None:
     fixed = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     monkeypatch.setattr(releases, "utc_now", lambda: fixed)
-    versions = [build_release(storage, CORPUS, partitions)["version"] for _ in range(3)]
+    versions = [build_release(storage, CORPUS, partitions, rows_per_part=n)["version"] for n in (3, 4, 5)]
     assert versions == ["v20261123T120000Z", "v20261123T120000Z-2", "v20261123T120000Z-3"]
     assert read_manifest(storage, "latest")["version"] == "v20261123T120000Z-3"
 
@@ -259,8 +303,8 @@ def test_latest_after_ten_builds_in_the_same_second(
     # earlier builds of this second that left (incomplete) folders behind: only the folder matters for the id
     for name in [base] + [f"{base}-{n}" for n in range(2, 9)]:
         storage.write_bytes(f"{release_dir(CORPUS, name)}/part-00000.parquet", b"x")
-    ninth = build_release(storage, CORPUS, partitions)
-    tenth = build_release(storage, CORPUS, partitions)
+    ninth = build_release(storage, CORPUS, partitions, rows_per_part=3)
+    tenth = build_release(storage, CORPUS, partitions, rows_per_part=4)
     assert (ninth["version"], tenth["version"]) == (f"{base}-9", f"{base}-10")
     assert read_manifest(storage, "latest")["version"] == tenth["version"]
 
@@ -428,3 +472,287 @@ def test_near_duplicates_incremental_index_never_replaces_a_published_document(
     third = release_all()
     assert third["near_duplicates"]["documents_hashed"] == 0
     assert third["total_documents"] == 2
+
+
+# -- a newer version of a published document replaces it (issue 11, item 2) ------------------------
+
+OTHER_ARTICLE = (
+    "Het KNMI verwacht voor het weekend zware windstoten langs de kust van Zeeland en Noord-Holland. "
+    "Veerdiensten naar de Waddeneilanden kunnen uitvallen en de NS raadt reizigers aan de reisplanner te "
+    "raadplegen voordat zij vertrekken. Zondag wordt het rustiger, met opklaringen in het oosten."
+)
+THIRD_ARTICLE = (
+    "Het ziekenhuis in Zwolle opent in het voorjaar een nieuwe afdeling voor kinderen met longziekten. "
+    "Artsen en verpleegkundigen werken er samen met fysiotherapeuten, zodat ouders minder vaak heen en weer "
+    "hoeven te reizen. De bouw kostte vier jaar en werd deels betaald door giften van inwoners uit de regio."
+)
+
+
+def _released(storage: Storage, manifest: dict[str, Any]) -> dict[str, str]:
+    """native_id -> text of every released document."""
+    rows = [r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()]
+    return {r["native_id"]: r["text"] for r in rows}
+
+
+def _near_index(storage: Storage, **priority: int) -> Any:
+    from quality.dedup_index import NearDuplicateIndex
+    from quality.neardup import MinHashSettings
+
+    return NearDuplicateIndex(storage, CORPUS, MinHashSettings(), priority=dict(priority))
+
+
+def test_a_corrected_redelivery_replaces_the_published_version(
+    storage: Storage, clean_partition: CleanPartition
+) -> None:
+    from tests.texts import DUTCH_ARTICLE
+
+    index = _near_index(storage)
+    first = build_release(
+        storage, CORPUS,
+        [clean_partition("krant", [{"id": "art-1", "text": DUTCH_ARTICLE}, {"id": "art-2", "text": OTHER_ARTICLE}])],
+        near_duplicates=index,
+    )  # fmt: skip
+    assert sorted(_released(storage, first)) == ["art-1", "art-2"]
+
+    # the partner corrects one sentence of art-1 and delivers it again
+    corrected = _edit(DUTCH_ARTICLE, "ruim een jaar", "ruim anderhalf jaar")
+    second = build_release(
+        storage, CORPUS, [clean_partition("krant", [{"id": "art-1", "text": corrected}])], near_duplicates=index
+    )
+    released = _released(storage, second)
+    assert sorted(released) == ["art-1", "art-2"]  # art-1 is not a near duplicate of its own earlier version
+    assert released["art-1"] == corrected
+    assert second["excluded"]["near_duplicate"] == 0
+    assert second["near_duplicates"]["replaced_by_newer_version"] == 1
+    assert second["near_duplicates"]["documents_hashed"] == 1
+    assert verify_release(storage, second) == []
+
+
+def test_a_newer_version_is_still_judged_against_other_published_documents(
+    storage: Storage, clean_partition: CleanPartition
+) -> None:
+    from tests.texts import DUTCH_ARTICLE
+
+    index = _near_index(storage, krant=10, aggregator=1)
+    partitions = [
+        clean_partition("aggregator", [{"id": "x", "text": OTHER_ARTICLE, "published_at": "2026-03-01"}]),
+        clean_partition("krant", [{"id": "brug", "text": DUTCH_ARTICLE, "published_at": "2026-03-02"}]),
+    ]
+    first = build_release(storage, CORPUS, partitions, near_duplicates=index)
+    assert sorted(_released(storage, first)) == ["brug", "x"]
+    # the aggregator's x becomes a copy of the paper's published story: the new version is a near duplicate
+    copy = _edit(DUTCH_ARTICLE, "dinsdag", "gisteren")
+    partitions = [
+        clean_partition("aggregator", [{"id": "x", "text": copy, "published_at": "2026-03-01"}]),
+        clean_partition("krant", [{"id": "brug", "text": DUTCH_ARTICLE, "published_at": "2026-03-02"}]),
+    ]
+    second = build_release(storage, CORPUS, partitions, near_duplicates=index)
+    assert sorted(_released(storage, second)) == ["brug"]
+    assert second["near_duplicates"]["replaced_by_newer_version"] == 1
+    assert second["near_duplicates"]["dropped_for_an_earlier_release"] == 1
+    excluded = pl.read_parquet(storage.url(excluded_release_path(CORPUS, second["version"])))
+    (row,) = excluded.filter(pl.col("excluded_reason") == "near_duplicate").to_dicts()
+    assert row["native_id"] == "x"
+    assert row["duplicate_of"] == next(
+        r["doc_id"] for p in part_paths(storage, second) for r in pq.read_table(p).to_pylist()
+    )
+
+
+def test_decisions_against_a_superseded_version_are_reconsidered(
+    storage: Storage, clean_partition: CleanPartition
+) -> None:
+    from tests.texts import DUTCH_ARTICLE
+
+    index = _near_index(storage, krant=10, aggregator=1)
+    wire = [{"id": "wire", "text": _edit(DUTCH_ARTICLE, "dinsdag", "gisteren"), "published_at": "2026-03-01"}]
+    partitions = [
+        clean_partition("aggregator", wire),
+        clean_partition("krant", [{"id": "brug", "text": DUTCH_ARTICLE, "published_at": "2026-03-02"}]),
+    ]
+    first = build_release(storage, CORPUS, partitions, near_duplicates=index)
+    assert sorted(_released(storage, first)) == ["brug"]  # the wire copy gave way to the paper's story
+    # the paper replaces its story by a wholly different text: the wire copy no longer duplicates anything
+    partitions = [
+        clean_partition("aggregator", wire),
+        clean_partition("krant", [{"id": "brug", "text": OTHER_ARTICLE, "published_at": "2026-03-02"}]),
+    ]
+    second = build_release(storage, CORPUS, partitions, near_duplicates=index)
+    assert sorted(_released(storage, second)) == ["brug", "wire"]
+    assert second["near_duplicates"]["decisions_reused"] == 0
+    assert second["near_duplicates"]["documents_hashed"] == 2
+    assert second["excluded"]["near_duplicate"] == 0
+
+
+def test_the_index_stays_consistent_across_three_versions_of_a_document(
+    storage: Storage, clean_partition: CleanPartition
+) -> None:
+    from tests.texts import DUTCH_ARTICLE
+
+    index = _near_index(storage, krant=10, aggregator=1)
+    story = DUTCH_ARTICLE + " " + OTHER_ARTICLE  # long enough for two corrections to stay near the wire copy
+    wire = [{"id": "wire", "text": _edit(story, "dinsdag", "gisteren"), "published_at": "2026-03-01"}]
+    versions = [
+        story,
+        _edit(story, "ruim een jaar", "ruim anderhalf jaar"),
+        _edit(story, "acht miljoen", "negen miljoen"),
+    ]
+    manifests = []
+    for text in versions:
+        partitions = [
+            clean_partition("aggregator", wire),
+            clean_partition("krant", [{"id": "art-1", "text": text, "published_at": "2026-03-02"}]),
+        ]
+        manifests.append(build_release(storage, CORPUS, partitions, near_duplicates=index))
+        released = _released(storage, manifests[-1])
+        assert released == {"art-1": text}  # every version in turn, the wire copy always gives way to it
+        assert manifests[-1]["excluded"]["near_duplicate"] == 1
+    assert [m["near_duplicates"]["replaced_by_newer_version"] for m in manifests] == [0, 1, 1]
+    # the wire copy's decision is taken again against each new version, never reused against an old one
+    assert [m["near_duplicates"]["decisions_reused"] for m in manifests] == [0, 0, 0]
+    assert [m["near_duplicates"]["documents_hashed"] for m in manifests] == [2, 2, 2]
+
+    # the index holds one current entry per document: the third version published, the wire copy dropped
+    published = index.published()
+    assert published["doc_id"].n_unique() == 1
+    assert published.select("content_sha256", "release").unique().rows() == [
+        (_sha_of(storage, manifests[-1], "art-1"), manifests[-1]["version"])
+    ]
+    decided = index.decided()
+    assert decided.height == 1 and decided["duplicate_of"].to_list() == published["doc_id"].unique().to_list()
+
+    # a fourth release with one new story: only that one is hashed, the wire decision is reused
+    partitions = [
+        clean_partition("aggregator", wire),
+        clean_partition(
+            "krant",
+            [
+                {"id": "art-1", "text": versions[-1], "published_at": "2026-03-02"},
+                {"id": "zorg", "text": THIRD_ARTICLE},
+            ],
+        ),
+    ]
+    fourth = build_release(storage, CORPUS, partitions, near_duplicates=index)
+    assert sorted(_released(storage, fourth)) == ["art-1", "zorg"]
+    assert fourth["near_duplicates"]["documents_hashed"] == 1
+    assert fourth["near_duplicates"]["decisions_reused"] == 1
+    assert fourth["near_duplicates"]["replaced_by_newer_version"] == 0
+
+
+def _sha_of(storage: Storage, manifest: dict[str, Any], native_id: str) -> str:
+    rows = [r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()]
+    return next(r["content_sha256"] for r in rows if r["native_id"] == native_id)
+
+
+# -- verification sees every entry of a release folder (issue 11, item 8b) -------------------------
+
+
+def test_verify_release_flags_hidden_files_and_folders(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    manifest = build_release(storage, CORPUS, partitions)
+    folder = release_dir(CORPUS, manifest["version"])
+    (part,) = part_paths(storage, manifest)
+    copy = part.with_name(".x.parquet")
+    copy.write_bytes(part.read_bytes())
+    # a reader's glob takes the hidden copy as a part: every document would be counted twice
+    con = storage.duckdb(memory_limit="256MB")
+    try:
+        pattern = sql_quote(storage.url(folder, "*.parquet"))
+        assert con.execute(f"SELECT count(*) FROM read_parquet({pattern})").fetchall() == [(20,)]
+    finally:
+        con.close()
+    assert verify_release(storage, manifest) == [".x.parquet: file not listed in the manifest"]
+    copy.unlink()
+    storage.write_bytes(f"{folder}/extra/part-00000.parquet", b"a folder in a release")
+    storage.write_bytes(f"{folder}/.part-00001.parquet.tmp-{'0' * 32}", b"a leftover temporary file")
+    assert sorted(verify_release(storage, manifest)) == [
+        f".part-00001.parquet.tmp-{'0' * 32}: file not listed in the manifest",
+        "extra: folder not listed in the manifest",
+    ]
+
+
+# -- incomplete builds are cleaned up (issue 11, item 8c) ------------------------------------------
+
+
+def _age(storage: Storage, rel: str, seconds: float) -> None:
+    """Make every file under ``rel`` (or the file itself) look ``seconds`` old."""
+    import os
+    import time
+
+    root = Path(storage.url(rel))
+    stamp = time.time() - seconds
+    for path in [root, *root.rglob("*")] if root.is_dir() else [root]:
+        os.utime(path, (stamp, stamp))
+
+
+def test_clean_incomplete_releases(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    from catalog.releases import clean_incomplete_releases
+
+    manifest = build_release(storage, CORPUS, partitions)
+    complete = release_dir(CORPUS, manifest["version"])
+    ours = f"{complete}/.part-00000.parquet.tmp-{'ab' * 16}"
+    storage.write_bytes(ours, b"left behind by a killed copy")
+    storage.write_bytes(f"{complete}/.notes.txt", b"not ours: reported by verify, never deleted")
+    storage.write_bytes(f"{release_dir(CORPUS, 'v20260101T000000Z')}/part-00000.parquet", b"half a build")
+    storage.write_bytes(excluded_release_path(CORPUS, "v20260101T000000Z"), b"its excluded documents")
+    storage.write_bytes(excluded_release_path(CORPUS, "v20260102T000000Z"), b"an orphan without a folder")
+    storage.write_bytes(f"{release_dir('ander-corpus', 'v20260103T000000Z')}/part-00000.parquet", b"other corpus")
+    expected = {
+        "incomplete_releases": [f"{CORPUS}/v20260101T000000Z"],
+        "orphaned_excluded": [
+            excluded_release_path(CORPUS, "v20260101T000000Z"), excluded_release_path(CORPUS, "v20260102T000000Z")
+        ],
+        "temp_files": [ours],
+        "kept_too_young": [],
+    }  # fmt: skip
+
+    dry = clean_incomplete_releases(storage, CORPUS, dry_run=True)
+    assert dry == expected
+    assert storage.exists(ours) and storage.exists(release_dir(CORPUS, "v20260101T000000Z"))
+
+    # the automatic path (at the start of a build) leaves anything younger than its minimum age alone
+    young = clean_incomplete_releases(storage, CORPUS, min_age_s=600)
+    assert young == {
+        "incomplete_releases": [], "orphaned_excluded": [], "temp_files": [], "kept_too_young": sorted(
+            [f"{CORPUS}/v20260101T000000Z", f"{CORPUS}/v20260102T000000Z", ours]
+        ),
+    }  # fmt: skip
+
+    assert clean_incomplete_releases(storage, CORPUS) == expected
+    assert [v["version"] for v in list_versions(storage, CORPUS)] == [manifest["version"]]
+    assert storage.ls("excluded/release/" + CORPUS) == [f"{manifest['version']}.parquet"]
+    assert not storage.exists(ours)
+    assert storage.exists(f"{complete}/.notes.txt")
+    assert storage.exists(release_dir("ander-corpus", "v20260103T000000Z"))  # another corpus: not asked for
+    storage.delete(f"{complete}/.notes.txt")
+    assert verify_release(storage, manifest) == []
+    assert read_manifest(storage, "latest") == manifest
+    assert clean_incomplete_releases(storage)["incomplete_releases"] == ["ander-corpus/v20260103T000000Z"]
+
+
+def test_a_build_cleans_up_old_incomplete_builds_first(storage: Storage, partitions: list[dict[str, Any]]) -> None:
+    old, recent = "v20260101T000000Z", "v20260102T000000Z"
+    for version in (old, recent):
+        storage.write_bytes(f"{release_dir(CORPUS, version)}/part-00000.parquet", b"half a build")
+        storage.write_bytes(excluded_release_path(CORPUS, version), b"its excluded documents")
+    _age(storage, release_dir(CORPUS, old), 3600)
+    _age(storage, excluded_release_path(CORPUS, old), 3600)
+    manifest = build_release(storage, CORPUS, partitions)
+    # the recent one may be a build in progress in another process: it stays
+    assert [v["version"] for v in list_versions(storage, CORPUS)] == [recent, manifest["version"]]
+    assert not storage.exists(excluded_release_path(CORPUS, old))
+    assert storage.exists(excluded_release_path(CORPUS, recent))
+    assert manifest.cleaned_up["incomplete_releases"] == [f"{CORPUS}/{old}"]
+
+
+def test_a_failed_build_removes_what_it_wrote(
+    storage: Storage, partitions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    real_write_json = storage.write_json
+    monkeypatch.setattr(storage, "write_json", fail)  # the manifest cannot be written
+    with pytest.raises(OSError, match="disk full"):
+        build_release(storage, CORPUS, partitions, rows_per_part=4)
+    monkeypatch.setattr(storage, "write_json", real_write_json)
+    assert list_versions(storage, CORPUS) == []
+    assert storage.ls(f"excluded/release/{CORPUS}") == []

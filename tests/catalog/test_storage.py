@@ -116,6 +116,22 @@ def test_ls_and_glob_skip_hidden_names(tmp_path: Path) -> None:
     assert storage.glob("zone/.*") == []
 
 
+def test_ls_shows_hidden_names_on_request_and_modified_times(tmp_path: Path) -> None:
+    storage = Storage(str(tmp_path))
+    storage.write_bytes("zone/a.parquet", b"a")
+    storage.write_bytes("zone/sub/c.parquet", b"c")
+    (tmp_path / "zone" / ".a.parquet.tmp-123").write_bytes(b"partial")
+    assert storage.ls("zone", hidden=True) == [".a.parquet.tmp-123", "a.parquet", "sub"]
+    assert storage.is_dir("zone/sub") and not storage.is_dir("zone/a.parquet")
+    os.utime(tmp_path / "zone" / "a.parquet", (1_000, 1_000))
+    os.utime(tmp_path / "zone" / "sub" / "c.parquet", (2_000, 2_000))
+    assert storage.modified("zone/a.parquet") == 1_000
+    assert storage.modified("zone/sub") == 2_000  # the newest file under a folder
+    (tmp_path / "empty").mkdir()
+    assert storage.modified("empty") == (tmp_path / "empty").stat().st_mtime
+    assert storage.modified("nothing/here") is None
+
+
 def test_delete(tmp_path: Path) -> None:
     storage = Storage(str(tmp_path))
     storage.write_bytes("z/a.txt", b"a")

@@ -18,6 +18,7 @@ HELP_COMMANDS = [
     ["releases", "list"],
     ["releases", "show"],
     ["releases", "verify"],
+    ["releases", "clean"],
     ["sources"],
     ["sources", "list"],
 ]
@@ -151,7 +152,7 @@ def test_releases_list_show_and_verify(local_run):
     assert missing.stderr.strip().count("\n") == 0 and missing.stderr.startswith("error: ")
 
 
-def test_a_second_run_creates_a_new_version_and_leaves_the_first_untouched(local_run):
+def test_a_second_run_with_nothing_new_cuts_no_version(local_run):
     folder, env, _result = local_run
     storage = Storage(str(folder / ".corpusfabriek"))
     first = read_manifest(storage, "latest")
@@ -159,16 +160,42 @@ def test_a_second_run_creates_a_new_version_and_leaves_the_first_untouched(local
         [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=env
     )
     assert result.returncode == 0, result.stderr
-    versions = [v for v in list_versions(storage) if v["complete"]]
-    assert len(versions) >= 2
+    assert "0 new records" in result.stdout
+    # nothing new was fetched: the release would be byte-identical, so no version is cut
+    assert [v["version"] for v in list_versions(storage)] == [first["version"]]
+    assert read_manifest(storage, "latest") == first
+    release_path = storage.url(release_dir("nl-main", first["version"]))
+    lines = result.stdout.splitlines()
+    assert lines[-1] == f"release nl-main/{first['version']}: unchanged since {first['version']} ({release_path})"
+    assert verify_release(storage, first) == []
+
+
+def test_a_run_with_another_key_replaces_every_document_and_keeps_them_all(local_run):
+    """Every document is re-anonymised with new surrogates: each is a newer version of itself, none a duplicate."""
+    folder, env, _result = local_run
+    storage = Storage(str(folder / ".corpusfabriek"))
+    first = read_manifest(storage, "latest")
+    other_key = {**env, "CORPUSFABRIEK_ANONYMISATION_KEY": "5e" * 32}
+    result = subprocess.run(
+        [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=other_key
+    )
+    assert result.returncode == 0, result.stderr
     latest = read_manifest(storage, "latest")
     assert latest["version"] != first["version"]
-    assert verify_release(storage, read_manifest(storage, first["version"])) == []
+    assert latest["total_documents"] == first["total_documents"] == 34
+    assert latest["excluded"] == {**first["excluded"], "path": latest["excluded"]["path"]}
+    assert verify_release(storage, latest) == []
 
-    # Nothing new was fetched, so the release is rebuilt from the same batches: byte-identical parts.
-    assert latest["release_digest"] == first["release_digest"]
-    assert [f["sha256"] for f in latest["files"]] == [f["sha256"] for f in first["files"]]
-    assert "0 new records" in result.stdout
+    def released(manifest):
+        frame = pl.read_parquet(storage.url(release_dir("nl-main", manifest["version"]), "part-*.parquet"))
+        return dict(frame.select("doc_id", "content_sha256").iter_rows())
+
+    before, after = released(first), released(latest)
+    assert set(after) == set(before)  # the same documents
+    changed = sum(before[doc] != after[doc] for doc in before)
+    assert changed >= 17  # every document with personal data got new surrogates, so a new text
+    near = latest["near_duplicates"]
+    assert near["replaced_by_newer_version"] == changed  # each replaced its own published version
 
 
 def test_tampered_release_fails_verification_with_one_line(local_run):
@@ -254,3 +281,32 @@ def test_run_with_a_custom_file_drop_quarantines_bad_input(isolated_env, monkeyp
     out = capsys.readouterr().out
     assert "[1/2] test-drop: ingest, clean, anonymise ... 4 new records -> 1 documents, 3 quarantined" in out
     assert "(empty_text 1, invalid_published_at 1, invalid_utf8 1)" in out
+
+
+def test_releases_clean_removes_incomplete_builds(isolated_env, capsys):
+    root = isolated_env / "root"
+    storage = Storage(str(root))
+    storage.write_bytes("releases/nl-main/v20260101T000000Z/part-00000.parquet", b"half a build")
+    storage.write_bytes("excluded/release/nl-main/v20260101T000000Z.parquet", b"its excluded documents")
+    storage.write_bytes("excluded/release/nl-main/v20260102T000000Z.parquet", b"an orphan")
+
+    # just written: may be a build in progress in another process, so only --all takes them
+    assert main(["releases", "clean", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "kept nl-main/v20260101T000000Z (written in the last 15 minutes: a build in progress? --all" in out
+    assert out.splitlines()[-1] == (
+        "removed 0 incomplete release(s), 0 orphaned excluded file(s), 0 temporary file(s); kept 2 (--all removes them)"
+    )
+    assert main(["releases", "clean", "--root", str(root), "--all", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would remove incomplete release nl-main/v20260101T000000Z" in out
+    assert "would remove orphaned excluded file excluded/release/nl-main/v20260102T000000Z.parquet" in out
+    assert storage.exists("releases/nl-main/v20260101T000000Z")
+
+    assert main(["releases", "clean", "--root", str(root), "--all", "--corpus", "nl-main"]) == 0
+    out = capsys.readouterr().out
+    assert "removed incomplete release nl-main/v20260101T000000Z" in out
+    assert out.splitlines()[-1] == "removed 1 incomplete release(s), 2 orphaned excluded file(s), 0 temporary file(s)"
+    assert storage.ls("releases/nl-main") == [] and storage.ls("excluded/release/nl-main") == []
+    assert main(["releases", "clean", "--root", str(root)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "nothing to clean up"

@@ -66,6 +66,27 @@ def test_releases_commands_work_against_s3(s3_env, capsys):
     assert "verifies" in capsys.readouterr().out
 
 
+def test_hidden_objects_and_incomplete_builds_on_s3(s3_env):
+    import time
+
+    from catalog.releases import clean_incomplete_releases
+
+    storage = Storage.from_env(f"s3://{s3_env.bucket}/clean-{uuid.uuid4().hex[:8]}")
+    storage.write_bytes("releases/nl-main/v20260101T000000Z/part-00000.parquet", b"half a build")
+    storage.write_bytes("releases/nl-main/v20260101T000000Z/.x.parquet", b"hidden")
+    storage.write_bytes("excluded/release/nl-main/v20260101T000000Z.parquet", b"its excluded documents")
+    folder = "releases/nl-main/v20260101T000000Z"
+    assert storage.ls(folder) == ["part-00000.parquet"]
+    assert storage.ls(folder, hidden=True) == [".x.parquet", "part-00000.parquet"]
+    assert storage.is_dir(folder) and not storage.is_dir(f"{folder}/part-00000.parquet")
+    assert abs(storage.modified(folder) - time.time()) < 300
+    assert clean_incomplete_releases(storage, min_age_s=600)["kept_too_young"] == ["nl-main/v20260101T000000Z"]
+    report = clean_incomplete_releases(storage)
+    assert report["incomplete_releases"] == ["nl-main/v20260101T000000Z"]
+    assert report["orphaned_excluded"] == ["excluded/release/nl-main/v20260101T000000Z.parquet"]
+    assert storage.ls("releases/nl-main", hidden=True) == [] and not storage.exists(folder)
+
+
 def test_the_server_refuses_anonymous_and_wrong_credentials(s3_server):
     for fs in (
         s3fs.S3FileSystem(anon=True, endpoint_url=s3_server.endpoint_url),

@@ -178,3 +178,10 @@ def test_with_exclusion_adds_the_excluded_columns() -> None:
         {"doc_id": "a", "excluded_stage": "clean", "excluded_reason": "superseded_record", "duplicate_of": "a"},
         {"doc_id": "b", "excluded_stage": "clean", "excluded_reason": "duplicate_content", "duplicate_of": "c"},
     ]
+
+
+def test_a_document_is_never_a_content_duplicate_of_itself(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    # the same document (same text) delivered in two files: the older row is superseded, not a duplicate
+    a = keys_file(tmp_path / "a.parquet", [("x", "h", None), ("y", "h-y", None)])
+    b = keys_file(tmp_path / "b.parquet", [("x", "h", None)])
+    assert drops(con, [a, b], "published_at NULLS LAST, file_idx, row") == [(0, 0, "superseded_record", "x")]
