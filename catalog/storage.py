@@ -25,7 +25,8 @@ from typing import Any, BinaryIO
 
 import fsspec
 
-#: The zones of the design: what each holds and who may read it.
+#: The zones of the design: what each holds and who may read it. ``secrets/`` is not a zone: a local root
+#: keeps its owner-only anonymisation key file there (``catalog.keys``), and nothing lists or publishes it.
 ZONES: dict[str, str] = {
     "raw": "documents as fetched (restricted: contains personal data)",
     "clean": "normalised documents per source",

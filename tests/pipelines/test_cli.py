@@ -20,6 +20,9 @@ HELP_COMMANDS = [
     ["releases", "verify"],
     ["sources"],
     ["sources", "list"],
+    ["key"],
+    ["key", "show"],
+    ["key", "rotate"],
 ]
 
 

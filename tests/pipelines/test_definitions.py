@@ -1,6 +1,6 @@
 import ast
-import json
 import importlib
+import json
 import subprocess
 import sys
 
