@@ -65,8 +65,11 @@ PREVIOUS_KEY_REASON = "anonymised with a previous key; re-run it"
 KeyCheck = Callable[[bytes, str], bytes]
 
 
-class RootKeyError(RuntimeError):
-    """The storage root's anonymisation key is missing, unsafe or not the recorded one (one line, never the key)."""
+class RootKeyError(ValueError):
+    """The storage root's anonymisation key is missing, unsafe or not the recorded one (one line, never the key).
+
+    A ``ValueError``, like ``anonymisation.operators.AnonymisationKeyError``: the key given is not usable.
+    """
 
 
 class KeyMismatchError(RootKeyError):
@@ -263,6 +266,23 @@ def _has_anonymised_sources(storage: Storage) -> bool:
     return bool(storage.glob("anonymised/*/anonymised.json"))
 
 
+def _no_key_here(storage: Storage, record: Mapping[str, Any] | None, path: Path) -> str | None:
+    """Say why a local root with neither the variable nor a key file must not get a new key (``None``: it may)."""
+    if record is not None:
+        current = record["current"]
+        return (
+            f"this storage root was anonymised with a key (key {current['key_id']}, recorded "
+            f"{current['since'][:10]}) that is neither in {KEY_ENV} nor in its key file {path}: set "
+            f"{KEY_ENV} to that key or restore the key file from your backup, or {ROTATE_HINT}"
+        )
+    if _has_anonymised_sources(storage):
+        return (
+            "this storage root holds anonymised sources but no record of the key they were made with: "
+            f"set {KEY_ENV} to that key, or {ROTATE_HINT}"
+        )
+    return None
+
+
 def root_key(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | None = None) -> RootKey:
     """Resolve the root's key (the variable, else a local root's key file) and check it against the record.
 
@@ -286,19 +306,9 @@ def root_key(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | None
     else:
         origin = "file"
         if not path.exists():
-            record = read_record(storage)
-            if record is not None:
-                current = record["current"]
-                raise RootKeyError(
-                    f"this storage root was anonymised with a key (key {current['key_id']}, recorded "
-                    f"{current['since'][:10]}) that is neither in {KEY_ENV} nor in its key file {path}: set "
-                    f"{KEY_ENV} to that key or restore the key file from your backup, or {ROTATE_HINT}"
-                )
-            if _has_anonymised_sources(storage):
-                raise RootKeyError(
-                    "this storage root holds anonymised sources but no record of the key they were made with: "
-                    f"set {KEY_ENV} to that key, or {ROTATE_HINT}"
-                )
+            problem = _no_key_here(storage, read_record(storage), path)
+            if problem:
+                raise RootKeyError(problem)
             _secret_folder(path)
             if _create_exclusive(path, _new_key_text(), 0o600):
                 notice = _generation_notice(path)
@@ -474,8 +484,10 @@ def key_status(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | No
         elif file_exists:
             status["origin"] = "file"
             secret = _read_key_file(path, check)
-    except (RootKeyError, ValueError) as exc:
+    except ValueError as exc:  # RootKeyError and a too short key alike
         status["problem"] = str(exc)
+    if status["origin"] is None and path is not None:
+        status["problem"] = _no_key_here(storage, record, path)
     if record is not None:
         current = record["current"]
         status["recorded"] = {

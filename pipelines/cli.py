@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog.keys import RootKeyError
 from catalog.registry import SourceRegistry, spec_yaml
 from catalog.releases import ReleaseError, list_versions, read_manifest, release_dir, verify_release
 from catalog.sources import ENV_SOURCES, SpecError, load_spec
@@ -288,8 +287,10 @@ def cmd_key_show(args: argparse.Namespace) -> int:
         print(f"key from       environment variable {KEY_ENV}{also}")
     elif status["origin"] == "file":
         print(f"key from       key file {status['key_file']} (mode {status['key_file_mode']})")
-    elif status["key_file"]:
+    elif status["key_file"] and not status["problem"]:
         print(f"key from       none yet: the first `corpusfabriek run` generates {status['key_file']}")
+    elif status["key_file"]:
+        print("key from       none")
     else:
         print(f"key from       none: set {KEY_ENV} (an S3 storage root keeps no key file)")
     if status["problem"]:
@@ -306,7 +307,8 @@ def cmd_key_show(args: argparse.Namespace) -> int:
             "refused (use the recorded key, or `corpusfabriek key rotate --yes`)"
         )
     rotated = f"rotated {recorded['rotated_at']}" if recorded["rotated_at"] else "never rotated"
-    print(f"recorded       {recorded['since']} ({rotated}; root's first key {recorded['created_at']})")
+    first = f"first key {recorded['created_at']}"
+    print(f"recorded       key {recorded['key_id']} since {recorded['since']} ({rotated}; {first})")
     for entry in recorded["earlier"]:
         kept = f", kept in {entry['retired_key_file']}" if entry.get("retired_key_file") else ""
         print(f"earlier key    {entry['key_id']}: {entry['since']} to {entry['until']}{kept}")
@@ -778,16 +780,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (
-        CommandError,
-        ReleaseError,
-        RootKeyError,
-        SpecError,
-        StorageError,
-        KeyError,
-        FileNotFoundError,
-        ValueError,
-    ) as exc:
+    except (CommandError, ReleaseError, SpecError, StorageError, KeyError, FileNotFoundError, ValueError) as exc:
         message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"error: {message.splitlines()[0] if message else type(exc).__name__}", file=sys.stderr)
         return 1

@@ -146,6 +146,7 @@ def test_a_recorded_root_whose_key_file_is_gone_gets_no_new_key(storage):
         resolve(storage)
     assert f"key {first.key_id}" in str(excinfo.value) and "restore the key file" in str(excinfo.value)
     assert not key_file_path(storage).exists()
+    assert key_status(storage, check=check_key, env={})["problem"] == str(excinfo.value)
 
 
 def test_a_root_anonymised_before_keys_were_recorded_gets_no_new_key(storage):
@@ -153,6 +154,7 @@ def test_a_root_anonymised_before_keys_were_recorded_gets_no_new_key(storage):
     with pytest.raises(RootKeyError, match="holds anonymised sources but no record"):
         resolve(storage)
     assert not key_file_path(storage).exists()
+    assert "no record" in key_status(storage, check=check_key, env={})["problem"]
     assert resolve(storage, {KEY_ENV: USER_KEY}).origin == "environment"  # the old key, given explicitly
 
 
