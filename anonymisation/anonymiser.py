@@ -70,7 +70,8 @@ class Anonymiser:
     :param entities: entity types to replace (default: all the analyzer knows).
     :param keep_names: person names left as they are (e.g. public office holders); each kept mention is
         counted under ``kept``.
-    :param key: the secret key for surrogates and hashes (see ``anonymisation.operators.key_from_env``).
+    :param key: the secret key for surrogates and hashes (at least 16 bytes, see
+        ``anonymisation.operators.check_key``; a storage root's key comes from ``catalog.keys``).
     """
 
     def __init__(

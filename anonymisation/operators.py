@@ -24,7 +24,6 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
-import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -34,7 +33,7 @@ from anonymisation.checksums import luhn_check_digit, mod97
 
 __all__ = [
     "ENTITY_LABELS",
-    "KEY_ENV",
+    "MIN_KEY_BYTES",
     "AnonymisationKeyError",
     "DocumentSurrogates",
     "HashOperator",
@@ -43,11 +42,11 @@ __all__ = [
     "SurrogateOperator",
     "anonymise_text",
     "anonymise_with_spans",
-    "key_from_env",
+    "check_key",
     "label_for",
 ]
 
-KEY_ENV = "CORPUSFABRIEK_ANONYMISATION_KEY"
+#: The shortest secret key accepted; :func:`check_key` is the only place that enforces it.
 MIN_KEY_BYTES = 16
 _MAX_ATTEMPTS = 64
 
@@ -133,29 +132,20 @@ class AnonymisationKeyError(ValueError):
     """The anonymisation key is missing or too short (the message never contains the key)."""
 
 
-def _check_key(key: bytes) -> bytes:
+def check_key(key: bytes, what: str = "key") -> bytes:
+    """Return ``key`` if it is long enough to be a secret key of surrogates and hashes.
+
+    The one place that checks the key length: the operators call it, and so does whoever resolves a key
+    (``catalog.keys`` gets it passed in, since the catalog layer cannot import this library).
+
+    :param what: how the message names the key's origin (``"environment variable X"``, a key file).
+    :raises AnonymisationKeyError: shorter than :data:`MIN_KEY_BYTES`; the message names ``what``, never the key.
+    """
     if not isinstance(key, bytes | bytearray):
         raise TypeError("key must be bytes")
     if len(key) < MIN_KEY_BYTES:
-        raise ValueError(f"key must be at least {MIN_KEY_BYTES} bytes")
+        raise AnonymisationKeyError(f"{what} must hold at least {MIN_KEY_BYTES} bytes")
     return bytes(key)
-
-
-def key_from_env(name: str = KEY_ENV) -> bytes:
-    """Return the anonymisation key from environment variable ``name`` (UTF-8, at least 16 bytes).
-
-    :raises AnonymisationKeyError: the variable is unset, empty or shorter than 16 bytes; the message
-        names the variable, never its value.
-    """
-    value = os.environ.get(name)
-    if not value:
-        raise AnonymisationKeyError(
-            f"environment variable {name} is not set; set it to a secret of at least {MIN_KEY_BYTES} bytes"
-        )
-    key = value.encode("utf-8")
-    if len(key) < MIN_KEY_BYTES:
-        raise AnonymisationKeyError(f"environment variable {name} must hold at least {MIN_KEY_BYTES} bytes")
-    return key
 
 
 # --------------------------------------------------------------------------------------------------
@@ -183,11 +173,11 @@ class HashOperator:
     The value is normalised first (case, whitespace, and separators in numbers), so ``NL91 ABNA ...`` and
     ``NL91ABNA...`` hash alike. Without the key the hash cannot be recomputed from guessed values.
 
-    :param key: secret of at least 16 bytes (see :func:`key_from_env`).
+    :param key: secret of at least 16 bytes (see :func:`check_key`).
     """
 
     def __init__(self, key: bytes, *, hex_chars: int = 16):
-        self._key = _check_key(key)
+        self._key = check_key(key)
         self._hex_chars = hex_chars
 
     def __repr__(self) -> str:
@@ -1084,11 +1074,11 @@ class SurrogateOperator:
     get their placeholder. Use :meth:`for_document` per document so that two different originals of one
     document never share a surrogate.
 
-    :param key: secret of at least 16 bytes (see :func:`key_from_env`).
+    :param key: secret of at least 16 bytes (see :func:`check_key`).
     """
 
     def __init__(self, key: bytes):
-        self._key = _check_key(key)
+        self._key = check_key(key)
         self._deriver = _Deriver(self._key)
 
     def __repr__(self) -> str:
@@ -1112,7 +1102,7 @@ class DocumentSurrogates:
     """
 
     def __init__(self, key: bytes):
-        self._deriver = _DocumentDeriver(_check_key(key))
+        self._deriver = _DocumentDeriver(check_key(key))
 
     def __repr__(self) -> str:
         return "DocumentSurrogates(key=<hidden>)"

@@ -101,12 +101,20 @@ def anonymise_batch(
 
 
 def anonymise_source(
-    storage: Storage, source_id: str, anonymiser: Anonymiser, *, operator: str, clean_report: dict[str, Any]
+    storage: Storage,
+    source_id: str,
+    anonymiser: Anonymiser,
+    *,
+    operator: str,
+    clean_report: dict[str, Any],
+    key_id: str | None = None,
 ) -> dict[str, Any]:
     """Anonymise one source's clean documents into the anonymised zone; return the report.
 
     :param operator: the policy's default operator name, recorded in annotations and the report.
     :param clean_report: the clean partition's report (its ingest id and licence are carried forward).
+    :param key_id: the short salted fingerprint of the anonymiser's key (``catalog.keys``), ``None`` when
+        the policy uses no key; recorded so that a release never mixes sources anonymised with other keys.
     """
     if not storage.exists(clean_path(source_id)):
         raise StorageError(f"source {source_id} has no clean documents: materialise clean_documents first")
@@ -136,6 +144,7 @@ def anonymise_source(
         "code_version": version,
         "clean_code_version": clean_report["code_version"],
         "operator": operator,
+        "key_id": key_id,
         "documents_in": documents_in,
         "documents_out": writer.rows_written,
         "documents_with_personal_data": touched,

@@ -34,6 +34,7 @@ from anonymisation.stage import (
 )
 from catalog.failures import clear_failure, current_failures, held_back_reason, record_failure
 from catalog.ingest import batch_path, ingest_source, quarantine_path
+from catalog.keys import previous_key_reason, recorded_key_id
 from catalog.registry import UnknownSourceError
 from catalog.releases import build_release, release_dir
 from catalog.reports import partner_report
@@ -266,9 +267,16 @@ def anonymised_documents(
     spec = _spec(sources, store, source_id)
     with _failure_recorded(store, source_id, "anonymised_documents", context.run_id):
         clean_report = store.read_json(clean_report_path(source_id))
-        anonymiser = anonymisation.anonymiser(spec.anonymisation)
+        key = anonymisation.root_key(store) if spec.anonymisation.needs_key else None
+        if key is not None and key.notice:
+            context.log.warning(key.notice)  # names the generated key file, never the key
         report = anonymise_source(
-            store, source_id, anonymiser, operator=spec.anonymisation.operator, clean_report=clean_report
+            store,
+            source_id,
+            anonymisation.anonymiser(spec.anonymisation, key),
+            operator=spec.anonymisation.operator,
+            clean_report=clean_report,
+            key_id=key.key_id if key is not None else None,
         )
         scan = residual_scan(store, source_id)
         expectations = validate_zone(
@@ -340,7 +348,8 @@ def corpus_release(
     specs = registry.specs(strict=False)
     for problem in registry.problems:
         context.log.warning(f"invalid source spec skipped: {problem}")
-    partitions, missing, failed = [], [], {}
+    partitions, missing, failed, previous_key = [], [], {}, {}
+    current_key_id = recorded_key_id(store)
     failing = {source_id: held_back_reason(record) for source_id, record in current_failures(store).items()}
     for source_id, spec in sorted(specs.items()):
         if not spec.releasable or source_id in failing:
@@ -353,15 +362,20 @@ def corpus_release(
         if not valid:  # a zone whose expectations failed (or were never run on it) is never released
             failed[source_id] = why
             continue
+        report = store.read_json(report_path)
+        why = previous_key_reason(report, current_key_id, needs_key=spec.anonymisation.needs_key)
+        if why:  # a release never mixes surrogates of two keys
+            previous_key[source_id] = why
+            continue
         summary = store.read_json(validation_path("anonymised", source_id))
         validation = {key: summary[key] for key in ("suite", "validation_id", "validated_at", "documents")}
         validation["evaluated_expectations"] = summary["evaluated_expectations"]
         validation["data_docs"] = summary["data_docs"]
-        partitions.append({**store.read_json(report_path), "validation": validation})
+        partitions.append({**report, "validation": validation})
     held_back = sorted(source_id for source_id, spec in specs.items() if not spec.releasable)
     if missing:
         context.log.warning(f"approved sources without anonymised documents, left out: {', '.join(missing)}")
-    for source_id, why in failed.items():
+    for source_id, why in (failed | previous_key).items():
         context.log.warning(f"approved source {source_id} left out of the release: {why}")
     failing = {
         source_id: why for source_id, why in failing.items() if source_id in specs and specs[source_id].releasable
@@ -406,7 +420,13 @@ def corpus_release(
             "anonymised": manifest["anonymised"],
             "sources": MetadataValue.json(manifest["sources"]),
             "sources_held_back": MetadataValue.json(
-                {"not_approved": held_back, "not_anonymised": missing, "expectations": failed, "failing": failing}
+                {
+                    "not_approved": held_back,
+                    "not_anonymised": missing,
+                    "expectations": failed,
+                    "failing": failing,
+                    "previous_key": previous_key,
+                }
             ),
             "code_version": manifest["code_version"],
             "duration_s": manifest["build_duration_s"],

@@ -318,6 +318,8 @@ def _write_release(
                 "anonymise_code_version": p["code_version"],
                 "anonymisation": {
                     "operator": p["operator"],
+                    # which key generation made the surrogates (catalog.keys; None: no key used)
+                    "key_id": p.get("key_id"),
                     "documents_with_personal_data": p["documents_with_personal_data"],
                     "replacements_by_entity": p["replacements_by_entity"],
                     "kept_names": p["kept_names"],

@@ -27,7 +27,8 @@ import fsspec
 
 #: The zones of the design: what each holds and who may read it. Original personal data lives only in the
 #: restricted zones (everything before the anonymisation stage); every other zone holds anonymised documents,
-#: counts, ids and hashes, and can be shared with reviewers and consumers.
+#: counts, ids and hashes, and can be shared with reviewers and consumers. ``secrets/`` is not a zone: a local
+#: root keeps its owner-only anonymisation key file there (``catalog.keys``), and nothing lists or publishes it.
 ZONES: dict[str, str] = {
     "raw": "documents as fetched (restricted: contains personal data)",
     "quarantine": "input that could not be parsed, with reasons and raw bytes (restricted: personal data)",

@@ -124,20 +124,21 @@ class FailureLog:
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def _require_key(specs: list[Any]) -> None:
-    """Fail before any run when a source's anonymisation policy needs the secret key and it is unset."""
-    from anonymisation.operators import AnonymisationKeyError, key_from_env
+def _check_anonymisation_key(storage: Storage, specs: list[Any]) -> None:
+    """Resolve the storage root's anonymisation key and check it against the root's record, before any run.
 
-    needs = sorted(spec.id for spec in specs if spec.anonymisation.needs_key)
-    if not needs:
-        return
-    try:
-        key_from_env()
-    except AnonymisationKeyError as exc:
-        raise CommandError(
-            f"{exc} (needed by the anonymisation policy of: {', '.join(needs)}); for example "
-            "export CORPUSFABRIEK_ANONYMISATION_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
-        ) from None
+    The key comes from CORPUSFABRIEK_ANONYMISATION_KEY or, on a local root, from the root's key file
+    (generated on first use: its notice is printed once, on stderr). The Dagster resources find the same key
+    when the steps run: the variable through an ``EnvVar``, the file through the storage root.
+    """
+    if not any(spec.anonymisation.needs_key for spec in specs):
+        return  # placeholder-only policies need no key, on any root
+    from anonymisation.operators import check_key
+    from catalog.keys import root_key
+
+    key = root_key(storage, check=check_key)
+    if key.notice:
+        print(f"note: {key.notice}", file=sys.stderr, flush=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -167,7 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         instance.add_dynamic_partitions(source_partitions.name, missing)
 
     fetch = [source_id for source_id in selected if specs[source_id].fetchable]
-    _require_key([specs[source_id] for source_id in fetch])
+    _check_anonymisation_key(storage, [specs[source_id] for source_id in fetch])
     steps = len(fetch) + (0 if args.no_release else 1)
     print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest", flush=True)
     for skipped in sorted(set(selected) - set(fetch)):
@@ -356,6 +357,91 @@ def cmd_releases_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_key_show(args: argparse.Namespace) -> int:
+    """Print where the storage root's anonymisation key comes from and its record (never the key)."""
+    from anonymisation.operators import check_key
+    from catalog.keys import KEY_ENV, key_status
+
+    status = key_status(_storage(args), check=check_key)
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"storage root   {status['storage']}")
+    if status["origin"] == "environment":
+        also = f" (it takes precedence over the key file {status['key_file']})" if status["key_file_exists"] else ""
+        print(f"key from       environment variable {KEY_ENV}{also}")
+    elif status["origin"] == "file":
+        print(f"key from       key file {status['key_file']} (mode {status['key_file_mode']})")
+    elif status["key_file"] and not status["problem"]:
+        print(f"key from       none yet: the first `corpusfabriek run` generates {status['key_file']}")
+    elif status["key_file"]:
+        print("key from       none")
+    else:
+        print(f"key from       none: set {KEY_ENV} (an S3 storage root keeps no key file)")
+    if status["problem"]:
+        print(f"problem        {status['problem']}")
+    recorded = status["recorded"]
+    if recorded is None:
+        print("recorded       no key yet: the first run that anonymises with a key records its fingerprint")
+        return 0
+    if status["matches_record"] is True:
+        print(f"key id         {recorded['key_id']} (matches this root's record)")
+    elif status["matches_record"] is False:
+        print(
+            f"key id         {status['key_id']}: differs from this root's recorded key {recorded['key_id']}; runs are "
+            "refused (use the recorded key, or `corpusfabriek key rotate --yes`)"
+        )
+    rotated = f"rotated {recorded['rotated_at']}" if recorded["rotated_at"] else "never rotated"
+    first = f"first key {recorded['created_at']}"
+    print(f"recorded       key {recorded['key_id']} since {recorded['since']} ({rotated}; {first})")
+    for entry in recorded["earlier"]:
+        kept = f", kept in {entry['retired_key_file']}" if entry.get("retired_key_file") else ""
+        print(f"earlier key    {entry['key_id']}: {entry['since']} to {entry['until']}{kept}")
+    stale = status["stale_sources"]
+    print(f"stale sources  {', '.join(stale) + ': anonymised with a previous key; re-run them' if stale else 'none'}")
+    return 0
+
+
+def cmd_key_rotate(args: argparse.Namespace) -> int:
+    """Make a new anonymisation key the storage root's key (explicitly: with --yes)."""
+    from anonymisation.operators import check_key
+    from catalog.keys import KEY_ENV, RECORD, key_file_path, rotate
+
+    storage = _storage(args)
+    path = key_file_path(storage)
+    if os.environ.get(KEY_ENV):
+        source = f"take the new key from {KEY_ENV}" + (
+            f" (and retire the key file {path}, kept as {path.name}.<time>.old)" if path and path.exists() else ""
+        )
+    elif path is not None:
+        source = f"generate a new key in {path}, keeping the current one as {path.name}.<time>.old"
+    else:
+        source = f"take the new key from {KEY_ENV}, which is not set: set it to the new key first"
+    if not args.yes:
+        print(f"corpusfabriek key rotate would, for {storage.url()}:")
+        print(f"  - {source}")
+        print(f"  - record its fingerprint in {RECORD} (earlier fingerprints stay in its history)")
+        print(
+            "  - leave every source anonymised with the current key out of releases until it is re-anonymised: "
+            "the next `corpusfabriek run` re-anonymises every source (new surrogates)"
+        )
+        raise CommandError("the key was not rotated: confirm with `corpusfabriek key rotate --yes`")
+    rotation = rotate(storage, check=check_key)
+    previous = f", replacing {rotation.previous_key_id}" if rotation.previous_key_id else ""
+    print(f"rotated the anonymisation key of {storage.url()}: key {rotation.key_id}{previous}")
+    if rotation.key_file:
+        print(f"new key file   {rotation.key_file} (readable only by you): back it up")
+    else:
+        print(f"new key        from {KEY_ENV}: keep setting it to this key")
+    if rotation.retired_key_file:
+        print(f"previous key   kept in {rotation.retired_key_file} (to reproduce earlier releases)")
+    print(
+        "next: `corpusfabriek run` re-anonymises every source with the new key; until then a release leaves out "
+        "the sources anonymised with the previous one"
+    )
+    return 0
+
+
 def _registry(args: argparse.Namespace) -> SourceRegistry:
     return SourceRegistry.from_env(storage=_storage(args))
 
@@ -449,9 +535,11 @@ def cmd_sources_report(args: argparse.Namespace) -> int:
 def cmd_anonymise(args: argparse.Namespace) -> int:
     """Anonymise JSONL records (``id``, ``text``) from a file or stdin to a file or stdout, streaming."""
     from anonymisation.anonymiser import Anonymiser
-    from anonymisation.operators import key_from_env
+    from anonymisation.operators import check_key
+    from catalog.keys import key_from_env
 
-    key = None if args.operator == "placeholder" else key_from_env()
+    # JSONL in and out, no storage root: the key comes from the environment only
+    key = None if args.operator == "placeholder" else key_from_env(check=check_key)
     anonymiser = Anonymiser(operator=args.operator, key=key)
     source = open(args.input, encoding="utf-8") if args.input else sys.stdin
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
@@ -625,6 +713,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
     run.add_argument("--no-release", action="store_true", help="ingest and clean only")
     run.set_defaults(func=cmd_run)
+
+    key = commands.add_parser(
+        "key",
+        help="show or rotate the storage root's anonymisation key",
+        description="The secret key of surrogates and keyed hashes: CORPUSFABRIEK_ANONYMISATION_KEY, or on a local "
+        "storage root its owner-only key file secrets/anonymisation.key (generated by the first run). The root "
+        "records a fingerprint of its key (never the key) and refuses runs with another key.",
+    )
+    key_commands = key.add_subparsers(dest="key_command", required=True, metavar="COMMAND")
+    show = key_commands.add_parser(
+        "show",
+        parents=[common],
+        help="where the key comes from and its record (never the key)",
+        description="Print where the key comes from (variable or key file), its id (a short salted fingerprint), "
+        "when it was recorded and rotated, and the sources anonymised with a previous key.",
+    )
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(func=cmd_key_show)
+    rotate = key_commands.add_parser(
+        "rotate",
+        parents=[common],
+        help="make a new key the root's key (re-anonymises every source)",
+        description="Record a new key: CORPUSFABRIEK_ANONYMISATION_KEY when set, else (local root) a newly generated "
+        "key file, the old one kept as anonymisation.key.<time>.old. Every source must then be re-anonymised: "
+        "releases leave out sources anonymised with the previous key until the next `corpusfabriek run`.",
+    )
+    rotate.add_argument("--yes", action="store_true", help="really rotate (without it: only say what would happen)")
+    rotate.set_defaults(func=cmd_key_rotate)
 
     releases = commands.add_parser(
         "releases",

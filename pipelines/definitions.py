@@ -9,7 +9,8 @@ where source specs are registered. Environment variables:
   values are read at run time and never stored in run configuration or shown in the UI
 - ``CORPUSFABRIEK_SOURCES``: folders of source specs (default: the bundled sample sources)
 - ``CORPUSFABRIEK_CORPUS``: corpus name of releases (default ``nl-main``)
-- ``CORPUSFABRIEK_ANONYMISATION_KEY``: secret key of surrogates and keyed hashes (``EnvVar``; >= 16 bytes)
+- ``CORPUSFABRIEK_ANONYMISATION_KEY``: secret key of surrogates and keyed hashes (``EnvVar``; >= 16 bytes);
+  unset on a local root: the root's owner-only key file, read at run time (``catalog.keys``)
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from collections.abc import Mapping
 
 from dagster import Definitions, EnvVar
 
-from anonymisation.operators import KEY_ENV
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import corpus_release_manifest_verifies
+from catalog.keys import KEY_ENV
 from catalog.releases import DEFAULT_CORPUS
 from catalog.sources import ENV_SOURCES
 from catalog.storage import DEFAULT_ROOT, ENV_ENDPOINT, ENV_ROOT

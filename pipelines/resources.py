@@ -1,7 +1,9 @@
 """Dagster resources: the storage root, the source registry and release settings.
 
 Resources hold configuration only and hand out the plain library objects; secrets arrive as Dagster
-``EnvVar`` values (see :mod:`pipelines.definitions`), so the UI and run storage never show them.
+``EnvVar`` values (see :mod:`pipelines.definitions`), so the UI and run storage never show them. The
+anonymisation key of a local root may instead live in the root's key file: the resource then holds
+nothing, and the key is read from the storage root when a step runs.
 """
 
 from typing import Any
@@ -10,7 +12,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from anonymisation.anonymiser import Anonymiser
-from anonymisation.operators import KEY_ENV, MIN_KEY_BYTES, AnonymisationKeyError
+from anonymisation.operators import check_key
+from catalog.keys import KEY_ENV, RootKey, root_key
 from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS, DEFAULT_ROWS_PER_PART
 from catalog.sources import bundled_sources_dir
@@ -72,19 +75,29 @@ class ReleaseResource(ConfigurableResource):
 
 
 class AnonymisationResource(ConfigurableResource):
-    """The secret key of surrogates and keyed hashes, set from ``CORPUSFABRIEK_ANONYMISATION_KEY`` only.
+    """The secret key of surrogates and keyed hashes: ``CORPUSFABRIEK_ANONYMISATION_KEY`` or the root's key file.
 
-    The same key gives the same surrogates, so a release can be rebuilt exactly; a new key gives new ones.
+    The same key gives the same surrogates, so a release can be rebuilt exactly; a new key gives new ones,
+    so the key is checked against the storage root's record before anything is anonymised
+    (``catalog.keys``). With ``key`` unset, a local root's key file is read (generated on first use) at run
+    time: the secret never enters resource or run configuration.
     """
 
-    key: str | None = Field(default=None, description="set from the environment only")
+    key: str | None = Field(
+        default=None, description="set from the environment only (EnvVar); unset: the local storage root's key file"
+    )
 
-    def anonymiser(self, policy: Any) -> Anonymiser:
-        """Return an anonymiser for a source's policy (``catalog.sources.AnonymisationPolicy``)."""
-        key = self.key.encode("utf-8") if self.key else None
-        if policy.needs_key and (key is None or len(key) < MIN_KEY_BYTES):
-            raise AnonymisationKeyError(
-                f"the source's anonymisation policy needs a secret key: set {KEY_ENV} "
-                f"(at least {MIN_KEY_BYTES} bytes) in the environment of the Dagster code location"
-            )
-        return Anonymiser.from_policy(policy, key)
+    def root_key(self, storage: Storage) -> RootKey:
+        """Resolve the key for ``storage`` and check it against the root's record (recorded on first use).
+
+        :raises catalog.keys.RootKeyError: no key (an S3 root without the variable), an unsafe key file, or
+            another key than the one the root was anonymised with.
+        """
+        return root_key(storage, check=check_key, env={KEY_ENV: self.key} if self.key else {})
+
+    def anonymiser(self, policy: Any, key: RootKey | None) -> Anonymiser:
+        """Return an anonymiser for a source's policy (``catalog.sources.AnonymisationPolicy``).
+
+        :param key: from :meth:`root_key`; ``None`` only for a policy that needs no key (placeholders).
+        """
+        return Anonymiser.from_policy(policy, key.secret if key is not None else None)

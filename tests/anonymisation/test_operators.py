@@ -18,7 +18,7 @@ from anonymisation.operators import (
     PlaceholderOperator,
     SurrogateOperator,
     anonymise_text,
-    key_from_env,
+    check_key,
 )
 
 try:  # the other engineer's checksums; the rules are short enough to restate if they are not there yet
@@ -341,23 +341,16 @@ def test_hash_operator_format_determinism_and_key():
         HashOperator(b"x" * 15)
 
 
-# --- key from the environment ----------------------------------------------------------------------
+# --- the key check ---------------------------------------------------------------------------------
 
 
-def test_key_from_env_reads_the_variable(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CORPUSFABRIEK_ANONYMISATION_KEY", "a-long-enough-secret-value")
-    assert key_from_env() == b"a-long-enough-secret-value"
-
-
-def test_key_from_env_errors_name_the_variable_but_never_the_value(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("CORPUSFABRIEK_ANONYMISATION_KEY", raising=False)
-    with pytest.raises(AnonymisationKeyError, match="CORPUSFABRIEK_ANONYMISATION_KEY is not set"):
-        key_from_env()
-
-    monkeypatch.setenv("MY_KEY", "tooshort")
-    with pytest.raises(AnonymisationKeyError, match="MY_KEY") as excinfo:
-        key_from_env("MY_KEY")
-    assert "tooshort" not in str(excinfo.value)
+def test_check_key_is_the_one_length_check_and_names_the_origin_never_the_key():
+    assert check_key(b"a-long-enough-secret-value") == b"a-long-enough-secret-value"
+    with pytest.raises(AnonymisationKeyError, match="environment variable MY_KEY must hold at least 16 bytes") as exc:
+        check_key(b"tooshort", "environment variable MY_KEY")
+    assert "tooshort" not in str(exc.value)
+    with pytest.raises(TypeError):
+        check_key("not-bytes-but-a-long-string")  # type: ignore[arg-type]
 
 
 # --- anonymise_text --------------------------------------------------------------------------------

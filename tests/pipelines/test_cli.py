@@ -21,6 +21,9 @@ HELP_COMMANDS = [
     ["releases", "clean"],
     ["sources"],
     ["sources", "list"],
+    ["key"],
+    ["key", "show"],
+    ["key", "rotate"],
 ]
 
 

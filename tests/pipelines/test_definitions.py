@@ -1,5 +1,6 @@
 import ast
 import importlib
+import json
 import subprocess
 import sys
 
@@ -272,3 +273,28 @@ def test_registry_sensor_runs_a_source_whose_partition_the_cli_already_added(dag
         build_sensor_context(instance=dagster_instance, resources=resources, cursor=second.cursor)
     )
     assert isinstance(third, SkipReason)  # exactly one run per registered spec version
+
+
+def test_without_a_key_variable_a_local_root_runs_with_its_key_file_read_at_run_time(isolated_env, monkeypatch):
+    monkeypatch.delenv("CORPUSFABRIEK_ANONYMISATION_KEY")
+    root = isolated_env / "root"
+    defs = build_definitions(root=str(root))
+    # the resource holds no secret: the key file is found through the storage root when a step runs
+    assert defs.resources["anonymisation"].key is None
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    instance.add_dynamic_partitions("sources", ["sector-meldingen"])
+    result = defs.resolve_job_def("ingest_source").execute_in_process(
+        instance=instance, partition_key="sector-meldingen", raise_on_error=False
+    )
+    assert result.success
+    key_file = root / "secrets" / "anonymisation.key"
+    assert key_file.stat().st_mode & 0o077 == 0
+    key = key_file.read_text().strip()
+    logged = "\n".join(str(entry) for entry in instance.all_logs(result.run_id))
+    assert str(key_file) in logged and key not in logged  # the generation notice names the file, never the key
+    record = json.loads((root / "catalog" / "anonymisation-key.json").read_text())
+    report = json.loads((root / "anonymised" / "sector-meldingen" / "anonymised.json").read_text())
+    assert report["key_id"] == record["current"]["key_id"]
+    assert key not in json.dumps(record)

@@ -1,5 +1,6 @@
 """The whole pipeline against a real S3 server (SeaweedFS on 127.0.0.1), read back with polars and DuckDB."""
 
+import json
 import uuid
 
 import polars as pl
@@ -10,6 +11,7 @@ from catalog.documents import DOCUMENT_SCHEMA
 from catalog.releases import list_versions, read_manifest, verify_release
 from catalog.storage import Storage
 from pipelines.cli import main
+from tests.conftest import TEST_ANONYMISATION_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -55,8 +57,14 @@ def test_pipeline_on_s3_and_read_back_with_polars_and_duckdb(s3_env, capsys):
     assert not [key for key in keys if ".tmp-" in key]
     assert [v["version"] for v in list_versions(storage) if v["complete"]] == [manifest["version"]]
 
+    # The root records the fingerprint of its key (never the key); each anonymised source names the key's id.
+    record = storage.read_json("catalog/anonymisation-key.json")
+    assert TEST_ANONYMISATION_KEY not in json.dumps(record)
+    assert storage.read_json("anonymised/nieuws-dagblad/anonymised.json")["key_id"] == record["current"]["key_id"]
+    assert not [key for key in keys if "/secrets/" in key]  # an S3 root never holds a key file
 
-def test_releases_commands_work_against_s3(s3_env, capsys):
+
+def test_releases_commands_work_against_s3(s3_env, monkeypatch, capsys):
     root = f"s3://{s3_env.bucket}/cmds-{uuid.uuid4().hex[:8]}"
     assert main(["run", "--root", root]) == 0
     capsys.readouterr()
@@ -64,6 +72,26 @@ def test_releases_commands_work_against_s3(s3_env, capsys):
     assert "complete" in capsys.readouterr().out
     assert main(["releases", "verify", "latest", "--root", root]) == 0
     assert "verifies" in capsys.readouterr().out
+
+    # Another key is refused before anything runs.
+    monkeypatch.setenv("CORPUSFABRIEK_ANONYMISATION_KEY", "another-key-that-is-long-enough-0123456789")
+    assert main(["run", "--root", root]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1
+    assert "differs from the one this storage root was anonymised with" in captured.err
+    assert "another-key" not in captured.err + captured.out
+
+
+def test_an_s3_root_without_the_key_variable_fails_with_one_line_and_writes_nothing(s3_env, monkeypatch, capsys):
+    monkeypatch.delenv("CORPUSFABRIEK_ANONYMISATION_KEY")
+    root = f"s3://{s3_env.bucket}/nokey-{uuid.uuid4().hex[:8]}"
+    assert main(["run", "--root", root]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(
+        "error: no anonymisation key: set CORPUSFABRIEK_ANONYMISATION_KEY (an S3 storage root keeps no key file)"
+    )
+    assert Storage.from_env(root).fs.find(root.removeprefix("s3://")) == []
 
 
 def test_hidden_objects_and_incomplete_builds_on_s3(s3_env):
