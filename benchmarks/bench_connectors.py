@@ -558,6 +558,9 @@ def main() -> None:
     print(f"data: {args.data}; network: 127.0.0.1 only; one process (the test server is a thread in it)")
     if not args.data.is_dir():
         print(f"data folder {args.data} is missing: every part is skipped")
+    # The data folder is where this run's partner files lie: declared as a drop folder, as an operator would.
+    declared = [part for part in os.environ.get("CORPUSFABRIEK_DROP_FOLDERS", "").split(os.pathsep) if part]
+    os.environ["CORPUSFABRIEK_DROP_FOLDERS"] = os.pathsep.join([*declared, str(args.data.resolve())])
     warm_up()
     with tempfile.TemporaryDirectory(prefix="cf-bench-connectors-") as tmp:
         rss = part_rss(args.data, max(1, args.repeat), Path(tmp))

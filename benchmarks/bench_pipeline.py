@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -81,6 +82,7 @@ def child(n: int) -> dict:
             }
         )
         storage = Storage(str(Path(tmp, "root")))
+        os.environ["CORPUSFABRIEK_DROP_FOLDERS"] = tmp  # the generated drop lies here, as an operator declares it
         timings = {}
         started = time.perf_counter()
         ingest_source(storage, spec)

@@ -8,6 +8,12 @@ Zone layout for a source ``S``; each run (an *ingest*, id ``I``) adds one batch:
 - ``raw/S/cursor.json``: the connector's cursor, written last, so the next run fetches only what is new
 - ``raw/S/ingest.json``: a copy of the newest report (what reports and the clean stage read first)
 
+What a source may read is decided before anything is read (:mod:`catalog.drops`): a location whose fixed
+part lies outside the operator's drop folders, in the storage root or in a system folder fails the run
+with a one-line error; a single file it names that may not be read is quarantined as ``location_refused``,
+unread. A record that cannot become a document row (a lone surrogate in a string, a date outside the
+years 1-9999, a value of the wrong type) is quarantined too, so one odd record never blocks a source.
+
 Idempotence: a run that fails before its report is written leaves at most an uncommitted batch, which
 every reader ignores, and no cursor change, so the next run fetches the same items again. Items carry
 stable ``doc_id`` values, and the clean stage keeps the newest delivery of each id, so a batch that was
@@ -20,13 +26,15 @@ import json
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from catalog.connectors import Quarantined, RawRecord, connector_for
-from catalog.connectors.records import MAX_QUARANTINE_BYTES
+from catalog.connectors.records import MAX_QUARANTINE_BYTES, lone_surrogate_detail
 from catalog.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA, code_version, content_sha256, make_doc_id, utc_now
+from catalog.drops import DropPolicy, LocationRefusedError
 from catalog.fetch import Fetcher
-from catalog.parquet import BatchWriter
+from catalog.parquet import BatchWriter, RejectedRow
 from catalog.sources import SourceSpec
 from catalog.storage import Storage
 from quality.normalise import normalise_text
@@ -68,25 +76,55 @@ class SourceSuspendedError(RuntimeError):
     """A suspended source must not be fetched."""
 
 
-def _inside(location: str, storage: Storage) -> bool:
-    """Tell whether a source location points into the storage root."""
-    import os.path
-
-    root = storage.url().rstrip("/")
-    if storage.is_remote:
-        return location.rstrip("/") == root or location.startswith(root + "/")
-    if "://" in location and not location.startswith("file://"):
-        return False
-    path = os.path.realpath(location.removeprefix("file://").split("*", 1)[0] or ".")
-    return path == root or path.startswith(root + os.sep)
-
-
 def _review_bytes(record: RawRecord) -> bytes:
     """Return the bytes kept in quarantine for a record that parsed but cannot become a document."""
     if record.raw_bytes is not None:
         return record.raw_bytes[:MAX_QUARANTINE_BYTES]
     fields = {"native_id": record.native_id, "title": record.title, "url": record.url, "text": record.text}
-    return json.dumps(fields, ensure_ascii=False).encode("utf-8")[:MAX_QUARANTINE_BYTES]
+    return _json_bytes(fields)
+
+
+def _json_bytes(fields: dict[str, Any]) -> bytes:
+    # backslashreplace: a lone surrogate (why the record may be here) is kept as its escape, not an error.
+    text = json.dumps(fields, ensure_ascii=False, default=str)
+    return text.encode("utf-8", "backslashreplace")[:MAX_QUARANTINE_BYTES]
+
+
+def _storable(text: str) -> str:
+    """Return a string the quarantine can store: lone surrogates (e.g. in a file name) as their escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if lone_surrogate_detail("", text) else text
+
+
+def _unstorable(record: RawRecord) -> Quarantined | None:
+    """Return a Quarantined for a record whose strings or date no document row can hold, else None."""
+    if not isinstance(record.text, str):
+        detail = f"the text is {type(record.text).__name__}"
+        return Quarantined(record.location, record.record, "invalid_field_type", detail, _review_bytes(record))
+    if not isinstance(record.native_id, str) or not record.native_id:
+        return Quarantined(record.location, record.record, "missing_id", "no native id", _review_bytes(record))
+    strings = {
+        "native_id": record.native_id,
+        "url": record.url,
+        "title": record.title,
+        "text": record.text,
+        "lang": record.lang,
+        "location": record.location,
+        "record": record.record,
+        "fetch_mode": record.fetch_mode,
+    }
+    named = [*strings.items(), *(("metadata", part) for item in (record.metadata or {}).items() for part in item)]
+    for name, value in named:
+        problem = lone_surrogate_detail(name, value) if isinstance(value, str) else None
+        if problem:
+            return Quarantined(record.location, record.record, "invalid_text", problem, _review_bytes(record))
+    published = record.published_at
+    if isinstance(published, datetime) and published.tzinfo is not None:
+        try:
+            published.astimezone(UTC)
+        except OverflowError:
+            detail = "the publication date lies outside the years 1-9999 in UTC"
+            return Quarantined(record.location, record.record, "invalid_published_at", detail, _review_bytes(record))
+    return None
 
 
 def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = None) -> dict[str, Any]:
@@ -96,15 +134,17 @@ def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = 
     """
     if not spec.fetchable:
         raise SourceSuspendedError(f"source {spec.id} is suspended and is not fetched")
-    if _inside(spec.location, storage):
-        # A spec must not read the pipeline's own zones (other sources' raw data) with its credentials.
-        raise ValueError(f"source {spec.id}: its location lies inside the storage root, which sources may not read")
+    # A spec must not read the pipeline's own zones (other sources' raw data) or the machine's secrets.
+    drops = DropPolicy.for_storage(storage)
+    problem = drops.folder_problem(spec.location)
+    if problem:
+        raise LocationRefusedError(f"source {spec.id}: its location {problem}")
     started = time.perf_counter()
     started_at = utc_now()
     ingest_id = f"{started_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
     version = code_version()
     cursor = storage.read_json(cursor_path(spec.id)) if storage.exists(cursor_path(spec.id)) else {}
-    connector = connector_for(spec, fetcher or Fetcher.for_spec(spec), cursor)
+    connector = connector_for(spec, fetcher or Fetcher.for_spec(spec), cursor, drops=drops)
     reasons: Counter[str] = Counter()
     modes: Counter[str] = Counter()
     locations: set[str] = set()
@@ -113,33 +153,51 @@ def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = 
     with (
         storage.staged_file(batch_path(spec.id, ingest_id)) as raw_local,
         storage.staged_file(quarantine_path(spec.id, ingest_id)) as quarantine_local,
-        BatchWriter(raw_local, DOCUMENT_SCHEMA) as documents,
+        BatchWriter(raw_local, DOCUMENT_SCHEMA, isolate_bad_rows=True) as documents,
         BatchWriter(quarantine_local, QUARANTINE_SCHEMA) as quarantine,
     ):
+
+        def to_quarantine(item: Quarantined) -> None:
+            reasons[item.reason] += 1
+            quarantine.write_row(
+                {
+                    "source_id": spec.id,
+                    "ingest_id": ingest_id,
+                    "location": _storable(item.location),
+                    "record": _storable(item.record),
+                    "reason": item.reason,
+                    "detail": _storable(item.detail),
+                    "raw_bytes": item.raw_bytes,
+                    "quarantined_at": utc_now(),
+                }
+            )
+
+        def rejected(rows: list[RejectedRow]) -> None:
+            """Move rows the document batch refused (a value no row can hold) to quarantine instead."""
+            nonlocal text_chars
+            for row, error in rows:
+                raw = row["annotations"]["raw"]
+                text_chars -= len(row["text"]) if isinstance(row["text"], str) else 0
+                modes[raw["fetch_mode"]] -= 1
+                detail = f"the record cannot be stored as a document ({error})"
+                review = _json_bytes({key: row[key] for key in ("native_id", "title", "url", "text")})
+                to_quarantine(Quarantined(raw["location"], raw["record"], "unstorable_record", detail, review))
+
         for item in connector.read():
             locations.add(item.location)
+            if isinstance(item, RawRecord):
+                item = _unstorable(item) or item
             normalised = normalise_text(item.text) if isinstance(item, RawRecord) else ""
             if isinstance(item, RawRecord) and not normalised:
                 raw = _review_bytes(item)
                 item = Quarantined(item.location, item.record, "empty_text", "the text is blank", raw)
             if isinstance(item, Quarantined):
-                reasons[item.reason] += 1
-                quarantine.write_row(
-                    {
-                        "source_id": spec.id,
-                        "ingest_id": ingest_id,
-                        "location": item.location,
-                        "record": item.record,
-                        "reason": item.reason,
-                        "detail": item.detail,
-                        "raw_bytes": item.raw_bytes,
-                        "quarantined_at": utc_now(),
-                    }
-                )
+                to_quarantine(item)
                 continue
             text_chars += len(item.text)
             modes[item.fetch_mode] += 1
-            documents.write_row(_document_row(spec, item, normalised, ingest_id, started_at, version))
+            rejected(documents.write_row(_document_row(spec, item, normalised, ingest_id, started_at, version)))
+        rejected(documents.flush())
     new_cursor = connector.next_cursor()
 
     report = {
@@ -153,7 +211,7 @@ def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = 
         "locations": len(locations),
         "records_read": documents.rows_written + quarantine.rows_written,
         "documents": documents.rows_written,
-        "documents_by_fetch_mode": dict(sorted(modes.items())),
+        "documents_by_fetch_mode": dict(sorted((mode, n) for mode, n in modes.items() if n)),
         "quarantined": quarantine.rows_written,
         "quarantined_by_reason": dict(sorted(reasons.items())),
         "text_chars": text_chars,
@@ -190,7 +248,7 @@ def _document_row(
                 "code_version": version,
                 "fetch_mode": item.fetch_mode,
                 "ocr_confidence": item.ocr_confidence,
-                "source_metadata": json.dumps(item.metadata, ensure_ascii=False, sort_keys=True)
+                "source_metadata": json.dumps(item.metadata, ensure_ascii=False, sort_keys=True, default=str)
                 if item.metadata
                 else None,
             },

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from catalog.documents import utc_now
+from catalog.drops import check_spec_location
 from catalog.sources import ENV_SOURCES, SourceSpec, SpecError, bundled_sources_dir, load_spec, parse_spec
 from catalog.storage import Storage
 
@@ -138,9 +139,14 @@ class SourceRegistry:
         """Validate a spec file and store it in the catalog; return the spec and ``created``/``updated``/``unchanged``.
 
         A relative location is resolved against the spec file's folder before it is stored. The file's
-        ``status`` is ignored (new sources start in sandbox; known ones keep theirs).
+        ``status`` is ignored (new sources start in sandbox; known ones keep theirs). A location a run on
+        this storage would refuse (see :mod:`catalog.drops`) is refused here already, as a ``location``
+        problem of the spec.
         """
+        if self.storage is None:
+            raise RuntimeError("registering a source needs a storage root")
         spec = load_spec(path)
+        check_spec_location(spec, str(path), storage_root=self.storage.url())
         # The status is not the partner's to set: a new source starts in sandbox, a known one keeps its
         # status, and only set_status (approve, suspend) changes it, with a recorded reason.
         current = self.specs(strict=False).get(spec.id)

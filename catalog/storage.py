@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -48,6 +49,49 @@ DEFAULT_ROOT = ".corpusfabriek"
 
 ENV_ROOT = "CORPUSFABRIEK_ROOT"
 ENV_ENDPOINT = "CORPUSFABRIEK_S3_ENDPOINT_URL"
+
+
+def root_from_env(root: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """Return the storage root a run uses: ``root`` if given, else ``CORPUSFABRIEK_ROOT``, else the default."""
+    env = os.environ if env is None else env
+    return root or env.get(ENV_ROOT) or DEFAULT_ROOT
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where S3-compatible object storage is and how to log in: from the environment only, never logged.
+
+    One reading of the environment serves the storage root and every source on ``s3://`` alike, so a
+    partner drop on the factory's object storage is read from the same endpoint with the same keys.
+    """
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Settings:
+        """Read ``CORPUSFABRIEK_S3_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL``), ``AWS_REGION``, ``AWS_*`` keys."""
+        env = os.environ if env is None else env
+        return cls(
+            endpoint_url=env.get(ENV_ENDPOINT) or env.get("AWS_ENDPOINT_URL") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        )
+
+    def fsspec_options(self) -> dict[str, Any]:
+        """Return the s3fs options (``fsspec.open(..., **options)``); unset values are left to botocore."""
+        options: dict[str, Any] = {"anon": False}
+        for name, value in (("key", self.access_key_id), ("secret", self.secret_access_key)):
+            if value:
+                options[name] = value
+        if self.endpoint_url:
+            options["endpoint_url"] = self.endpoint_url
+        if self.region:
+            options["client_kwargs"] = {"region_name": self.region}
+        return options
 
 
 def sql_quote(value: str) -> str:
@@ -90,15 +134,8 @@ class Storage:
             self.root = root.rstrip("/")
             import s3fs
 
-            client_kwargs = {"region_name": self._region} if self._region else {}
-            self.fs = s3fs.S3FileSystem(
-                key=self._key,
-                secret=self._secret,
-                endpoint_url=self._endpoint_url,
-                client_kwargs=client_kwargs,
-                anon=False,
-                use_listings_cache=False,
-            )
+            settings = S3Settings(self._endpoint_url, self._region, self._key, self._secret)
+            self.fs = s3fs.S3FileSystem(**settings.fsspec_options(), use_listings_cache=False)
         elif "://" in root and not root.startswith("file://"):
             raise StorageError(f"unsupported storage root {root!r}: use a local folder or s3://bucket/prefix")
         else:
@@ -109,13 +146,13 @@ class Storage:
     @classmethod
     def from_env(cls, root: str | None = None, env: Mapping[str, str] | None = None) -> Storage:
         """Build the storage from the environment (``CORPUSFABRIEK_ROOT``, ``AWS_*``); ``root`` overrides."""
-        env = os.environ if env is None else env
+        settings = S3Settings.from_env(env)
         return cls(
-            root or env.get(ENV_ROOT) or DEFAULT_ROOT,
-            endpoint_url=env.get(ENV_ENDPOINT) or env.get("AWS_ENDPOINT_URL"),
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
-            access_key_id=env.get("AWS_ACCESS_KEY_ID"),
-            secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            root_from_env(root, env),
+            endpoint_url=settings.endpoint_url,
+            region=settings.region,
+            access_key_id=settings.access_key_id,
+            secret_access_key=settings.secret_access_key,
         )
 
     def __repr__(self) -> str:

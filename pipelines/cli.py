@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from catalog.drops import check_spec_location
 from catalog.registry import SourceRegistry, UnknownSourceError, spec_yaml
 from catalog.releases import (
     AUTO_CLEAN_MIN_AGE_S,
@@ -447,11 +448,12 @@ def _registry(args: argparse.Namespace) -> SourceRegistry:
 
 
 def cmd_sources_validate(args: argparse.Namespace) -> int:
-    """Validate spec files and print every problem with its field path."""
+    """Validate spec files and print every problem with its field path, including locations a run would refuse."""
     invalid = 0
     for path in args.files:
         try:
             spec = load_spec(path)
+            check_spec_location(spec, path, storage_root=args.root)
         except SpecError as exc:
             invalid += 1
             print(f"{path}: {len(exc.problems)} problem(s)")
@@ -838,6 +840,11 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check spec files", description="Validate spec files; list every problem."
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="YAML spec file(s)")
+    validate.add_argument(
+        "--root",
+        help="storage root the sources will run on: their locations may not reach into it "
+        f"(default: $CORPUSFABRIEK_ROOT or ./{DEFAULT_ROOT})",
+    )
     validate.set_defaults(func=cmd_sources_validate)
     register = source_commands.add_parser(
         "register",

@@ -6,7 +6,9 @@ Every connector is constructed as ``Connector(spec, fetcher, cursor)``:
 - ``fetcher``: the polite, address-guarded HTTP client (:class:`~catalog.fetch.Fetcher`); connectors never
   open network connections any other way;
 - ``cursor``: the JSON-serialisable state the connector returned after the last successful run (``{}`` at
-  first), so a re-run fetches only what is new.
+  first), so a re-run fetches only what is new;
+- ``drops`` (keyword, connectors that read local or S3 files only: :data:`FILE_KINDS`): the
+  :class:`~catalog.drops.DropPolicy` that decides which files may be read (default: from the environment).
 
 ``read()`` yields every input item as a :class:`RawRecord` or a :class:`Quarantined` (with a reason), never
 raising for bad input; after it is exhausted, ``next_cursor()`` returns the state to save.
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from catalog.connectors.records import QUARANTINE_REASONS, Quarantined, RawRecord
 
 if TYPE_CHECKING:
+    from catalog.drops import DropPolicy
     from catalog.fetch import Fetcher
     from catalog.sources import SourceSpec
 
@@ -53,12 +56,27 @@ CONNECTORS: dict[str, str] = {
 }
 
 
-def connector_for(spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any] | None = None) -> Connector:
-    """Return the connector for a spec's kind, started from the given cursor."""
+#: Kinds whose connectors read local files or S3 objects (and so take a ``drops`` policy).
+FILE_KINDS = frozenset({"files", "alto", "rechtspraak", "warc"})
+
+
+def connector_for(
+    spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any] | None = None, *, drops: DropPolicy | None = None
+) -> Connector:
+    """Return the connector for a spec's kind, started from the given cursor, reading files only as ``drops`` allows."""
     import importlib
 
     module, _, name = CONNECTORS[spec.kind].partition(":")
-    return getattr(importlib.import_module(module), name)(spec, fetcher, dict(cursor or {}))
+    options = {"drops": drops} if spec.kind in FILE_KINDS else {}
+    return getattr(importlib.import_module(module), name)(spec, fetcher, dict(cursor or {}), **options)
 
 
-__all__ = ["CONNECTORS", "QUARANTINE_REASONS", "Connector", "Quarantined", "RawRecord", "connector_for"]
+__all__ = [
+    "CONNECTORS",
+    "FILE_KINDS",
+    "QUARANTINE_REASONS",
+    "Connector",
+    "Quarantined",
+    "RawRecord",
+    "connector_for",
+]

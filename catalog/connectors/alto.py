@@ -29,6 +29,7 @@ from catalog.connectors.records import Quarantined, RawRecord, capped
 from catalog.xmlsafe import XmlError, local_name
 
 if TYPE_CHECKING:
+    from catalog.drops import DropPolicy
     from catalog.fetch import Fetcher
     from catalog.sources import SourceSpec
 
@@ -186,9 +187,11 @@ def _confidence(el: Element) -> list[float]:
 class AltoConnector:
     """Read the ALTO pages of a ``kind: alto`` source: local or S3 files, an HTTP file, or a URL list."""
 
-    def __init__(self, spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any]) -> None:
+    def __init__(
+        self, spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any], *, drops: DropPolicy | None = None
+    ) -> None:
         self.spec = spec
-        self.inputs = InputSource(spec, fetcher, (cursor or {}).get("files"))
+        self.inputs = InputSource(spec, fetcher, (cursor or {}).get("files"), drops=drops)
 
     def read(self) -> Iterator[RawRecord | Quarantined]:
         """Yield one RawRecord per new or changed ALTO file, or a Quarantined for a broken one."""

@@ -2,8 +2,9 @@
 
 Where the input files of a source come from, decided by the spec's ``location``:
 
-- **a local path or glob, or any fsspec URL** (``s3://bucket/drop/*.warc.gz``): every matching file, in
-  sorted order. A folder means every file below it;
+- **a local path or glob, or an ``s3://`` URL or glob** (``s3://bucket/drop/*.warc.gz``): every matching
+  file, in sorted order. A folder means every file below it. Only files the operator's drop folders allow
+  are read (see :mod:`catalog.drops`), and S3 is reached with the storage root's endpoint and keys;
 - **an http(s) URL of one file**: that file;
 - **an http(s) URL of a list**: a plain-text list of URLs, one per line (``#`` starts a comment; relative
   URLs are resolved against the list's URL). A URL is a list when its path ends in ``.txt`` or ``.lst``, or
@@ -31,7 +32,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
@@ -41,6 +42,14 @@ from zoneinfo import ZoneInfo
 import fsspec
 
 from catalog.connectors.records import Quarantined
+from catalog.drops import (
+    DropPolicy,
+    FileRefusedError,
+    LocationRefusedError,
+    expand_location,
+    location_kind,
+    storage_options,
+)
 from catalog.fetch import FetchError
 from catalog.xmlsafe import XmlError, parse_xml
 
@@ -53,7 +62,6 @@ if TYPE_CHECKING:
 LIST_SUFFIXES = (".txt", ".lst")
 LIST_MEDIA_TYPE = "text/plain"
 
-_GLOB_CHARS = re.compile(r"[*?\[]")
 _HASH_BLOCK = 1024 * 1024
 _LIST_SAMPLE = 64 * 1024
 
@@ -78,14 +86,21 @@ class Input:
     content_type: str | None = None
     #: The URL the input was fetched from (``None`` for files).
     url: str | None = None
+    #: For a partner's local file: the policy that checks it again when it is opened.
+    drops: DropPolicy | None = field(default=None, compare=False, repr=False)
 
     def open(self) -> BinaryIO:
-        """Open the content for streaming; raises ``OSError`` when a file cannot be read."""
+        """Open the content for streaming; raises ``OSError`` when a file cannot be read.
+
+        A partner's local file that may not be read (any more) raises :class:`~catalog.drops.FileRefusedError`.
+        """
         if self.data is not None:
             return io.BytesIO(self.data)
         if self.path is None:
             raise OSError(f"input {self.name} has no content")
-        return fsspec.open(self.path, "rb", **_storage_options(self.path)).open()
+        if self.drops is not None:
+            return self.drops.open_file(self.path)
+        return fsspec.open(self.path, "rb", **storage_options(self.path)).open()
 
     def read(self) -> bytes:
         """Return the whole content; raises ``OSError`` when a file cannot be read."""
@@ -106,6 +121,10 @@ class InputSource:
     ``to_file=True`` hands inputs over as a path instead of bytes in memory: HTTP inputs are downloaded to
     a temporary file (under ``temp_dir``; deleted once the consumer moves on). For WARC files, which can
     be large.
+
+    Local files and S3 objects are read only where ``drops`` (default: from the environment) allows: a
+    location whose fixed part is refused raises :class:`~catalog.drops.LocationRefusedError`; a single
+    file that is refused is yielded as a Quarantined ``location_refused``, unread and not in the cursor.
     """
 
     def __init__(
@@ -116,8 +135,10 @@ class InputSource:
         *,
         to_file: bool = False,
         temp_dir: str | None = None,
+        drops: DropPolicy | None = None,
     ) -> None:
         self.location = spec.location
+        self.drops = drops or DropPolicy.from_env()
         self.max_bytes = spec.politeness.max_response_bytes
         self.fetcher = fetcher
         self.to_file = to_file
@@ -141,20 +162,25 @@ class InputSource:
     # -- local and fsspec files ----------------------------------------------------------------------
 
     def _files(self) -> Iterator[Input | Quarantined]:
-        fs, pattern = fsspec.core.url_to_fs(self.location, **_storage_options(self.location))
-        local = "://" not in self.location or self.location.startswith("file://")
-        files, base = _expand(fs, pattern)
-        if not files:
-            raise FileNotFoundError(f"no files match the location {self.location}")
+        problem = self.drops.folder_problem(self.location)
+        if problem:
+            raise LocationRefusedError(f"the location {problem}")
+        fs, files, base = expand_location(self.location)
+        local = location_kind(self.location) == "local"
         for path, info in files.items():
             name = posixpath.relpath(path, base)
             location = path if local else fs.unstrip_protocol(path)
+            refused = self.drops.file_problem(location)
+            if refused:  # never read; not remembered either, so it is reported again until it is fixed
+                yield Quarantined(location, "file", "location_refused", refused)
+                continue
             state = _file_state(info)
             if self._previous.get(name) == state:
                 self._cursor[name] = state
                 continue
+            checked = self.drops if local else None
             if self.to_file:
-                yield Input(name, location, path=location)
+                yield Input(name, location, path=location, drops=checked)
             elif state.get("size", 0) > self.max_bytes:
                 # Read into memory only up to the same cap as a fetched response.
                 yield Quarantined(
@@ -162,7 +188,11 @@ class InputSource:
                 )
             else:
                 try:
-                    data = fs.cat_file(path)
+                    with Input(name, location, path=location, drops=checked).open() as handle:
+                        data = handle.read()
+                except FileRefusedError as exc:
+                    yield Quarantined(location, "file", "location_refused", str(exc))
+                    continue
                 except OSError as exc:
                     yield Quarantined(location, "file", "unreadable_file", f"cannot read: {type(exc).__name__}")
                     continue
@@ -346,35 +376,6 @@ def _parse_list(data: bytes, list_url: str) -> tuple[list[str], list[Quarantined
         if absolute not in urls:
             urls.append(absolute)
     return urls, quarantined
-
-
-def _storage_options(location: str) -> dict[str, Any]:
-    """Return the connection settings of S3 locations, from the same environment as the storage root."""
-    if not location.startswith(("s3://", "s3a://")):
-        return {}
-    endpoint = os.environ.get("CORPUSFABRIEK_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
-    # No listings cache: a long-running process must see files dropped since the last run.
-    options: dict[str, Any] = {"use_listings_cache": False}
-    if endpoint:
-        options["endpoint_url"] = endpoint
-    return options
-
-
-def _expand(fs: Any, pattern: str) -> tuple[dict[str, Mapping[str, Any]], str]:
-    """Return the files a pattern names (sorted path -> info) and the folder their names are relative to."""
-    glob_char = _GLOB_CHARS.search(pattern)
-    if glob_char:
-        fixed = pattern[: glob_char.start()]
-        base = fixed if fixed.endswith("/") else posixpath.dirname(fixed)
-        found = fs.glob(pattern, detail=True)
-    elif fs.isdir(pattern):
-        base = pattern
-        found = fs.find(pattern, detail=True)
-    else:
-        base = posixpath.dirname(pattern)
-        found = {pattern: fs.info(pattern)} if fs.exists(pattern) else {}
-    files = {path: info for path, info in sorted(found.items()) if info.get("type") == "file"}
-    return files, base.rstrip("/") or "/"
 
 
 def _file_state(info: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from catalog.fetch import FetchError
 from catalog.xmlsafe import XmlError, local_name
 
 if TYPE_CHECKING:
+    from catalog.drops import DropPolicy
     from catalog.fetch import Fetcher
     from catalog.sources import SourceSpec
 
@@ -211,12 +212,14 @@ def _inline_text(element: Element) -> str:
 class RechtspraakConnector:
     """Read the rulings of a ``kind: rechtspraak`` source: files, or the open-data search API."""
 
-    def __init__(self, spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any]) -> None:
+    def __init__(
+        self, spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any], *, drops: DropPolicy | None = None
+    ) -> None:
         self.spec = spec
         self.fetcher = fetcher
         self.cursor = dict(cursor or {})
         self.api = spec.is_remote and urlsplit(spec.location).path.rstrip("/").endswith(SEARCH_PATH)
-        self.inputs = None if self.api else InputSource(spec, fetcher, self.cursor.get("files"))
+        self.inputs = None if self.api else InputSource(spec, fetcher, self.cursor.get("files"), drops=drops)
         self._next: dict[str, Any] = {}
 
     def read(self) -> Iterator[RawRecord | Quarantined]:

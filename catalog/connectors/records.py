@@ -23,8 +23,12 @@ QUARANTINE_REASONS = {
     "empty_text": "the text is empty after normalisation",
     "invalid_field_type": "a mapped field has the wrong type",
     "missing_id": "the record has neither a native id nor a URL",
-    "invalid_published_at": "the publication date cannot be parsed",
+    "invalid_published_at": "the publication date cannot be parsed or lies outside the years 1-9999",
+    "invalid_text": "a text field holds a lone surrogate (JSON may escape one; it is not Unicode text)",
+    "unstorable_record": "the record's fields cannot be stored as a document (a value of the wrong type)",
     "unreadable_file": "the file cannot be read or parsed at all",
+    "location_refused": "the file lies outside the allowed drop folders, in the storage root or in a system "
+    "folder (never read, no bytes kept)",
     # XML sources (rss, oai-pmh, alto, rechtspraak)
     "malformed_xml": "the XML is not well-formed",
     "xml_entities_forbidden": "the XML declares entities or a DTD (entity-expansion attack or unsafe input)",
@@ -43,6 +47,21 @@ QUARANTINE_REASONS = {
     "truncated_warc": "the WARC/ARC file ends in the middle of a record or is corrupt",
     "not_html": "the archived response is not HTML (skipped; no bytes kept)",
 }
+
+
+def lone_surrogate_detail(name: str, value: str) -> str | None:
+    """Describe where a string holds a lone surrogate (code point and offset, never the content), else None.
+
+    Any surrogate code point in a Python string is a lone one (JSON decoding joins valid pairs), and the
+    only thing UTF-8 cannot encode: trying to encode is the fast test (much faster than a regex search).
+    """
+    if value.isascii():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"{name!r} holds a lone surrogate (U+{ord(value[exc.start]):04X}) at offset {exc.start}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,12 @@ from warcio.archiveiterator import ArchiveIterator
 
 from catalog.connectors.locations import Input, InputSource, to_utc
 from catalog.connectors.records import Quarantined, RawRecord, capped
+from catalog.drops import FileRefusedError
 
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord
 
+    from catalog.drops import DropPolicy
     from catalog.fetch import Fetcher
     from catalog.sources import SourceSpec
 
@@ -65,9 +67,11 @@ class TruncatedArchiveError(Exception):
 class WarcConnector:
     """Read the web archives of a ``kind: warc`` source."""
 
-    def __init__(self, spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any]) -> None:
+    def __init__(
+        self, spec: SourceSpec, fetcher: Fetcher, cursor: Mapping[str, Any], *, drops: DropPolicy | None = None
+    ) -> None:
         self.spec = spec
-        self.inputs = InputSource(spec, fetcher, (cursor or {}).get("files"), to_file=True)
+        self.inputs = InputSource(spec, fetcher, (cursor or {}).get("files"), to_file=True, drops=drops)
         #: The largest payload extracted: the same bound the source's HTTP fetches have.
         self.max_record_bytes = spec.politeness.max_response_bytes
 
@@ -86,6 +90,9 @@ class WarcConnector:
     def _archive(self, item: Input) -> Iterator[RawRecord | Quarantined]:
         try:
             handle = item.open()
+        except FileRefusedError as exc:
+            yield Quarantined(item.location, "file", "location_refused", str(exc))
+            return
         except OSError as exc:
             yield Quarantined(item.location, "file", "unreadable_file", f"cannot open: {type(exc).__name__}")
             return

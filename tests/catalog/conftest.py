@@ -13,6 +13,7 @@ import pytest
 
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.stage import anonymise_source
+from catalog.drops import ENV_DROP_FOLDERS, bundled_samples_dir
 from catalog.ingest import ingest_source
 from catalog.sources import SourceSpec, parse_spec
 from catalog.storage import Storage
@@ -60,10 +61,24 @@ def read_table(storage: Storage, rel: str) -> pa.Table:
         return pq.read_table(handle)
 
 
+def declare_drop_folders(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make a test's temporary folder (where its drops are written) and the bundled samples the operator's
+    drop folders. A storage root inside it stays unreadable; tests of the rule itself set their own.
+    """
+    monkeypatch.setenv(ENV_DROP_FOLDERS, f"{folder}{os.pathsep}{bundled_samples_dir()}")
+
+
+@pytest.fixture(autouse=True)
+def drop_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every catalog test may read partner files from its own temporary folder."""
+    declare_drop_folders(monkeypatch, tmp_path)
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "drop"
     folder.mkdir()
+    declare_drop_folders(monkeypatch, tmp_path)  # also for the other test folders that share this fixture
     return folder
 
 

@@ -295,6 +295,50 @@ def test_int_ids_become_strings(make_spec: MakeSpec) -> None:
     assert doc.native_id == "0"  # type: ignore[union-attr]
 
 
+#: A JSON value nested 100,000 levels deep: deeper than the parser's recursion can follow.
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def test_json_nested_too_deep_is_malformed_json_and_the_rest_is_read(make_spec: MakeSpec) -> None:
+    deep_in_a_record = b'{"id": "d", "text": "Tekst.", "extra": ' + DEEP + b"}"
+    good = [json.dumps({"id": name, "text": "Gewoon bericht."}).encode() for name in ("a", "b")]
+    spec = make_spec(b"\n".join([good[0], DEEP, deep_in_a_record, good[1]]) + b"\n")
+    docs, quarantined = split(read_all(spec))
+    assert [d.native_id for d in docs] == ["a", "b"]
+    assert [(q.record, q.reason) for q in quarantined] == [("line 2", "malformed_json"), ("line 3", "malformed_json")]
+    assert [q.detail for q in quarantined] == ["nested 100000 levels deep", "nested 100001 levels deep"]
+    assert quarantined[0].raw_bytes == DEEP[:MAX_QUARANTINE_BYTES]
+
+
+@pytest.mark.parametrize("field", ["text", "title", "id", "url"])
+def test_a_lone_surrogate_is_quarantined_as_invalid_text(make_spec: MakeSpec, field: str) -> None:
+    record = {"id": "s1", "text": "Een bericht.", "title": "Kop", "url": "https://krant.example/s1"}
+    record[field] = "ab\ud800cd"
+    line = json.dumps(record).encode()  # the lone surrogate written as the escape \ud800, as JSON allows
+    assert b"\\ud800" in line
+    spec = make_spec(b"\n".join([line, json.dumps({"id": "ok", "text": "Goed \U0001f600."}).encode()]) + b"\n")
+    docs, (q,) = split(read_all(spec))
+    assert [d.native_id for d in docs] == ["ok"] and docs[0].text == "Goed \U0001f600."  # a surrogate pair is fine
+    assert (q.record, q.reason) == ("line 1", "invalid_text")
+    assert q.detail == f"{field!r} holds a lone surrogate (U+D800) at offset 2"
+    assert q.raw_bytes == line + b"\n"
+
+
+def test_parquet_values_python_cannot_hold_are_quarantined_per_row(make_spec: MakeSpec, data_dir: Path) -> None:
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["Eerste.", "Tweede.", "Derde."],
+            "published_at": pa.array([0, 10**16, 0], pa.timestamp("ms")),  # b: far beyond the year 9999
+            "unused": pa.array([10**16, 0, 10**16], pa.timestamp("ms")),  # not mapped: never looked at
+        }
+    )
+    pq.write_table(table, data_dir / "vreemd.parquet")
+    docs, quarantined = split(read_all(make_spec(format="parquet", location="vreemd.parquet")))
+    assert [d.native_id for d in docs] == ["a", "c"]
+    assert [(q.record, q.reason) for q in quarantined] == [("row 2", "invalid_published_at")]
+
+
 # -- CSV -------------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +191,7 @@ def test_connector_provenance_reaches_the_raw_annotation(
     """What a connector knows beyond the text (fetch mode, OCR confidence, language, metadata) is kept."""
 
     class Scanned:
-        def __init__(self, spec: SourceSpec, fetcher: object, cursor: dict[str, Any] | None = None) -> None:
+        def __init__(self, spec: SourceSpec, fetcher: object, cursor: dict[str, Any] | None = None, **_: Any) -> None:
             self.cursor = dict(cursor or {})
 
         def read(self) -> Iterator[RawRecord | Quarantined]:
@@ -345,8 +345,8 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, items: int) -> None:
     real = ingest_module.connector_for
 
     class Interrupting:
-        def __init__(self, spec: SourceSpec, fetcher: object, cursor: dict[str, Any] | None = None) -> None:
-            self.inner = real(spec, fetcher, cursor)  # type: ignore[arg-type]
+        def __init__(self, spec: SourceSpec, fetcher: object, cursor: dict[str, Any] | None = None, **kw: Any) -> None:
+            self.inner = real(spec, fetcher, cursor, **kw)  # type: ignore[arg-type]
 
         def read(self) -> Iterator[RawRecord | Quarantined]:
             for number, item in enumerate(self.inner.read()):
@@ -446,6 +446,72 @@ def test_failed_ingest_keeps_the_previous_state(storage: Storage, make_spec: Mak
     assert storage.read_json(ingest_report_path(SOURCE)) == report
     assert committed_ingests(storage, SOURCE) == [report]
     assert storage.read_bytes(cursor_path(SOURCE)) == cursor
+
+
+# -- records that cannot become documents ------------------------------------------------------------
+
+
+def test_one_odd_record_does_not_block_the_source(storage: Storage, make_spec: MakeSpec) -> None:
+    lines = [
+        json.dumps({"id": "a", "text": "Eerste bericht."}).encode(),
+        json.dumps({"id": "s", "text": "Kapot \ud800 teken."}).encode(),  # a lone surrogate escape
+        b"[" * 100_000 + b"]" * 100_000,  # nested deeper than the parser can follow
+        json.dumps({"id": "b", "text": "Tweede bericht."}).encode(),
+    ]
+    spec = make_spec(b"\n".join(lines) + b"\n")
+    report = ingest_source(storage, spec)
+    assert (report["records_read"], report["documents"]) == (4, 2)
+    assert report["quarantined_by_reason"] == {"invalid_text": 1, "malformed_json": 1}
+    assert [row["native_id"] for row in batch_rows(storage, report)] == ["a", "b"]
+    assert storage.read_json(cursor_path(SOURCE))["files"]  # the cursor advanced
+    assert ingest_source(storage, spec)["records_read"] == 0
+
+
+class OddConnector:
+    """Stands in for a connector that lets through fields no document row can hold (no real one should)."""
+
+    def __init__(self, spec: SourceSpec, fetcher: object, cursor: dict[str, Any], **_: object) -> None:
+        self.location = spec.location
+
+    def record(self, name: str, **fields: Any) -> RawRecord:
+        values: dict[str, Any] = {"native_id": name, "text": f"Tekst {name}.", "title": None, "url": None}
+        values.update({"published_at": None, "location": self.location, "record": name})
+        return RawRecord(**{**values, **fields})
+
+    def read(self) -> Iterator[RawRecord]:
+        yield self.record("goed")
+        yield self.record("kop", title="Kop \udc80")
+        yield self.record("\ud800-id", record="id")
+        yield self.record("meta", metadata={"ecli": "ECLI:\udfff"})
+        yield self.record("adres", url="https://krant.example/\ud83d")
+        yield self.record("plaats", location="/drop/naam-\udcff.jsonl")
+        yield self.record("ver", published_at=datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))))
+        yield self.record("type", ocr_confidence="hoog")  # type: ignore[arg-type]  # pyarrow refuses it
+        yield self.record("ook-goed", published_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+    def next_cursor(self) -> dict[str, Any]:
+        return {"klaar": True}
+
+
+def test_records_no_document_row_can_hold_are_quarantined_and_the_run_completes(
+    storage: Storage, make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog.connectors import CONNECTORS
+
+    monkeypatch.setitem(CONNECTORS, "files", f"{__name__}:OddConnector")
+    report = ingest_source(storage, make_spec([]))
+    assert (report["records_read"], report["documents"]) == (9, 2)
+    assert report["quarantined_by_reason"] == {"invalid_published_at": 1, "invalid_text": 5, "unstorable_record": 1}
+    assert [row["native_id"] for row in batch_rows(storage, report)] == ["goed", "ook-goed"]
+    rows = read_table(storage, quarantine_path(SOURCE, report["ingest_id"])).to_pylist()
+    details = {row["record"]: (row["reason"], row["detail"]) for row in rows}
+    assert details["kop"] == ("invalid_text", "'title' holds a lone surrogate (U+DC80) at offset 4")
+    assert details["meta"][1] == "'metadata' holds a lone surrogate (U+DFFF) at offset 5"
+    assert details["type"] == ("unstorable_record", "the record cannot be stored as a document (ArrowInvalid)")
+    (where,) = [row["location"] for row in rows if row["record"] == "plaats"]
+    assert where == "/drop/naam-\\udcff.jsonl"  # stored escaped, so the quarantine row itself can be written
+    assert all(row["raw_bytes"] for row in rows)  # kept for review, encodable
+    assert storage.read_json(cursor_path(SOURCE)) == {"klaar": True}
 
 
 # -- the bundled sample ----------------------------------------------------------------------------

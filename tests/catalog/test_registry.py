@@ -153,7 +153,7 @@ def test_registering_keeps_the_status_of_a_folder_source(storage: Storage, tmp_p
     folder = tmp_path / "specs"
     write_spec(folder, status="suspended", location="bron.jsonl")
     registry = SourceRegistry([folder], storage)
-    newer = write_spec(tmp_path / "partner", status="approved", location="/data/bron/*.jsonl")
+    newer = write_spec(tmp_path / "partner", status="approved", location=f"{tmp_path}/data/bron/*.jsonl")
     spec, outcome = registry.register(newer)
     assert outcome == "created"
     assert spec.status == "suspended" and registry.get(SOURCE).status == "suspended"
@@ -167,6 +167,29 @@ def test_register_an_invalid_spec_stores_nothing(registry: SourceRegistry, stora
     assert {p for p, _ in info.value.problems} == {"owner.contact", "format", "location"}
     assert not storage.exists(CATALOG_SOURCES)
     assert registry.specs() == {}
+
+
+def test_register_refuses_a_location_a_run_would_refuse(
+    registry: SourceRegistry, storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORPUSFABRIEK_DROP_FOLDERS", str(tmp_path))
+    storage.write_json("raw/andere-bron/ingest.json", {"documents": 1})
+    link = tmp_path / "drop" / "link.jsonl"
+    link.parent.mkdir()
+    link.symlink_to(storage.url("raw/andere-bron/ingest.json"))
+    refused = {
+        "/proc/self/environ": "/proc",
+        f"{tmp_path}/st?re/raw/*/ingest.json": "storage root",
+        f"{tmp_path}/drop/*.jsonl": "storage root",
+        "/var/lib/*.jsonl": "outside the allowed drop folders",
+    }
+    for location, why in refused.items():
+        path = write_spec(tmp_path / "specs", location=location)
+        with pytest.raises(SpecError) as info:
+            registry.register(path)
+        assert [p for p, _ in info.value.problems] == ["location"], location
+        assert why in info.value.problems[0][1], location
+    assert not storage.exists(CATALOG_SOURCES)
 
 
 def test_register_needs_a_storage_root(spec_file: Path) -> None:
@@ -258,7 +281,8 @@ def test_registered_spec_overrides_a_folder_spec(storage: Storage, tmp_path: Pat
     registry = SourceRegistry([folder], storage)
     assert registry.get(SOURCE).status == "sandbox"
 
-    newer = write_spec(tmp_path / "partner", status="approved", name="Testbron v2", location="/data/bron/*.jsonl")
+    location = f"{tmp_path}/data/bron/*.jsonl"
+    newer = write_spec(tmp_path / "partner", status="approved", name="Testbron v2", location=location)
     spec, outcome = registry.register(newer, actor="anna")
     assert outcome == "created"  # new in the catalog, where it now overrides the folder spec
     specs = registry.specs()
@@ -268,11 +292,11 @@ def test_registered_spec_overrides_a_folder_spec(storage: Storage, tmp_path: Pat
     assert (specs[SOURCE].status, specs[SOURCE].name, specs[SOURCE].location) == (
         "sandbox",
         "Testbron v2",
-        "/data/bron/*.jsonl",
+        location,
     )
     approved = registry.set_status(SOURCE, "approved", reason="Overeenkomst getekend", actor="anna")
     assert registry.specs()[SOURCE] == approved
-    assert (approved.status, approved.name, approved.location) == ("approved", "Testbron v2", "/data/bron/*.jsonl")
+    assert (approved.status, approved.name, approved.location) == ("approved", "Testbron v2", location)
     # a folder-only view still sees the folder spec
     assert SourceRegistry([folder]).get(SOURCE).status == "sandbox"
 

@@ -53,6 +53,18 @@ def test_validate_lists_every_problem_with_its_field_path(isolated_env, capsys):
     assert "abc123-secret" not in captured.out  # a value given where a variable name belongs is not echoed
 
 
+def test_validate_refuses_a_location_inside_the_storage_root(isolated_env, capsys):
+    root = isolated_env / "opslag"
+    (root / "raw" / "andere-bron").mkdir(parents=True)
+    (root / "raw" / "andere-bron" / "ingest.json").write_text("{}")
+    spec = isolated_env / "nieuwsgierig.yaml"
+    spec.write_text(spec_text().replace(f"{DATA}/sector-meldingen.jsonl", "opsla?/raw/*/ingest.json"))
+    assert main(["sources", "validate", "--root", str(root), str(spec)]) == 1
+    out = capsys.readouterr().out
+    assert "  location: " in out and "storage root" in out
+    assert main(["sources", "validate", "--root", str(isolated_env / "elders"), str(spec)]) == 0
+
+
 def test_register_list_show_suspend_approve_and_report(spec_file, isolated_env, capsys):
     from dagster import DagsterInstance
 

@@ -12,6 +12,7 @@ import pytest
 from catalog.ingest import ingest_source
 from catalog.sources import parse_spec
 from catalog.storage import Storage
+from tests.catalog.conftest import declare_drop_folders
 
 #: Increasing modification times: every rewrite of the drop is seen as a change by the files cursor.
 _MTIMES = itertools.count(1_900_000_000)
@@ -23,12 +24,13 @@ def storage(tmp_path: Path) -> Storage:
 
 
 @pytest.fixture
-def ingested(tmp_path: Path, storage: Storage) -> Callable[..., dict[str, Any]]:
+def ingested(tmp_path: Path, storage: Storage, monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
     """Write a tiny JSONL drop, ingest it into ``storage`` and return the ingest report.
 
     Calling it again rewrites the drop file (with a new modification time), so the next ingest run reads
     the new delivery: a second call is a re-delivery of the source.
     """
+    declare_drop_folders(monkeypatch, tmp_path)  # the drop is written under tmp_path
 
     def ingest(records: list[Any], source_id: str = "test-bron") -> dict[str, Any]:
         drop = tmp_path / "drop"

@@ -6,6 +6,7 @@ Also home of the small helpers the alto, rechtspraak and warc tests share (``mak
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,13 +14,14 @@ from typing import Any
 
 import fsspec
 import pytest
+import s3fs
 
 from catalog.connectors.locations import Input, InputSource, read_xml, to_utc
 from catalog.connectors.records import Quarantined
 from catalog.fetch import Fetcher
 from catalog.sources import SourceSpec, parse_spec
 from catalog.xmlsafe import XmlError
-from tests.conftest import FixtureServer, Route
+from tests.conftest import FixtureServer, Route, S3Server
 
 FAST = {"rate_limit_per_second": 50, "retries": 0, "backoff_seconds": 0, "read_timeout_seconds": 2}
 
@@ -149,24 +151,43 @@ def test_the_cursor_commits_an_input_only_after_it_was_processed(tmp_path: Path)
     assert set(source.cursor) == {"a.xml"}
 
 
-def test_fsspec_urls_such_as_s3_work_the_same_way() -> None:
+@pytest.mark.integration
+def test_s3_locations_work_the_same_way_with_the_storage_roots_settings(
+    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in s3_server.env().items():  # the same variables the storage root reads
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    prefix = f"{s3_server.bucket}/alto-{uuid.uuid4().hex[:8]}"
+    fs = s3fs.S3FileSystem(
+        key=s3_server.access_key_id, secret=s3_server.secret_access_key, endpoint_url=s3_server.endpoint_url
+    )
+    fs.pipe(f"{prefix}/p1.xml", b"<a/>")
+    fs.pipe(f"{prefix}/p2.xml", b"<b/>")
+    spec = make_spec("alto", f"s3://{prefix}/*.xml")
+    first = InputSource(spec, Fetcher.for_spec(spec), {})
+    items = run(first)
+    assert [(i.name, i.location) for i in items] == [
+        ("p1.xml", f"s3://{prefix}/p1.xml"),
+        ("p2.xml", f"s3://{prefix}/p2.xml"),
+    ]
+    assert run(InputSource(spec, Fetcher.for_spec(spec), first.cursor)) == []
+    to_file = run(InputSource(spec, Fetcher.for_spec(spec), {}, to_file=True))
+    assert to_file[0].data is None and to_file[0].read() == b"<a/>"  # opened by URL, streamed
+
+
+def test_other_fsspec_schemes_are_refused_even_past_validation() -> None:
+    from catalog.drops import LocationRefusedError
+
     fs = fsspec.filesystem("memory")
     fs.pipe("/corpusfabriek-test/drop/p1.xml", b"<a/>")
-    fs.pipe("/corpusfabriek-test/drop/p2.xml", b"<b/>")
     try:
-        # Validation admits only s3:// of the fsspec schemes (memory:// is refused); memory:// stands in for
-        # s3:// here, so the spec is validated with an s3:// location and then pointed at the memory store.
+        # Validation admits only s3:// of the fsspec schemes; a spec changed after validation is refused too.
         valid = make_spec("alto", "s3://corpusfabriek-test/drop/*.xml")
-        spec = valid.model_copy(update={"location": "memory://corpusfabriek-test/drop/*.xml"})
-        first = InputSource(spec, Fetcher.for_spec(spec), {})
-        items = run(first)
-        assert [(i.name, i.location) for i in items] == [
-            ("p1.xml", "memory:///corpusfabriek-test/drop/p1.xml"),
-            ("p2.xml", "memory:///corpusfabriek-test/drop/p2.xml"),
-        ]
-        assert run(InputSource(spec, Fetcher.for_spec(spec), first.cursor)) == []
-        to_file = run(InputSource(spec, Fetcher.for_spec(spec), {}, to_file=True))
-        assert to_file[0].data is None and to_file[0].read() == b"<a/>"  # opened by URL, streamed
+        for location in ("memory://corpusfabriek-test/drop/*.xml", "simplecache::file:///etc/passwd"):
+            spec = valid.model_copy(update={"location": location})
+            with pytest.raises(LocationRefusedError, match="not a local path"):
+                run(InputSource(spec, Fetcher.for_spec(spec), {}))
     finally:
         fs.rm("/corpusfabriek-test", recursive=True)
 
