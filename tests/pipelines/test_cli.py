@@ -1,5 +1,6 @@
 import json
 import re
+import shutil
 import subprocess
 
 import polars as pl
@@ -173,12 +174,28 @@ def test_a_second_run_with_nothing_new_cuts_no_version(local_run):
     assert verify_release(storage, first) == []
 
 
-def test_a_run_with_another_key_replaces_every_document_and_keeps_them_all(local_run):
-    """Every document is re-anonymised with new surrogates: each is a newer version of itself, none a duplicate."""
-    folder, env, _result = local_run
+def test_a_run_with_another_key_replaces_every_document_and_keeps_them_all(local_run, tmp_path):
+    """After an explicit key rotation every document gets new surrogates: each a newer version of itself."""
+    original, env, _result = local_run
+    folder = tmp_path / "copy"  # a copy: the other tests of this module keep the original key
+    shutil.copytree(original, folder)
+    env = {**env, "HOME": str(folder), "DAGSTER_HOME": str(folder / "dagster_home")}
     storage = Storage(str(folder / ".corpusfabriek"))
     first = read_manifest(storage, "latest")
     other_key = {**env, "CORPUSFABRIEK_ANONYMISATION_KEY": "5e" * 32}
+    refused = subprocess.run(
+        [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=other_key
+    )
+    assert refused.returncode == 1 and "corpusfabriek key rotate --yes" in refused.stderr  # never silently
+    rotated = subprocess.run(
+        [str(BIN / "corpusfabriek"), "key", "rotate", "--yes"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=other_key,
+    )
+    assert rotated.returncode == 0, rotated.stderr
     result = subprocess.run(
         [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=other_key
     )
@@ -206,15 +223,19 @@ def test_tampered_release_fails_verification_with_one_line(local_run):
     storage = Storage(str(folder / ".corpusfabriek"))
     manifest = read_manifest(storage, "latest")
     part = folder / ".corpusfabriek" / "releases" / "nl-main" / manifest["version"] / manifest["files"][0]["path"]
-    part.write_bytes(part.read_bytes()[:-10] + b"0123456789")
-    result = subprocess.run(
-        [str(BIN / "corpusfabriek"), "releases", "verify", manifest["version"]],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    original = part.read_bytes()
+    part.write_bytes(original[:-10] + b"0123456789")
+    try:
+        result = subprocess.run(
+            [str(BIN / "corpusfabriek"), "releases", "verify", manifest["version"]],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+    finally:
+        part.write_bytes(original)  # the other tests of this module read the same release
     assert result.returncode == 1
     assert "sha256 does not match" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: release nl-main/")
