@@ -142,6 +142,11 @@ class AnonymisationPolicy(BaseModel):
         default_factory=list,
         description="names kept as they are (e.g. public office holders); every kept mention is counted",
     )
+    native_id: Literal["pseudonymise", "keep-if-clean"] = Field(
+        "pseudonymise",
+        description="pseudonymise: every native id (and id in metadata) becomes a keyed pseudonym; keep-if-clean: "
+        "public ids (ECLI, OAI identifiers) in which nothing identifying is found are kept",
+    )
 
     @property
     def needs_key(self) -> bool:

@@ -13,7 +13,7 @@ import pytest
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.stage import anonymise_source
 from catalog import releases
-from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA
+from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, make_doc_id
 from catalog.ingest import ingest_source
 from catalog.registry import SourceRegistry
 from catalog.releases import (
@@ -277,13 +277,14 @@ def test_cross_source_duplicates_are_dropped_and_excluded(storage: Storage, part
         excluded = pq.read_table(handle)
     assert excluded.schema.equals(EXCLUDED_SCHEMA, check_metadata=False)
     (row,) = excluded.to_pylist()
-    assert (row["source_id"], row["native_id"]) == ("bron-a", "a-dup")  # published later than bron-b's copy
+    # native ids are pseudonymised; doc_id (computed at ingest from the native id) is the identity
+    assert row["doc_id"] == make_doc_id("bron-a", "a-dup")  # published later than bron-b's copy
     assert row["excluded_stage"] == "release"
     assert row["excluded_reason"] == "duplicate_content"
     (kept,) = [
         r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist() if r["text"] == SHARED_TEXT
     ]
-    assert (kept["source_id"], kept["native_id"]) == ("bron-b", "b-dup")
+    assert kept["doc_id"] == make_doc_id("bron-b", "b-dup")
     assert row["duplicate_of"] == kept["doc_id"]
     assert row["content_sha256"] == kept["content_sha256"]
 
@@ -357,7 +358,8 @@ def test_release_after_a_redelivery_holds_only_the_newest_version(
     assert manifest["total_documents"] == 3
     (source,) = manifest["sources"]
     assert source["ingest_id"] == partition["ingest_id"] == second["ingest_id"]
-    rows = {r["native_id"]: r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()}
+    native_ids = {make_doc_id("bron-a", f"a-{n}"): f"a-{n}" for n in range(3)}
+    rows = {native_ids[r["doc_id"]]: r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()}
     assert sorted(rows) == ["a-0", "a-1", "a-2"]
     assert rows["a-1"]["text"] == "Gecorrigeerde tekst."
     assert rows["a-1"]["annotations"]["raw"]["ingest_id"] == second["ingest_id"]
@@ -419,10 +421,14 @@ def test_near_duplicates_incremental_index_never_replaces_a_published_document(
     assert second["near_duplicates"]["dropped_for_an_earlier_release"] == 1
     assert second["total_documents"] == 2  # the paper's story and the weather
     released = pl.concat(pl.read_parquet(path) for path in part_paths(storage, second))
-    assert sorted(released["native_id"].to_list()) == ["brug", "weer"]
+    assert sorted(released["doc_id"].to_list()) == sorted(
+        [make_doc_id("krant", "brug"), make_doc_id("herdruk", "weer")]
+    )
     excluded = pl.read_parquet(storage.url(excluded_release_path(CORPUS, second["version"])))
     near = excluded.filter(pl.col("excluded_reason") == "near_duplicate")
-    assert sorted(near["native_id"].to_list()) == ["herdruk-brug", "wire"]
+    assert sorted(near["doc_id"].to_list()) == sorted(
+        [make_doc_id("herdruk", "herdruk-brug"), make_doc_id("aggregator", "wire")]
+    )
 
     # release 3: nothing new, nothing hashed, the same documents
     third = release_all()
