@@ -137,6 +137,7 @@ class Anonymiser:
         self.analyzer = analyzer
         self.native_id = native_id
         self._key = key
+        self._tokens: TokenOperator | None = None
 
     def require_key(self) -> bytes:
         """Return the secret key; pseudonyms of ids and URLs need it whatever the operator.
@@ -236,7 +237,9 @@ class Anonymiser:
                 replace[index] = sorted(replace[index] + echoes, key=lambda f: f.start)
 
         operator = self.operator.for_document()
-        field_operator = _FieldOperator(operator, TokenOperator(self.require_key())) if field_parts else None
+        if field_parts and self._tokens is None:
+            self._tokens = TokenOperator(self.require_key())
+        field_operator = _FieldOperator(operator, self._tokens) if field_parts else None
         out = []
         for index, part in enumerate(parts):
             chosen = replace[index]

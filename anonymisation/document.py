@@ -42,6 +42,8 @@ __all__ = [
     "DocumentFields",
 ]
 
+#: Entity types that do not make an id personal (OAI identifiers name the archive's domain).
+NOT_PERSONAL = frozenset({"URL"})
 #: Metadata keys whose values are identifiers of the record: handled like ``native_id``.
 ID_KEYS = frozenset({"guid", "identifier", "oai_identifier", "ecli", "warc_record_id"})
 #: Metadata keys whose values are file names or paths (URLs are recognised by their ``scheme://``).
@@ -221,8 +223,9 @@ class DocumentAnonymiser:
         """Tell whether an id may stay: the policy allows it and nothing identifying is in it."""
         if not self.keep_clean_ids or not value.strip() or is_url(value) or values.occurs_in(value):
             return False
-        # every entity type the analyzer knows, whatever the policy replaces: a kept id must hold nothing
-        return not analyse(value, self.anonymiser.analyzer)
+        # every entity type the analyzer knows, whatever the policy replaces, except a domain name ("oai:kb.nl:..."
+        # holds one): a kept id must hold nothing personal
+        return not any(f.entity not in NOT_PERSONAL for f in analyse(value, self.anonymiser.analyzer))
 
 
 def _metadata_slots(raw: str | None) -> tuple[Any, list[_Slot]]:

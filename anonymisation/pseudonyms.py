@@ -32,6 +32,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
+from anonymisation.names import PARTICLES
 from anonymisation.operators import _check_key, _normalise, label_for
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "TokenOperator",
     "UrlPseudonymiser",
     "is_url",
+    "path_lines",
     "slug",
     "spaced",
 ]
@@ -84,6 +86,11 @@ def spaced(text: str) -> str:
     (``bel-06-12345678`` holds a phone number only when read as ``bel 06 12345678``).
     """
     return _SEPARATORS.sub(" ", text)
+
+
+def path_lines(text: str) -> str:
+    """Return ``text`` with every ``/`` as a line break: same length, and no pattern reads across a segment."""
+    return text.replace("/", "\n")
 
 
 def slug(text: str) -> str:
@@ -158,8 +165,8 @@ class ReplacedValues:
     """What was replaced in one document, to recognise it again in the document's short fields.
 
     Values are compared as :func:`slug` forms, whole words only: ``Jan de Vries`` is found in
-    ``/nieuws/jan-de-vries-wint``. A person's surname (the last word of the name) counts on its own too, as
-    it does for the name finder's propagation (``De Vries`` after ``Jan de Vries``).
+    ``/nieuws/jan-de-vries-wint``. A person's surname counts on its own too, with and without its
+    tussenvoegsel (``de vries``, ``vries``), as it does for the name finder's propagation.
 
     Holds originals of one document in memory: do not keep it longer than the document. It never hands a
     value out; it only answers where one occurs.
@@ -215,6 +222,10 @@ def _forms(entity: str, original: str) -> list[str]:
     forms = [form]
     words = form.split()
     if entity == "PERSON" and len(words) > 1 and len(words[-1]) > 2:
+        # the surname with its tussenvoegsel ("de vries") and without ("vries")
+        first_particle = next((i for i in range(1, len(words) - 1) if words[i] in PARTICLES), None)
+        if first_particle is not None:
+            forms.append(" ".join(words[first_particle:]))
         forms.append(words[-1])
     return forms
 
@@ -309,9 +320,10 @@ class UrlPseudonymiser:
         decoded_names = [unquote_plus(n) for n in names]
         flagged = {i for i, s in enumerate(decoded) if s and values and values.occurs_in(s)}
         flagged_names = {i for i, n in enumerate(decoded_names) if n and values and values.occurs_in(n)}
-        # One probe text per URL: the decoded path with its slashes (an identifier may cross a segment, as the
-        # residual scan would see it), then the query names; read as is and with separators as spaces.
-        path = "/".join(decoded)
+        # One probe text per URL: the decoded path segments, then the query names, one a line (an identifier
+        # never spans a "/"; read across it, "klant/jan@example.nl" would be one e-mail address); read as is
+        # and with separators as spaces. The residual scan reads URLs the same way (see path_lines).
+        path = path_lines("/".join(decoded))
         probe = path + "\n" + "\n".join(decoded_names)
         bounds: list[tuple[int, int, str, int]] = []
         at = 0

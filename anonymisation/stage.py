@@ -246,15 +246,15 @@ def _json_strings(value: Any, key: str) -> Iterator[tuple[str, str]]:
 
 
 def _scan_texts(name: str, value: str) -> list[str]:
-    """Return what the scan reads of a field: a URL or path decoded, and also with ``- _ . +`` as spaces.
+    """Return what the scan reads of a field: a URL or path decoded, a segment a line, also with ``- _ . +`` as spaces.
 
-    The URL pseudonymiser reads paths the same two ways, so the scan is exactly as strict as what it
-    checks; offsets of findings in such fields are into the decoded value.
+    The URL pseudonymiser reads paths the same ways, so the scan is exactly as strict as what it checks;
+    offsets of findings in such fields are into the decoded value.
     """
-    from anonymisation.pseudonyms import is_url, spaced
+    from anonymisation.pseudonyms import is_url, path_lines, spaced
 
     if name in ("url", "location") or is_url(value):
-        decoded = unquote(value)
+        decoded = path_lines(unquote(value))
         alternative = spaced(decoded)
         return [decoded] if alternative == decoded else [decoded, alternative]
     return [value]

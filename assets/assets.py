@@ -244,6 +244,7 @@ def anonymised_documents(
             "documents_scanned": scan["documents"],
             "residuals": scan["residuals"],
             "residuals_by_entity": MetadataValue.json(scan["by_entity"]),
+            "residuals_by_field": MetadataValue.json(scan["by_field"]),
             # document ids and offsets only: never the values found
             "examples": MetadataValue.json(scan["examples"]),
             "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
@@ -258,6 +259,8 @@ def anonymised_documents(
             "replacements": report["replacements"],
             "replacements_by_entity": MetadataValue.json(report["replacements_by_entity"]),
             "kept_names": report["kept_names"],
+            # documents whose native id, URL, location, record or metadata had parts pseudonymised
+            "fields_pseudonymised": MetadataValue.json(report["fields_pseudonymised"]),
             "operator": report["operator"],
             "mb_per_s": report["mb_per_s"] or 0.0,
             "duration_s": report["duration_s"],

@@ -67,6 +67,10 @@ def test_manifest_fields(storage: Storage, partitions: list[dict[str, Any]]) -> 
     assert manifest["anonymised"] is True
     assert "anonymise" in manifest["stages"]
     assert all(set(s["anonymisation"]) >= {"operator", "replacements_by_entity"} for s in manifest["sources"])
+    # native ids are pseudonymised for every document, and the manifest says so (counts only)
+    for source in manifest["sources"]:
+        assert source["anonymisation"]["native_id_policy"] == "pseudonymise"
+        assert source["anonymisation"]["fields_pseudonymised"]["native_id"] > 0
     assert manifest["total_documents"] == 10  # 11 delivered, one cross-source duplicate dropped
     assert [f["name"] for f in manifest["schema"]] == DOCUMENT_SCHEMA.names
 
