@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
@@ -72,6 +72,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 # A file extension kept on a replaced path segment: short and alphanumeric (".html", ".pdf", ".jsonl").
 _EXTENSION = re.compile(r"(\.[A-Za-z0-9]{1,5})$")
 _MIN_VALUE_CHARS = 2
+_FIND_CACHE = 1024
 
 
 def is_url(value: str) -> bool:
@@ -275,6 +276,9 @@ class UrlPseudonymiser:
         self._recognizers = (
             tuple(recognizers) if recognizers is not None else _structured_recognizers(tuple(sorted(entities)))
         )
+        # A source repeats its locations (one feed, one endpoint, one folder) in every document: remember
+        # what was found in recent paths. The results hold offsets only.
+        self._find = lru_cache(maxsize=_FIND_CACHE)(self._find)  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         return f"UrlPseudonymiser(key=<hidden>, entities={self._entities!r})"
@@ -340,20 +344,20 @@ class UrlPseudonymiser:
                     (flagged if kind == "segment" else flagged_names).add(i)
         return flagged, flagged_names
 
-    def _find(self, probe: str) -> list[tuple[int, int]]:
+    def _find(self, probe: str) -> tuple[tuple[int, int], ...]:
         """Return the spans of identifiers in ``probe`` read as is and with separators as spaces."""
         if not probe.strip():
-            return []
-        variants = [probe]
+            return ()
         alternative = spaced(probe)
-        if alternative != probe:
-            variants.append(alternative)
+        # both readings in one text (one pass per recognizer), a line apart: no pattern crosses a line
+        text = probe if alternative == probe else probe + "\n" + alternative
+        offset = len(probe) + 1
         spans = []
-        for variant in variants:
-            for recognizer in self._recognizers:
-                for result in recognizer.analyze(variant, self._entities):
-                    spans.append((result.start, result.end))
-        return spans
+        for recognizer in self._recognizers:
+            for result in recognizer.analyze(text, self._entities):
+                start, end = result.start, result.end
+                spans.append((start - offset, end - offset) if start >= offset else (start, end))
+        return tuple(spans)
 
     def _replace_segment(self, segment: str) -> str:
         decoded = unquote(segment)

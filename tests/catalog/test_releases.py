@@ -269,6 +269,25 @@ def test_latest_after_ten_builds_in_the_same_second(
     assert read_manifest(storage, "latest")["version"] == tenth["version"]
 
 
+def test_released_and_excluded_documents_carry_no_identifier_from_any_field(
+    storage: Storage, clean_partition: CleanPartition
+) -> None:
+    # Releases and excluded/release copy rows from the anonymised zone, so what the stage replaced in ids and
+    # URLs stays replaced there: both copies of a text, the kept and the excluded one, are checked.
+    email, bsn, iban = "jan.jansen@example.nl", "111222333", "NL91ABNA0417164300"
+    url = f"https://krant.example/artikel/123?bsn={bsn}&iban={iban}"
+    a = [{"id": email, "url": url, "text": SHARED_TEXT, "published_at": "2026-05-02"}]
+    b = [{"id": f"b-{email}", "url": url + "&kopie=1", "text": SHARED_TEXT, "published_at": "2026-05-01"}]
+    manifest = build_release(storage, CORPUS, [clean_partition("bron-a", a), clean_partition("bron-b", b)])
+    assert manifest["total_documents"] == 1 and manifest["excluded"]["duplicate_content"] == 1
+    tables = [pq.read_table(path) for path in part_paths(storage, manifest)]
+    with storage.open_input(excluded_release_path(CORPUS, manifest["version"])) as handle:
+        tables.append(pq.read_table(handle))
+    published = repr([table.to_pylist() for table in tables])
+    for original in (email, bsn, iban, "jan.jansen"):
+        assert original not in published
+
+
 def test_cross_source_duplicates_are_dropped_and_excluded(storage: Storage, partitions: list[dict[str, Any]]) -> None:
     manifest = build_release(storage, CORPUS, partitions)
     version = manifest["version"]
