@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -207,6 +208,9 @@ def _unrecorded(findings: Iterable[Finding], recorded: list[dict[str, Any]]) -> 
             yield finding
 
 
+#: Between the short fields read in one pass: no residual pattern crosses a line, and the gap is wider than
+#: any recognizer's context window, so a context word of one field ("?bsn=") never counts for another.
+_PIECE_SEPARATOR = "\n" * 128
 #: Metadata keys named in the scan's output as they are (connector-defined names, never values).
 _SAFE_KEY = re.compile(r"^[a-z][a-z0-9_:-]{0,39}$")
 
@@ -260,6 +264,46 @@ def _scan_texts(name: str, value: str) -> list[str]:
     return [value]
 
 
+def _findings(engine: Any, text: str) -> list[Finding]:
+    from anonymisation.engine import LANGUAGE, Finding, resolve_overlaps
+
+    results = engine.analyze(text=text, language=LANGUAGE, entities=list(RESIDUAL_ENTITIES))
+    return resolve_overlaps(Finding(r.entity_type, r.start, r.end, float(r.score)) for r in results)
+
+
+def _residuals(engine: Any, row: dict[str, Any]) -> Iterator[tuple[str, Finding]]:
+    """Yield ``(field name, finding)`` for every identifier in a row that is not a recorded replacement.
+
+    The short fields are read in one pass, far apart (see ``_PIECE_SEPARATOR``): one analyzer call per
+    document for them, not one per field.
+    """
+    from anonymisation.engine import Finding
+
+    pieces: list[tuple[str, int, str]] = []  # (field name, start in the joined text, text read)
+    at = 0
+    for field_name, value, recorded in _released_strings(row):
+        if not value:
+            continue
+        if recorded is not None:  # title and text: replacements recorded by offset
+            for finding in _unrecorded(_findings(engine, value), recorded):
+                yield field_name, finding
+            continue
+        for text in _scan_texts(field_name, value):
+            pieces.append((field_name, at, text))
+            at += len(text) + len(_PIECE_SEPARATOR)
+    if not pieces:
+        return
+    starts = [start for _, start, _ in pieces]
+    seen: set[tuple[str, str, int, int]] = set()
+    for finding in _findings(engine, _PIECE_SEPARATOR.join(text for _, _, text in pieces)):
+        field_name, start, _ = pieces[bisect_right(starts, finding.start) - 1]
+        local = Finding(finding.entity, finding.start - start, finding.end - start, finding.score)
+        key = (field_name, local.entity, local.start, local.end)  # both readings of a URL find the same
+        if key not in seen:
+            seen.add(key)
+            yield field_name, local
+
+
 def residual_scan(storage: Storage, source_id: str, analyzer: Any = None, *, max_examples: int = 20) -> dict[str, Any]:
     """Scan every released string field of a source's anonymised documents for unreplaced identifiers.
 
@@ -271,8 +315,6 @@ def residual_scan(storage: Storage, source_id: str, analyzer: Any = None, *, max
     "by_document": {doc_id: n}, "examples": [{doc_id, field, entity, start, end}]}``: types, field names,
     document ids and offsets only, never the values found.
     """
-    from anonymisation.engine import LANGUAGE, Finding, resolve_overlaps
-
     engine = analyzer or residual_analyzer()
     by_entity: Counter[str] = Counter()
     by_field: Counter[str] = Counter()
@@ -284,32 +326,20 @@ def residual_scan(storage: Storage, source_id: str, analyzer: Any = None, *, max
         for batch in iter_batches(handle, columns=columns):
             for row in batch.to_pylist():
                 documents += 1
-                for field_name, value, recorded in _released_strings(row):
-                    if not value:
-                        continue
-                    seen: set[tuple[str, int, int]] = set()
-                    for text in _scan_texts(field_name, value) if recorded is None else [value]:
-                        results = engine.analyze(text=text, language=LANGUAGE, entities=list(RESIDUAL_ENTITIES))
-                        findings = resolve_overlaps(
-                            Finding(r.entity_type, r.start, r.end, float(r.score)) for r in results
+                for field_name, finding in _residuals(engine, row):
+                    by_entity[finding.entity] += 1
+                    by_field[field_name.split(".")[0]] += 1
+                    by_document[row["doc_id"]] += 1
+                    if len(examples) < max_examples:
+                        examples.append(
+                            {
+                                "doc_id": row["doc_id"],
+                                "field": field_name,
+                                "entity": finding.entity,
+                                "start": finding.start,
+                                "end": finding.end,
+                            }
                         )
-                        for finding in _unrecorded(findings, recorded or []):
-                            if (finding.entity, finding.start, finding.end) in seen:
-                                continue
-                            seen.add((finding.entity, finding.start, finding.end))
-                            by_entity[finding.entity] += 1
-                            by_field[field_name.split(".")[0]] += 1
-                            by_document[row["doc_id"]] += 1
-                            if len(examples) < max_examples:
-                                examples.append(
-                                    {
-                                        "doc_id": row["doc_id"],
-                                        "field": field_name,
-                                        "entity": finding.entity,
-                                        "start": finding.start,
-                                        "end": finding.end,
-                                    }
-                                )
     return {
         "source_id": source_id,
         "documents": documents,
