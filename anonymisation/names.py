@@ -284,23 +284,44 @@ class PersonNameFinder:
         tokens = [_Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
         runs = list(self._runs(tokens, text))
         found: list[tuple[int, int, float]] = []
-        known: set[str] = set()
+        # surname -> the tussenvoegsel written before it in a confident full name ("Vries" -> ("de",))
+        known: dict[str, tuple[str, ...]] = {}
         undecided: list[tuple[int, int]] = []
         for first, last in runs:
             score = self._score(tokens, first, last, text)
             if score >= self.threshold:
                 found.append((first, last, score))
                 if score >= 0.5 and sum(_is_cap(tokens[m].text) for m in range(first, last + 1)) >= 2:
-                    known.add(tokens[last].text)
+                    particles = []
+                    m = last - 1
+                    while m > first and tokens[m].text.lower() in PARTICLES:
+                        particles.insert(0, tokens[m].text.lower())
+                        m -= 1
+                    known.setdefault(tokens[last].text, tuple(particles))
             else:
                 undecided.append((first, last))
         if self.propagate and known:
             for first, last in undecided:
                 words = {tokens[i].text for i in range(first, last + 1)}
-                if tokens[last].text in known or (last == first and words & known):
-                    found.append((first, last, 0.6))
+                if tokens[last].text in known or (last == first and words & known.keys()):
+                    found.append((self._with_particles(tokens, first, last, known), last, 0.6))
         found.sort()
         return [NameSpan(tokens[a].start, tokens[b].end, round(score, 2)) for a, b, score in found]
+
+    @staticmethod
+    def _with_particles(tokens: list[_Token], first: int, last: int, known: dict[str, tuple[str, ...]]) -> int:
+        """Return where a later mention of a known surname starts, its tussenvoegsel included.
+
+        "De Vries" after "Jan de Vries": a sentence start or a place name otherwise leaves the "De" out, and
+        the name is then the same name, with the same surrogate, everywhere in the document.
+        """
+        particles = known.get(tokens[last].text, ())
+        start = first - len(particles)
+        if first != last or not particles or start < 0:
+            return first
+        if tuple(tokens[i].text.lower() for i in range(start, first)) != particles:
+            return first
+        return start
 
     # -- candidates ---------------------------------------------------------------------------------
 

@@ -267,8 +267,8 @@ def anonymised_documents(
     spec = _spec(sources, store, source_id)
     with _failure_recorded(store, source_id, "anonymised_documents", context.run_id):
         clean_report = store.read_json(clean_report_path(source_id))
-        key = anonymisation.root_key(store) if spec.anonymisation.needs_key else None
-        if key is not None and key.notice:
+        key = anonymisation.root_key(store)  # every policy: ids, URLs and metadata are pseudonymised with it
+        if key.notice:
             context.log.warning(key.notice)  # names the generated key file, never the key
         report = anonymise_source(
             store,
@@ -276,7 +276,7 @@ def anonymised_documents(
             anonymisation.anonymiser(spec.anonymisation, key),
             operator=spec.anonymisation.operator,
             clean_report=clean_report,
-            key_id=key.key_id if key is not None else None,
+            key_id=key.key_id,
         )
         scan = residual_scan(store, source_id)
         expectations = validate_zone(
@@ -300,6 +300,7 @@ def anonymised_documents(
             "documents_scanned": scan["documents"],
             "residuals": scan["residuals"],
             "residuals_by_entity": MetadataValue.json(scan["by_entity"]),
+            "residuals_by_field": MetadataValue.json(scan["by_field"]),
             # document ids and offsets only: never the values found
             "examples": MetadataValue.json(scan["examples"]),
             "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
@@ -317,6 +318,8 @@ def anonymised_documents(
             "replacements": report["replacements"],
             "replacements_by_entity": MetadataValue.json(report["replacements_by_entity"]),
             "kept_names": report["kept_names"],
+            # documents whose native id, URL, location, record or metadata had parts pseudonymised
+            "fields_pseudonymised": MetadataValue.json(report["fields_pseudonymised"]),
             "operator": report["operator"],
             "mb_per_s": report["mb_per_s"] or 0.0,
             "duration_s": report["duration_s"],
@@ -363,7 +366,7 @@ def corpus_release(
             failed[source_id] = why
             continue
         report = store.read_json(report_path)
-        why = previous_key_reason(report, current_key_id, needs_key=spec.anonymisation.needs_key)
+        why = previous_key_reason(report, current_key_id)
         if why:  # a release never mixes surrogates of two keys
             previous_key[source_id] = why
             continue

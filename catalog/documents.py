@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 #: Annotations written at ingest: where exactly the document came from.
 RAW_ANNOTATION = pa.struct(
@@ -58,6 +58,9 @@ ANONYMISED_ANNOTATION = pa.struct(
         pa.field("kept_names", pa.int32()),  # allow-listed names left in the text
         pa.field("replacements", pa.list_(REPLACEMENT)),
         pa.field("title_replacements", pa.list_(REPLACEMENT)),
+        # per short field (native_id, url, location, record, source_metadata): parts replaced by keyed
+        # pseudonyms or tokens; absent fields had nothing replaced
+        pa.field("fields_pseudonymised", pa.map_(pa.string(), pa.int32())),
     ]
 )
 

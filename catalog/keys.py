@@ -430,16 +430,14 @@ def rotate(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | None =
 # -- status and releases -------------------------------------------------------------------------------
 
 
-def previous_key_reason(report: Mapping[str, Any], current_key_id: str | None, *, needs_key: bool) -> str | None:
+def previous_key_reason(report: Mapping[str, Any], current_key_id: str | None) -> str | None:
     """Return why a release must leave out a source's anonymised zone report, or ``None`` when it may go in.
 
-    A report names the ``key_id`` it was anonymised with (``None``: a placeholder-only policy, no key
-    used). It goes in when that is the root's current key, or when no key was used and none is needed.
-    Reports from before key ids were recorded have no ``key_id`` at all and are re-run like old ones.
+    A report names the ``key_id`` it was anonymised with; it goes in only when that is the root's current
+    key (every policy uses the key: ids, URLs and metadata are pseudonymised with it). Reports from before
+    key ids were recorded have no ``key_id`` at all and are re-run like old ones.
     """
     key_id = report.get("key_id")
-    if key_id is None and "key_id" in report and not needs_key:
-        return None
     if key_id is not None and key_id == current_key_id:
         return None
     return PREVIOUS_KEY_REASON

@@ -323,6 +323,10 @@ def _write_release(
                     "documents_with_personal_data": p["documents_with_personal_data"],
                     "replacements_by_entity": p["replacements_by_entity"],
                     "kept_names": p["kept_names"],
+                    # documents whose native id, URL, location, record or source metadata had parts replaced
+                    # by keyed pseudonyms (absent in reports of older code)
+                    "native_id_policy": p.get("native_id_policy"),
+                    "fields_pseudonymised": p.get("fields_pseudonymised"),
                 },
                 # the Great Expectations validation of the anonymised snapshot this release read
                 "expectations": p.get("validation"),

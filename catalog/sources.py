@@ -142,11 +142,11 @@ class AnonymisationPolicy(BaseModel):
         default_factory=list,
         description="names kept as they are (e.g. public office holders); every kept mention is counted",
     )
-
-    @property
-    def needs_key(self) -> bool:
-        """Tell whether any operator of this policy (surrogate, hash) needs the secret key."""
-        return self.operator != "placeholder" or any(op != "placeholder" for op in self.operators.values())
+    native_id: Literal["pseudonymise", "keep-if-clean"] = Field(
+        "pseudonymise",
+        description="pseudonymise: every native id (and id in metadata) becomes a keyed pseudonym; keep-if-clean: "
+        "public ids (ECLI, OAI identifiers) in which nothing identifying is found are kept",
+    )
 
 
 Kind = Literal["rss", "warc", "oai-pmh", "alto", "rechtspraak", "files"]

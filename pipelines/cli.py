@@ -125,15 +125,13 @@ class FailureLog:
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def _check_anonymisation_key(storage: Storage, specs: list[Any]) -> None:
+def _check_anonymisation_key(storage: Storage) -> None:
     """Resolve the storage root's anonymisation key and check it against the root's record, before any run.
 
     The key comes from CORPUSFABRIEK_ANONYMISATION_KEY or, on a local root, from the root's key file
     (generated on first use: its notice is printed once, on stderr). The Dagster resources find the same key
     when the steps run: the variable through an ``EnvVar``, the file through the storage root.
     """
-    if not any(spec.anonymisation.needs_key for spec in specs):
-        return  # placeholder-only policies need no key, on any root
     from anonymisation.operators import check_key
     from catalog.keys import root_key
 
@@ -169,7 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         instance.add_dynamic_partitions(source_partitions.name, missing)
 
     fetch = [source_id for source_id in selected if specs[source_id].fetchable]
-    _check_anonymisation_key(storage, [specs[source_id] for source_id in fetch])
+    _check_anonymisation_key(storage)
     steps = len(fetch) + (0 if args.no_release else 1)
     print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest", flush=True)
     for skipped in sorted(set(selected) - set(fetch)):

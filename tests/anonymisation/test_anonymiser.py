@@ -55,3 +55,42 @@ def test_kept_names_are_left_and_counted(monkeypatch):
     result = Anonymiser(operator="placeholder", keep_names=["mark  rutte"]).anonymise(text)
     assert result.text == "Minister Mark Rutte sprak met <PERSOON>."
     assert result.kept == {"PERSON": 1} and result.replaced == {"PERSON": 1}
+
+
+def test_parts_of_one_document_share_context_and_surrogates():
+    anonymiser = Anonymiser(key=KEY)
+    title, text = anonymiser.anonymise_parts(
+        ["De Vries wint prijs", "De jury koos Pieter de Vries uit Assen. Mail p.devries@example.nl."]
+    ).parts
+    assert title.replaced == {"PERSON": 1}  # found only through the text's full name
+    (_entity, start, end) = title.replacements[0]
+    assert title.text[start:end].casefold() in text.text.casefold()
+    # offsets are per part: into each part's original and anonymised text
+    assert all(0 <= f.start < f.end <= len("De Vries wint prijs") for f in title.findings)
+    assert text.text[text.replacements[-1][1] : text.replacements[-1][2]].count("@") == 1
+
+
+def test_field_parts_get_tokens_for_identifiers_and_echo_values_replaced_elsewhere():
+    anonymiser = Anonymiser(key=KEY)
+    result = anonymiser.anonymise_parts(
+        ["", "Mail p.devries@example.nl of bel Pieter de Vries.", "contact: p.devries@example.nl", "pieter-de-vries"],
+        fields=[2, 3],
+    )
+    body, field, slug_part = result.parts[1], result.parts[2], result.parts[3]
+    assert "@" in body.text  # a surrogate address in the text, with its offsets recorded
+    assert field.text.startswith("contact: <EMAIL:x") and field.replacements == [("EMAIL_ADDRESS", 9, len(field.text))]
+    assert "vries" not in slug_part.text.lower()  # echoed: replaced in the text, so replaced here too
+    assert result.values.occurs_in("/nieuws/pieter-de-vries-wint")
+
+
+def test_forced_findings_count_only_for_entities_the_policy_replaces():
+    forced = [(0, Finding("PERSON", 0, 6, 1.0))]
+    assert Anonymiser(key=KEY).anonymise_parts(["Jansen, J."], forced=forced).parts[0].replaced == {"PERSON": 1}
+    only_bsn = Anonymiser(key=KEY, entities=["NL_BSN"])
+    assert only_bsn.anonymise_parts(["Jansen, J."], forced=forced).parts[0].text == "Jansen, J."
+
+
+def test_native_id_policy_is_validated():
+    assert Anonymiser.from_policy(AnonymisationPolicy(native_id="keep-if-clean"), KEY).native_id == "keep-if-clean"
+    with pytest.raises(ValueError, match="native_id"):
+        Anonymiser(key=KEY, native_id="keep")

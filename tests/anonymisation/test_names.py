@@ -39,6 +39,13 @@ def test_a_surname_seen_in_a_full_name_is_a_name_later_in_the_same_text(finder):
     assert names(PersonNameFinder(propagate=False), text) == ["Foday Sankoh"]
 
 
+def test_a_later_mention_of_a_surname_keeps_its_tussenvoegsel(finder):
+    # "Vries" is also a village, and "De" opens the sentence: alone, neither would make "De Vries" a name
+    text = "De jury koos Pieter de Vries uit Assen.\n\nDe Vries wint prijs. Ook de Vries-fans juichten."
+    assert names(finder, text)[:2] == ["Pieter de Vries", "De Vries"]
+    assert names(finder, "De Vries wint prijs.") == []
+
+
 @pytest.mark.parametrize(
     "text",
     [

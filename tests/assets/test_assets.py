@@ -96,6 +96,9 @@ def test_anonymised_documents_reports_entity_counts_and_passes_the_residual_scan
     check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "no_residual_identifiers")
     assert check.passed and check.metadata["residuals"].value == 0
     assert check.metadata["documents_scanned"].value == 15
+    # every released string field was scanned, and the native ids were pseudonymised
+    assert set(check.metadata["residuals_by_field"].value) >= {"text", "title", "native_id", "url", "source_metadata"}
+    assert meta["fields_pseudonymised"]["native_id"] == 15
 
 
 def test_release_is_built_from_all_partitions_and_its_check_passes(defs, dagster_instance, tmp_path):

@@ -96,14 +96,16 @@ def test_document_schema_types_and_nullability() -> None:
     assert [f.name for f in ANNOTATIONS] == ["raw", "clean", "anonymised"]
 
 
-def test_schema_version_four_has_provenance_quality_and_anonymisation_annotations() -> None:
-    assert SCHEMA_VERSION == "4"
+def test_schema_version_five_has_provenance_quality_and_anonymisation_annotations() -> None:
+    assert SCHEMA_VERSION == "5"
     anonymised = ANNOTATIONS.field("anonymised").type
     assert [f.name for f in anonymised] == [
-        "code_version", "operator", "entities", "kept_names", "replacements", "title_replacements"
+        "code_version", "operator", "entities", "kept_names", "replacements", "title_replacements",
+        "fields_pseudonymised",
     ]  # fmt: skip
-    # offsets and types only: no field can hold an original value
+    # offsets, types and counts only: no field can hold an original value
     assert [f.name for f in anonymised.field("replacements").type.value_type] == ["entity", "start", "end"]
+    assert anonymised.field("fields_pseudonymised").type == pa.map_(pa.string(), pa.int32())
     assert ANNOTATIONS.field("raw").type == RAW_ANNOTATION
     assert ANNOTATIONS.field("clean").type == CLEAN_ANNOTATION
     assert [(f.name, f.type) for f in RAW_ANNOTATION] == [

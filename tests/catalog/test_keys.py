@@ -207,18 +207,16 @@ def test_key_from_env_for_commands_without_a_root():
 
 
 @pytest.mark.parametrize(
-    ("report", "needs_key", "reason"),
+    ("report", "reason"),
     [
-        ({"key_id": "aaa"}, True, None),
-        ({"key_id": "old"}, True, PREVIOUS_KEY_REASON),
-        ({"key_id": None}, False, None),  # placeholder-only: no key used, none needed
-        ({"key_id": None}, True, PREVIOUS_KEY_REASON),  # the policy changed to one that needs a key
-        ({}, True, PREVIOUS_KEY_REASON),  # anonymised before key ids were recorded
-        ({}, False, PREVIOUS_KEY_REASON),
+        ({"key_id": "aaa"}, None),
+        ({"key_id": "old"}, PREVIOUS_KEY_REASON),
+        ({"key_id": None}, PREVIOUS_KEY_REASON),  # no key recorded: every policy needs one now
+        ({}, PREVIOUS_KEY_REASON),  # anonymised before key ids were recorded
     ],
 )
-def test_previous_key_reason(report, needs_key, reason):
-    assert previous_key_reason(report, "aaa", needs_key=needs_key) == reason
+def test_previous_key_reason(report, reason):
+    assert previous_key_reason(report, "aaa") == reason
 
 
 def test_key_status_changes_nothing_and_shows_no_key(storage):

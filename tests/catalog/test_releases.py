@@ -13,7 +13,7 @@ import pytest
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.stage import anonymise_source
 from catalog import releases
-from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA
+from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, make_doc_id
 from catalog.ingest import ingest_source
 from catalog.registry import SourceRegistry
 from catalog.releases import (
@@ -68,6 +68,10 @@ def test_manifest_fields(storage: Storage, partitions: list[dict[str, Any]]) -> 
     assert manifest["anonymised"] is True
     assert "anonymise" in manifest["stages"]
     assert all(set(s["anonymisation"]) >= {"operator", "replacements_by_entity"} for s in manifest["sources"])
+    # native ids are pseudonymised for every document, and the manifest says so (counts only)
+    for source in manifest["sources"]:
+        assert source["anonymisation"]["native_id_policy"] == "pseudonymise"
+        assert source["anonymisation"]["fields_pseudonymised"]["native_id"] > 0
     assert manifest["total_documents"] == 10  # 11 delivered, one cross-source duplicate dropped
     assert [f["name"] for f in manifest["schema"]] == DOCUMENT_SCHEMA.names
 
@@ -309,6 +313,25 @@ def test_latest_after_ten_builds_in_the_same_second(
     assert read_manifest(storage, "latest")["version"] == tenth["version"]
 
 
+def test_released_and_excluded_documents_carry_no_identifier_from_any_field(
+    storage: Storage, clean_partition: CleanPartition
+) -> None:
+    # Releases and excluded/release copy rows from the anonymised zone, so what the stage replaced in ids and
+    # URLs stays replaced there: both copies of a text, the kept and the excluded one, are checked.
+    email, bsn, iban = "jan.jansen@example.nl", "111222333", "NL91ABNA0417164300"
+    url = f"https://krant.example/artikel/123?bsn={bsn}&iban={iban}"
+    a = [{"id": email, "url": url, "text": SHARED_TEXT, "published_at": "2026-05-02"}]
+    b = [{"id": f"b-{email}", "url": url + "&kopie=1", "text": SHARED_TEXT, "published_at": "2026-05-01"}]
+    manifest = build_release(storage, CORPUS, [clean_partition("bron-a", a), clean_partition("bron-b", b)])
+    assert manifest["total_documents"] == 1 and manifest["excluded"]["duplicate_content"] == 1
+    tables = [pq.read_table(path) for path in part_paths(storage, manifest)]
+    with storage.open_input(excluded_release_path(CORPUS, manifest["version"])) as handle:
+        tables.append(pq.read_table(handle))
+    published = repr([table.to_pylist() for table in tables])
+    for original in (email, bsn, iban, "jan.jansen"):
+        assert original not in published
+
+
 def test_cross_source_duplicates_are_dropped_and_excluded(storage: Storage, partitions: list[dict[str, Any]]) -> None:
     manifest = build_release(storage, CORPUS, partitions)
     version = manifest["version"]
@@ -321,13 +344,14 @@ def test_cross_source_duplicates_are_dropped_and_excluded(storage: Storage, part
         excluded = pq.read_table(handle)
     assert excluded.schema.equals(EXCLUDED_SCHEMA, check_metadata=False)
     (row,) = excluded.to_pylist()
-    assert (row["source_id"], row["native_id"]) == ("bron-a", "a-dup")  # published later than bron-b's copy
+    # native ids are pseudonymised; doc_id (computed at ingest from the native id) is the identity
+    assert row["doc_id"] == make_doc_id("bron-a", "a-dup")  # published later than bron-b's copy
     assert row["excluded_stage"] == "release"
     assert row["excluded_reason"] == "duplicate_content"
     (kept,) = [
         r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist() if r["text"] == SHARED_TEXT
     ]
-    assert (kept["source_id"], kept["native_id"]) == ("bron-b", "b-dup")
+    assert kept["doc_id"] == make_doc_id("bron-b", "b-dup")
     assert row["duplicate_of"] == kept["doc_id"]
     assert row["content_sha256"] == kept["content_sha256"]
 
@@ -401,7 +425,8 @@ def test_release_after_a_redelivery_holds_only_the_newest_version(
     assert manifest["total_documents"] == 3
     (source,) = manifest["sources"]
     assert source["ingest_id"] == partition["ingest_id"] == second["ingest_id"]
-    rows = {r["native_id"]: r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()}
+    native_ids = {make_doc_id("bron-a", f"a-{n}"): f"a-{n}" for n in range(3)}
+    rows = {native_ids[r["doc_id"]]: r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()}
     assert sorted(rows) == ["a-0", "a-1", "a-2"]
     assert rows["a-1"]["text"] == "Gecorrigeerde tekst."
     assert rows["a-1"]["annotations"]["raw"]["ingest_id"] == second["ingest_id"]
@@ -463,10 +488,14 @@ def test_near_duplicates_incremental_index_never_replaces_a_published_document(
     assert second["near_duplicates"]["dropped_for_an_earlier_release"] == 1
     assert second["total_documents"] == 2  # the paper's story and the weather
     released = pl.concat(pl.read_parquet(path) for path in part_paths(storage, second))
-    assert sorted(released["native_id"].to_list()) == ["brug", "weer"]
+    assert sorted(released["doc_id"].to_list()) == sorted(
+        [make_doc_id("krant", "brug"), make_doc_id("herdruk", "weer")]
+    )
     excluded = pl.read_parquet(storage.url(excluded_release_path(CORPUS, second["version"])))
     near = excluded.filter(pl.col("excluded_reason") == "near_duplicate")
-    assert sorted(near["native_id"].to_list()) == ["herdruk-brug", "wire"]
+    assert sorted(near["doc_id"].to_list()) == sorted(
+        [make_doc_id("herdruk", "herdruk-brug"), make_doc_id("aggregator", "wire")]
+    )
 
     # release 3: nothing new, nothing hashed, the same documents
     third = release_all()
@@ -488,10 +517,19 @@ THIRD_ARTICLE = (
 )
 
 
+#: The source's own ids used below: released native ids are keyed pseudonyms, so rows are named by their doc_id.
+_TEST_IDS = ("art-1", "art-2", "brug", "wire", "x", "zorg")
+
+
+def _native(row: dict[str, Any]) -> str:
+    """Return the source's own id of a released row (its native_id is a pseudonym)."""
+    return next(n for n in _TEST_IDS if make_doc_id(row["source_id"], n) == row["doc_id"])
+
+
 def _released(storage: Storage, manifest: dict[str, Any]) -> dict[str, str]:
-    """native_id -> text of every released document."""
+    """The source's own id -> text of every released document."""
     rows = [r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()]
-    return {r["native_id"]: r["text"] for r in rows}
+    return {_native(r): r["text"] for r in rows}
 
 
 def _near_index(storage: Storage, **priority: int) -> Any:
@@ -552,7 +590,7 @@ def test_a_newer_version_is_still_judged_against_other_published_documents(
     assert second["near_duplicates"]["dropped_for_an_earlier_release"] == 1
     excluded = pl.read_parquet(storage.url(excluded_release_path(CORPUS, second["version"])))
     (row,) = excluded.filter(pl.col("excluded_reason") == "near_duplicate").to_dicts()
-    assert row["native_id"] == "x"
+    assert _native(row) == "x"
     assert row["duplicate_of"] == next(
         r["doc_id"] for p in part_paths(storage, second) for r in pq.read_table(p).to_pylist()
     )
@@ -640,7 +678,7 @@ def test_the_index_stays_consistent_across_three_versions_of_a_document(
 
 def _sha_of(storage: Storage, manifest: dict[str, Any], native_id: str) -> str:
     rows = [r for p in part_paths(storage, manifest) for r in pq.read_table(p).to_pylist()]
-    return next(r["content_sha256"] for r in rows if r["native_id"] == native_id)
+    return next(r["content_sha256"] for r in rows if _native(r) == native_id)
 
 
 # -- verification sees every entry of a release folder (issue 11, item 8b) -------------------------
