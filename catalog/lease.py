@@ -12,15 +12,17 @@ Every change of the lease object is a compare-and-swap, so that exactly one of s
 
 - **S3**: conditional requests. ``PUT`` with ``If-None-Match: *`` creates the lease only if absent; a
   heartbeat, a takeover and a release (``PUT``/``DELETE`` with ``If-Match: <ETag>``) succeed only if the
-  object is still the version the caller read. SeaweedFS 4.48 and AWS S3 answer 412 otherwise (checked in
-  the tests). As a safety net against a store that silently ignores the conditions, every acquisition
-  reads the lease back and gives up unless it finds its own token (last writer wins there; such a store
-  leaves a window of one round trip).
+  object is still the version the caller read, else the store answers 412 (SeaweedFS 4.48 does, checked
+  in the tests, for all four requests; AWS S3 has conditional writes too). A store that refuses a
+  condition with 501 gets check-then-write instead; one that silently ignores conditions is caught by the
+  read-back after every acquisition (the writer not finding its own token gives up). Both leave a window
+  of one round trip: use a store with conditional writes.
 - **local**: the same operations under an exclusive ``flock`` of ``locks/.root.lease.guard``, held for the
   few milliseconds of one read-check-write; the new content is written to a hidden temporary file and
   renamed into place, so a reader never sees half a lease. The kernel drops the ``flock`` of a killed
-  process, so a crash never wedges the guard. (Renaming a stale lease aside without such a guard is not
-  enough: a slow taker could move aside the fresh lease a faster taker has just created.)
+  process, so a crash never wedges the guard; on NFS, Linux maps ``flock`` to NFS locks. (Renaming a
+  stale lease aside without such a guard is not enough: a slow taker could move aside the fresh lease a
+  faster taker has just created.)
 
 Stale holders are taken over. On the same host the answer is exact: the holder is stale when its pid no
 longer runs, or runs a different process (start time differs), or the machine rebooted; a live holder on
@@ -235,7 +237,7 @@ class _S3Backend:
         return sync(self.fs.loop, call)
 
     def _outcome(self, exc: Exception) -> str:
-        """Classify an S3 error: ``missing``, ``conflict``, or raise it as a LeaseError."""
+        """Classify an S3 error: ``missing``, ``conflict``, ``unsupported``, or raise it as a LeaseError."""
         response = getattr(exc, "response", None) or {}
         code = str(response.get("Error", {}).get("Code", ""))
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -243,6 +245,8 @@ class _S3Backend:
             return "missing"
         if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
             return "conflict"
+        if code == "NotImplemented" or status == 501:
+            return "unsupported"
         raise LeaseError(f"cannot use the lease {self.url}: {code or type(exc).__name__}") from None
 
     def read(self) -> _Read | None:
@@ -251,7 +255,7 @@ class _S3Backend:
         except Exception as exc:
             if self._outcome(exc) == "missing":
                 return None
-            raise LeaseError(f"cannot read the lease {self.url}: the object changed while read") from None
+            raise LeaseError(f"cannot read the lease {self.url}") from None
         modified = response.get("LastModified")
         return _Read(response["Data"], response["ETag"], modified.timestamp() if modified else None)
 
@@ -259,8 +263,16 @@ class _S3Backend:
         try:
             return self._call("put_object", Body=data, ContentType="application/json", **condition)["ETag"]
         except Exception as exc:
-            self._outcome(exc)  # raises unless missing or conflict
+            outcome = self._outcome(exc)  # raises unless missing, conflict or unsupported
+        if outcome != "unsupported":
             return None
+        # A store that refuses conditional PUTs: check, then write. The read-back after every acquisition
+        # still catches most lost races; the window left is one round trip.
+        current = self.read()
+        expected = condition.get("IfMatch")
+        if (current is not None and current.version != expected) or (current is None and expected is not None):
+            return None
+        return self._call("put_object", Body=data, ContentType="application/json")["ETag"]
 
     def create(self, data: bytes) -> str | None:
         return self._put(data, IfNoneMatch="*")
@@ -272,8 +284,12 @@ class _S3Backend:
         try:
             self._call("delete_object", IfMatch=version)
         except Exception as exc:
-            self._outcome(exc)
-            return False
+            if self._outcome(exc) != "unsupported":
+                return False
+            current = self.read()  # a store without conditional DELETE: check, then delete
+            if current is None or current.version != version:
+                return False
+            self._call("delete_object")
         return True
 
 
@@ -483,6 +499,8 @@ class RootLease:
         try:
             if not self.lost and self._version is not None and not self._backend.delete(self._version):
                 log.warning("the lease of %s had changed under us; left in place", self.root)
+        except (LeaseError, OSError) as exc:  # never fail a finished run over it: the lease goes stale
+            log.warning("could not release the lease of %s (%s); it goes stale", self.root, exc)
         finally:
             with _registry_lock:
                 if hold is not None and _held.get(self._key) is hold:

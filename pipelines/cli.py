@@ -212,6 +212,8 @@ def cmd_run_exclusive(args: argparse.Namespace) -> int:
     marked failed, staging folders and temporary files of dead processes removed (one line each). The
     lease is released at the end, on error, on Ctrl-C and on SIGTERM.
     """
+    from dagster import DagsterExecutionInterruptedError
+
     from pipelines.recovery import cli_run_tags, fail_crashed_runs
 
     storage = _storage(args)
@@ -235,12 +237,25 @@ def cmd_run_exclusive(args: argparse.Namespace) -> int:
                 instance.dispose()
             args.run_tags = cli_run_tags(lease)
             return cmd_run(args)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+            why = "stopped: another process took over the root's lease" if lease.lost else "interrupted"
+            _fail_own_runs(lease, why)
             if lease.lost:
                 raise CommandError(f"stopped: another process took over the lease of {storage.url()}") from None
             raise CommandError("interrupted; the storage root's lease is released") from None
         finally:
             lease.release()
+
+
+def _fail_own_runs(lease: RootLease, why: str) -> None:
+    """Mark the runs this process leaves unfinished (interrupted mid-run) failed, so none stays STARTED."""
+    from pipelines.recovery import fail_own_runs
+
+    instance = _dagster_instance()
+    try:
+        fail_own_runs(instance, lease.root, lease.token or "", why)
+    finally:
+        instance.dispose()
 
 
 def cmd_releases_list(args: argparse.Namespace) -> int:

@@ -105,6 +105,16 @@ def fail_crashed_runs(
     return lines
 
 
+def fail_own_runs(instance: DagsterInstance, root: str, token: str, why: str) -> list[str]:
+    """Mark this CLI process's unfinished runs (tagged with its lease ``token``) failed, e.g. when interrupted."""
+    lines = []
+    records = instance.get_run_records(filters=RunsFilter(statuses=UNFINISHED, tags={ROOT_TAG: root, LEASE_TAG: token}))
+    for record in records:
+        instance.report_run_failed(record.dagster_run, f"corpusfabriek run was {why}: marked failed.")
+        lines.append(f"run {record.dagster_run.run_id[:8]} ({record.dagster_run.job_name}) marked failed: {why}")
+    return lines
+
+
 @sensor(
     name="crashed_run_sensor",
     minimum_interval_seconds=60,

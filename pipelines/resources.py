@@ -60,8 +60,8 @@ class StorageResource(ConfigurableResource):
             step += f"[{context.partition_key}]"
         lease = RootLease(
             store,
-            {"command": f"dagster run {context.run_id[:8]} ({step})"},
-            hint=f"gave up after waiting {self.lease_wait_s:.0f} s (storage resource: lease_wait_s)",
+            {"command": f"dagster run {context.run.run_id[:8]} ({step})"},
+            hint=f"gave up after waiting {self.lease_wait_s:g} s (storage resource: lease_wait_s)",
             on_lost=_thread.interrupt_main,  # stop writing: another process holds the root now
         )
         lease.acquire(wait=self.lease_wait_s)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,20 +23,7 @@ import pytest
 
 from catalog.lease import LEASE_PATH, LeaseBusyError, RootLease
 from catalog.storage import Storage
-from tests.conftest import REPO
-
-HOLDER_SCRIPT = textwrap.dedent(
-    """
-    import sys, time
-    from catalog.lease import RootLease
-    from catalog.storage import Storage
-    lease = RootLease(Storage.from_env(sys.argv[1]), {"command": "test holder"}, ttl=float(sys.argv[2]),
-                      heartbeat=float(sys.argv[3]))
-    lease.acquire()
-    print("held", flush=True)
-    time.sleep(600)
-    """
-)
+from tests.leases import killed_holder, subprocess_env
 
 CONTENDER_SCRIPT = textwrap.dedent(
     """
@@ -57,30 +43,6 @@ CONTENDER_SCRIPT = textwrap.dedent(
     lease.release()
     """
 )
-
-
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CORPUSFABRIEK_", "AWS_"))}
-    env["PYTHONPATH"] = str(REPO)
-    env.update(extra or {})
-    return env
-
-
-def killed_holder(root: str, env: dict[str, str] | None = None, ttl: float = 60, heartbeat: float = 10) -> int:
-    """Take the lease in another process, then kill it with SIGKILL (no release); return its pid."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLDER_SCRIPT, root, str(ttl), str(heartbeat)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=_env(env),
-    )
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "held"
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-    return process.pid
 
 
 @pytest.fixture
@@ -250,7 +212,7 @@ def test_stale_takeover_is_race_free_among_takers(where, request):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_env(env),
+            env=subprocess_env(env),
         )
         for _ in range(5)
     ]

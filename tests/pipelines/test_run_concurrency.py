@@ -18,6 +18,7 @@ import pytest
 
 from catalog.staging import STAGING_DIR
 from tests.conftest import BIN, TEST_ANONYMISATION_KEY
+from tests.leases import hold_lease
 
 pytestmark = pytest.mark.integration
 
@@ -134,3 +135,50 @@ def test_a_killed_run_is_marked_failed_and_its_leftovers_removed_by_the_next(wor
     clean = json.loads((root / "clean" / SOURCE / "clean.json").read_text())
     assert clean["kept"] == RECORDS
     assert not (root / "locks" / "root.lease").exists()
+
+
+def test_a_terminated_run_releases_the_lease_and_leaves_no_run_unfinished(workdir):
+    from dagster import DagsterRunStatus
+
+    folder, env = workdir
+    lease = folder / ".corpusfabriek" / "locks" / "root.lease"
+    process = start(folder, env)
+    assert process.stdout is not None
+    seen = ""
+    while "[1/1]" not in seen:  # the Dagster run has started
+        char = process.stdout.read(1)
+        assert char, process.communicate()
+        seen += char
+    assert lease.exists()
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=120)
+    # Inside a step Dagster turns the signal into a failed run (the source fails), or at some points swallows
+    # it and the run completes; either way the process ends without leaving its lease or a run behind.
+    assert process.returncode in (0, 1), err
+    if process.returncode == 1:
+        assert err.splitlines()[-1].startswith("error: ")
+    assert not lease.exists()
+    instance = _instance(Path(env["DAGSTER_HOME"]))
+    try:
+        assert not [run for run in instance.get_runs() if not run.is_finished]
+        assert instance.get_runs()[0].status in (DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS)
+    finally:
+        instance.dispose()
+
+
+def test_a_run_waiting_for_the_lease_stops_on_sigterm_and_leaves_the_holder_alone(workdir):
+    folder, env = workdir
+    root = folder / ".corpusfabriek"
+    holder = hold_lease(str(root))
+    try:
+        waiting = start(folder, env, "--wait", "300")
+        time.sleep(8)  # imported and polling by now
+        waiting.send_signal(signal.SIGTERM)
+        _out, err = waiting.communicate(timeout=60)
+        assert waiting.returncode == 1
+        assert err == f"error: interrupted while waiting for the lease of storage root {root}\n"
+        assert json.loads((root / "locks" / "root.lease").read_text())["pid"] == holder.pid
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
