@@ -412,8 +412,10 @@ class RootLease:
             return False
         with _registry_lock:
             hold = _held.get(self._key)
-            if hold is None or hold.pid != os.getpid() or not hold.owner.held or hold.owner.lost:
+            if hold is None or hold.pid != os.getpid() or not hold.owner.held:
                 return False
+            if hold.owner.lost:  # this process must stop writing the root, not queue behind the new holder
+                raise LeaseError(f"the lease of storage root {self.root} was taken over from this process")
             hold.depth += 1
             self._hold = hold
             self.token = hold.owner.token

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.lease import LEASE_PATH, LeaseBusyError, RootLease
+from catalog.lease import LEASE_PATH, LeaseBusyError, LeaseError, RootLease
 from catalog.storage import Storage
 from tests.leases import killed_holder, subprocess_env
 
@@ -234,3 +234,19 @@ def test_lease_file_is_json_naming_the_holder(local_root):
     assert record["token"] == token
     for key in ("started_at", "heartbeat_at", "process_start", "ttl_s"):
         assert key in record
+
+
+def test_nested_acquisition_fails_fast_once_the_outer_lease_was_lost(local_root):
+    outer = RootLease(local_root, {"command": "corpusfabriek run"}, heartbeat=0.2, ttl=5)
+    outer.acquire()
+    try:
+        record = outer.read()
+        record["token"] = "someone-else"
+        local_root.write_json(LEASE_PATH, record)
+        deadline = time.monotonic() + 5
+        while not outer.lost and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(LeaseError, match="was taken over from this process"):
+            RootLease(local_root, {"command": "asset"}).acquire(wait=60)
+    finally:
+        outer.release()
