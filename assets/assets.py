@@ -129,29 +129,31 @@ def raw_documents(
     context: AssetExecutionContext, storage: StorageResource, sources: SourcesResource
 ) -> MaterializeResult:
     """Fetch what is new in one source (the partition) into the raw and quarantine zones."""
-    store = storage.get()
-    spec = _spec(sources, store, context.partition_key)
-    with _failure_recorded(store, spec.id, "raw_documents", context.run_id):
-        report = ingest_source(store, spec)
-    context.log.info(f"ingested {spec.id}: {report['documents']} new documents, {report['quarantined']} quarantined")
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": report["documents"],
-            "records_read": report["records_read"],
-            "documents": report["documents"],
-            "documents_by_fetch_mode": MetadataValue.json(report["documents_by_fetch_mode"]),
-            "quarantined": report["quarantined"],
-            "quarantined_by_reason": MetadataValue.json(report["quarantined_by_reason"]),
-            "ingest_id": report["ingest_id"],
-            "kind": spec.kind,
-            "licence": spec.licence,
-            "status": spec.status,
-            "raw_bytes": report["raw_bytes"],
-            "duration_s": report["duration_s"],
-            "path": _location(store, batch_path(spec.id, report["ingest_id"])),
-            "quarantine_path": _location(store, quarantine_path(spec.id, report["ingest_id"])),
-        }
-    )
+    with storage.exclusive(context) as store:
+        spec = _spec(sources, store, context.partition_key)
+        with _failure_recorded(store, spec.id, "raw_documents", context.run.run_id):
+            report = ingest_source(store, spec)
+        context.log.info(
+            f"ingested {spec.id}: {report['documents']} new documents, {report['quarantined']} quarantined"
+        )
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": report["documents"],
+                "records_read": report["records_read"],
+                "documents": report["documents"],
+                "documents_by_fetch_mode": MetadataValue.json(report["documents_by_fetch_mode"]),
+                "quarantined": report["quarantined"],
+                "quarantined_by_reason": MetadataValue.json(report["quarantined_by_reason"]),
+                "ingest_id": report["ingest_id"],
+                "kind": spec.kind,
+                "licence": spec.licence,
+                "status": spec.status,
+                "raw_bytes": report["raw_bytes"],
+                "duration_s": report["duration_s"],
+                "path": _location(store, batch_path(spec.id, report["ingest_id"])),
+                "quarantine_path": _location(store, quarantine_path(spec.id, report["ingest_id"])),
+            }
+        )
 
 
 @asset(
@@ -181,28 +183,28 @@ def clean_documents(
     context: AssetExecutionContext, storage: StorageResource, sources: SourcesResource
 ) -> MaterializeResult:
     """Clean one source's raw batches, check that every input record is accounted for, report to the partner."""
-    store = storage.get()
-    spec = _spec(sources, store, context.partition_key)
-    with _failure_recorded(store, spec.id, "clean_documents", context.run_id):
-        report = clean_source(store, spec.id, gate=QualityGate(spec.quality, spec.languages))
-        partner = partner_report(store, sources.registry(store), spec.id)
-        expectations = validate_zone(
-            store, "clean", spec.id, clean_path(spec.id), clean_report_path(spec.id), spec.languages
+    with storage.exclusive(context) as store:
+        spec = _spec(sources, store, context.partition_key)
+        with _failure_recorded(store, spec.id, "clean_documents", context.run.run_id):
+            report = clean_source(store, spec.id, gate=QualityGate(spec.quality, spec.languages))
+            partner = partner_report(store, sources.registry(store), spec.id)
+            expectations = validate_zone(
+                store, "clean", spec.id, clean_path(spec.id), clean_report_path(spec.id), spec.languages
+            )
+        unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
+        check = AssetCheckResult(
+            check_name=ACCOUNTING_CHECK,
+            passed=unaccounted == 0 and store.exists(clean_path(report["source_id"])),
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
         )
-    unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
-    check = AssetCheckResult(
-        check_name=ACCOUNTING_CHECK,
-        passed=unaccounted == 0 and store.exists(clean_path(report["source_id"])),
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
-    )
-    checks = [check, _expectations_check(store, CLEAN_EXPECTATIONS_CHECK, expectations)]
-    _record_check_outcome(store, spec.id, "clean_documents", checks, context.run_id)
-    metadata = clean_metadata(store, report)
-    metadata["partner_report"] = MetadataValue.json({k: v for k, v in partner.items() if k != "registration"})
-    metadata["next_scheduled_run"] = partner["next_scheduled_run"] or "not scheduled"
-    metadata["last_successful_run"] = partner["last_successful_run"] or "never"
-    return MaterializeResult(metadata=metadata, check_results=checks)
+        checks = [check, _expectations_check(store, CLEAN_EXPECTATIONS_CHECK, expectations)]
+        _record_check_outcome(store, spec.id, "clean_documents", checks, context.run.run_id)
+        metadata = clean_metadata(store, report)
+        metadata["partner_report"] = MetadataValue.json({k: v for k, v in partner.items() if k != "registration"})
+        metadata["next_scheduled_run"] = partner["next_scheduled_run"] or "not scheduled"
+        metadata["last_successful_run"] = partner["last_successful_run"] or "never"
+        return MaterializeResult(metadata=metadata, check_results=checks)
 
 
 def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
@@ -262,71 +264,71 @@ def anonymised_documents(
     anonymisation: AnonymisationResource,
 ) -> MaterializeResult:
     """Anonymise one source's clean documents with its policy, then scan the result for residual identifiers."""
-    store = storage.get()
-    source_id = context.partition_key
-    spec = _spec(sources, store, source_id)
-    with _failure_recorded(store, source_id, "anonymised_documents", context.run_id):
-        clean_report = store.read_json(clean_report_path(source_id))
-        key = anonymisation.root_key(store)  # every policy: ids, URLs and metadata are pseudonymised with it
-        if key.notice:
-            context.log.warning(key.notice)  # names the generated key file, never the key
-        report = anonymise_source(
-            store,
-            source_id,
-            anonymisation.anonymiser(spec.anonymisation, key),
-            operator=spec.anonymisation.operator,
-            clean_report=clean_report,
-            key_id=key.key_id,
+    with storage.exclusive(context) as store:
+        source_id = context.partition_key
+        spec = _spec(sources, store, source_id)
+        with _failure_recorded(store, source_id, "anonymised_documents", context.run.run_id):
+            clean_report = store.read_json(clean_report_path(source_id))
+            key = anonymisation.root_key(store)  # every policy: ids, URLs and metadata are pseudonymised with it
+            if key.notice:
+                context.log.warning(key.notice)  # names the generated key file, never the key
+            report = anonymise_source(
+                store,
+                source_id,
+                anonymisation.anonymiser(spec.anonymisation, key),
+                operator=spec.anonymisation.operator,
+                clean_report=clean_report,
+                key_id=key.key_id,
+            )
+            scan = residual_scan(store, source_id)
+            expectations = validate_zone(
+                store,
+                "anonymised",
+                source_id,
+                anonymised_path(source_id),
+                anonymised_report_path(source_id),
+                spec.languages,
+                residuals=scan["by_document"],
+            )
+        context.log.info(
+            f"{source_id}: {report['replacements']} replacements in {report['documents_with_personal_data']} of "
+            f"{report['documents_out']} documents; residual identifiers: {scan['residuals']}"
         )
-        scan = residual_scan(store, source_id)
-        expectations = validate_zone(
-            store,
-            "anonymised",
-            source_id,
-            anonymised_path(source_id),
-            anonymised_report_path(source_id),
-            spec.languages,
-            residuals=scan["by_document"],
+        check = AssetCheckResult(
+            check_name=RESIDUAL_CHECK,
+            passed=scan["residuals"] == 0 and report["documents_in"] == report["documents_out"],
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                "documents_scanned": scan["documents"],
+                "residuals": scan["residuals"],
+                "residuals_by_entity": MetadataValue.json(scan["by_entity"]),
+                "residuals_by_field": MetadataValue.json(scan["by_field"]),
+                # document ids and offsets only: never the values found
+                "examples": MetadataValue.json(scan["examples"]),
+                "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
+            },
         )
-    context.log.info(
-        f"{source_id}: {report['replacements']} replacements in {report['documents_with_personal_data']} of "
-        f"{report['documents_out']} documents; residual identifiers: {scan['residuals']}"
-    )
-    check = AssetCheckResult(
-        check_name=RESIDUAL_CHECK,
-        passed=scan["residuals"] == 0 and report["documents_in"] == report["documents_out"],
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "documents_scanned": scan["documents"],
-            "residuals": scan["residuals"],
-            "residuals_by_entity": MetadataValue.json(scan["by_entity"]),
-            "residuals_by_field": MetadataValue.json(scan["by_field"]),
-            # document ids and offsets only: never the values found
-            "examples": MetadataValue.json(scan["examples"]),
-            "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
-        },
-    )
-    checks = [check, _expectations_check(store, ANONYMISED_EXPECTATIONS_CHECK, expectations)]
-    if _record_check_outcome(store, source_id, "anonymised_documents", checks, context.run_id):
-        clear_failure(store, source_id)  # the last stage of the source passed with its checks: healthy again
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": report["documents_out"],
-            "documents_in": report["documents_in"],
-            "documents_out": report["documents_out"],
-            "documents_with_personal_data": report["documents_with_personal_data"],
-            "replacements": report["replacements"],
-            "replacements_by_entity": MetadataValue.json(report["replacements_by_entity"]),
-            "kept_names": report["kept_names"],
-            # documents whose native id, URL, location, record or metadata had parts pseudonymised
-            "fields_pseudonymised": MetadataValue.json(report["fields_pseudonymised"]),
-            "operator": report["operator"],
-            "mb_per_s": report["mb_per_s"] or 0.0,
-            "duration_s": report["duration_s"],
-            "path": _location(store, anonymised_path(source_id)),
-        },
-        check_results=checks,
-    )
+        checks = [check, _expectations_check(store, ANONYMISED_EXPECTATIONS_CHECK, expectations)]
+        if _record_check_outcome(store, source_id, "anonymised_documents", checks, context.run.run_id):
+            clear_failure(store, source_id)  # the last stage of the source passed with its checks: healthy again
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": report["documents_out"],
+                "documents_in": report["documents_in"],
+                "documents_out": report["documents_out"],
+                "documents_with_personal_data": report["documents_with_personal_data"],
+                "replacements": report["replacements"],
+                "replacements_by_entity": MetadataValue.json(report["replacements_by_entity"]),
+                "kept_names": report["kept_names"],
+                # documents whose native id, URL, location, record or metadata had parts pseudonymised
+                "fields_pseudonymised": MetadataValue.json(report["fields_pseudonymised"]),
+                "operator": report["operator"],
+                "mb_per_s": report["mb_per_s"] or 0.0,
+                "duration_s": report["duration_s"],
+                "path": _location(store, anonymised_path(source_id)),
+            },
+            check_results=checks,
+        )
 
 
 @asset(
@@ -346,94 +348,96 @@ def corpus_release(
     release: ReleaseResource,
 ) -> MaterializeResult:
     """Build a new release version from the anonymised zone of every approved source (none if nothing changed)."""
-    store = storage.get()
-    registry = sources.registry(store)
-    specs = registry.specs(strict=False)
-    for problem in registry.problems:
-        context.log.warning(f"invalid source spec skipped: {problem}")
-    partitions, missing, failed, previous_key = [], [], {}, {}
-    current_key_id = recorded_key_id(store)
-    failing = {source_id: held_back_reason(record) for source_id, record in current_failures(store).items()}
-    for source_id, spec in sorted(specs.items()):
-        if not spec.releasable or source_id in failing:
-            continue
-        report_path = anonymised_report_path(source_id)
-        if not store.exists(report_path):
-            missing.append(source_id)
-            continue
-        valid, why = validation_matches(store, "anonymised", source_id, report_path)
-        if not valid:  # a zone whose expectations failed (or were never run on it) is never released
-            failed[source_id] = why
-            continue
-        report = store.read_json(report_path)
-        why = previous_key_reason(report, current_key_id)
-        if why:  # a release never mixes surrogates of two keys
-            previous_key[source_id] = why
-            continue
-        summary = store.read_json(validation_path("anonymised", source_id))
-        validation = {key: summary[key] for key in ("suite", "validation_id", "validated_at", "documents")}
-        validation["evaluated_expectations"] = summary["evaluated_expectations"]
-        validation["data_docs"] = summary["data_docs"]
-        partitions.append({**report, "validation": validation})
-    held_back = sorted(source_id for source_id, spec in specs.items() if not spec.releasable)
-    if missing:
-        context.log.warning(f"approved sources without anonymised documents, left out: {', '.join(missing)}")
-    for source_id, why in (failed | previous_key).items():
-        context.log.warning(f"approved source {source_id} left out of the release: {why}")
-    failing = {
-        source_id: why for source_id, why in failing.items() if source_id in specs and specs[source_id].releasable
-    }
-    for source_id, why in failing.items():
-        context.log.warning(f"approved source {source_id} held back from the release: {why}")
-    priority = {source_id: spec.priority for source_id, spec in specs.items()}
-    manifest = build_release(
-        store,
-        release.corpus,
-        partitions,
-        rows_per_part=release.rows_per_part,
-        near_duplicates=release.near_duplicate_index(store, priority),
-    )
-    folder = release_dir(manifest["corpus"], manifest["version"])
-    cleaned = {key: len(paths) for key, paths in manifest.cleaned_up.items()}
-    if any(cleaned.values()):
-        context.log.info(f"cleaned up before the build: {cleaned}")
-    unchanged: dict[str, Any] = {}
-    if manifest.unchanged_since is not None:
-        # the same corpus and version keys as the release it repeats: the manifest check verifies that one
-        unchanged = {"unchanged_since": manifest.unchanged_since}
-        context.log.info(
-            f"release {manifest['corpus']}: nothing changed since {manifest.unchanged_since}, no version cut"
-        )
-    else:
-        context.log.info(f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents")
-    return MaterializeResult(
-        metadata={
-            **unchanged,
-            "cleaned_up": MetadataValue.json(cleaned),
-            "dagster/row_count": manifest["total_documents"],
-            "corpus": manifest["corpus"],
-            "version": manifest["version"],
-            "total_documents": manifest["total_documents"],
-            "total_bytes": manifest["total_bytes"],
-            "files": len(manifest["files"]),
-            "release_digest": manifest["release_digest"],
-            "duplicates_dropped_across_sources": manifest["excluded"]["duplicate_content"],
-            "near_duplicates_dropped": manifest["excluded"]["near_duplicate"],
-            "near_duplicates": MetadataValue.json(manifest["near_duplicates"] or {}),
-            "anonymised": manifest["anonymised"],
-            "sources": MetadataValue.json(manifest["sources"]),
-            "sources_held_back": MetadataValue.json(
-                {
-                    "not_approved": held_back,
-                    "not_anonymised": missing,
-                    "expectations": failed,
-                    "failing": failing,
-                    "previous_key": previous_key,
-                }
-            ),
-            "code_version": manifest["code_version"],
-            "duration_s": manifest["build_duration_s"],
-            "path": _location(store, folder),
-            "manifest": _location(store, f"{folder}/manifest.json"),
+    with storage.exclusive(context) as store:
+        registry = sources.registry(store)
+        specs = registry.specs(strict=False)
+        for problem in registry.problems:
+            context.log.warning(f"invalid source spec skipped: {problem}")
+        partitions, missing, failed, previous_key = [], [], {}, {}
+        current_key_id = recorded_key_id(store)
+        failing = {source_id: held_back_reason(record) for source_id, record in current_failures(store).items()}
+        for source_id, spec in sorted(specs.items()):
+            if not spec.releasable or source_id in failing:
+                continue
+            report_path = anonymised_report_path(source_id)
+            if not store.exists(report_path):
+                missing.append(source_id)
+                continue
+            valid, why = validation_matches(store, "anonymised", source_id, report_path)
+            if not valid:  # a zone whose expectations failed (or were never run on it) is never released
+                failed[source_id] = why
+                continue
+            report = store.read_json(report_path)
+            why = previous_key_reason(report, current_key_id)
+            if why:  # a release never mixes surrogates of two keys
+                previous_key[source_id] = why
+                continue
+            summary = store.read_json(validation_path("anonymised", source_id))
+            validation = {key: summary[key] for key in ("suite", "validation_id", "validated_at", "documents")}
+            validation["evaluated_expectations"] = summary["evaluated_expectations"]
+            validation["data_docs"] = summary["data_docs"]
+            partitions.append({**report, "validation": validation})
+        held_back = sorted(source_id for source_id, spec in specs.items() if not spec.releasable)
+        if missing:
+            context.log.warning(f"approved sources without anonymised documents, left out: {', '.join(missing)}")
+        for source_id, why in (failed | previous_key).items():
+            context.log.warning(f"approved source {source_id} left out of the release: {why}")
+        failing = {
+            source_id: why for source_id, why in failing.items() if source_id in specs and specs[source_id].releasable
         }
-    )
+        for source_id, why in failing.items():
+            context.log.warning(f"approved source {source_id} held back from the release: {why}")
+        priority = {source_id: spec.priority for source_id, spec in specs.items()}
+        manifest = build_release(
+            store,
+            release.corpus,
+            partitions,
+            rows_per_part=release.rows_per_part,
+            near_duplicates=release.near_duplicate_index(store, priority),
+        )
+        folder = release_dir(manifest["corpus"], manifest["version"])
+        cleaned = {key: len(paths) for key, paths in manifest.cleaned_up.items()}
+        if any(cleaned.values()):
+            context.log.info(f"cleaned up before the build: {cleaned}")
+        unchanged: dict[str, Any] = {}
+        if manifest.unchanged_since is not None:
+            # the same corpus and version keys as the release it repeats: the manifest check verifies that one
+            unchanged = {"unchanged_since": manifest.unchanged_since}
+            context.log.info(
+                f"release {manifest['corpus']}: nothing changed since {manifest.unchanged_since}, no version cut"
+            )
+        else:
+            context.log.info(
+                f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents"
+            )
+        return MaterializeResult(
+            metadata={
+                **unchanged,
+                "cleaned_up": MetadataValue.json(cleaned),
+                "dagster/row_count": manifest["total_documents"],
+                "corpus": manifest["corpus"],
+                "version": manifest["version"],
+                "total_documents": manifest["total_documents"],
+                "total_bytes": manifest["total_bytes"],
+                "files": len(manifest["files"]),
+                "release_digest": manifest["release_digest"],
+                "duplicates_dropped_across_sources": manifest["excluded"]["duplicate_content"],
+                "near_duplicates_dropped": manifest["excluded"]["near_duplicate"],
+                "near_duplicates": MetadataValue.json(manifest["near_duplicates"] or {}),
+                "anonymised": manifest["anonymised"],
+                "sources": MetadataValue.json(manifest["sources"]),
+                "sources_held_back": MetadataValue.json(
+                    {
+                        "not_approved": held_back,
+                        "not_anonymised": missing,
+                        "expectations": failed,
+                        "failing": failing,
+                        "previous_key": previous_key,
+                    }
+                ),
+                "code_version": manifest["code_version"],
+                "duration_s": manifest["build_duration_s"],
+                "path": _location(store, folder),
+                "manifest": _location(store, f"{folder}/manifest.json"),
+            }
+        )

@@ -283,6 +283,16 @@ def _no_key_here(storage: Storage, record: Mapping[str, Any] | None, path: Path)
     return None
 
 
+def require_key_source(storage: Storage, env: Mapping[str, str] | None = None) -> None:
+    """Fail at once when the root can have no key: an S3 root without the variable (nothing is read or written).
+
+    A command checks this before it takes the root's lease, so a missing variable leaves no trace in the bucket.
+    """
+    env = os.environ if env is None else env
+    if storage.is_remote and not env.get(KEY_ENV):
+        raise RootKeyError(f"no anonymisation key: set {KEY_ENV} (an S3 storage root keeps no key file)")
+
+
 def root_key(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | None = None) -> RootKey:
     """Resolve the root's key (the variable, else a local root's key file) and check it against the record.
 
@@ -296,13 +306,12 @@ def root_key(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | None
         recorded one; every message is one line and names what to do.
     """
     env = os.environ if env is None else env
+    require_key_source(storage, env)
     path = key_file_path(storage)
     value = env.get(KEY_ENV)
     notice = None
     if value:
         origin, secret = "environment", check(value.encode("utf-8"), f"environment variable {KEY_ENV}")
-    elif path is None:
-        raise RootKeyError(f"no anonymisation key: set {KEY_ENV} (an S3 storage root keeps no key file)")
     else:
         origin = "file"
         if not path.exists():

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -28,6 +27,7 @@ import pyarrow.parquet as pq
 from anonymisation.stage import anonymised_path, anonymised_report_path
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, code_version, utc_now
 from catalog.parquet import BatchWriter, iter_batches, sha256_file, sha256_stream
+from catalog.staging import temporary_directory
 from catalog.storage import Storage
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan
@@ -368,7 +368,7 @@ class PartWriter:
         self.folder = folder
         self.rows_per_part = rows_per_part
         self.files: list[dict[str, Any]] = []
-        self._tmp = tempfile.TemporaryDirectory(prefix="corpusfabriek-release-")
+        self._tmp = temporary_directory("release-")
         self._writer: BatchWriter | None = None
         self._local = ""
 

@@ -16,8 +16,9 @@ import contextlib
 import json
 import os
 import posixpath
+import re
 import shutil
-import tempfile
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import fsspec
+
+from catalog.processes import is_alive, this_process
+from catalog.staging import process_staging_dir, temporary_directory
 
 #: The zones of the design: what each holds and who may read it. Original personal data lives only in the
 #: restricted zones (everything before the anonymisation stage); every other zone holds anonymised documents,
@@ -49,6 +53,19 @@ DEFAULT_ROOT = ".corpusfabriek"
 
 ENV_ROOT = "CORPUSFABRIEK_ROOT"
 ENV_ENDPOINT = "CORPUSFABRIEK_S3_ENDPOINT_URL"
+
+#: Hidden temporary files of local writes: ``.<name>.tmp-<pid>-<start time>-<random>``, so that the file of
+#: a writer that died before its rename can be told from a live writer's.
+_TEMP_FILE = re.compile(r"^\..+\.tmp-(\d+)-(\d+|x)-[0-9a-f]{8,}$")
+#: The same files as written before they named their writer: removed only once surely abandoned.
+_LEGACY_TEMP_FILE = re.compile(r"^\..+\.tmp-[0-9a-f]{32}$")
+LEGACY_TEMP_FILE_AGE_S = 3600.0
+
+
+def temp_file_name(target: str) -> str:
+    """Return the hidden temporary name, in the target's folder, under which a local write is staged."""
+    pid, start = this_process()
+    return f".{posixpath.basename(target)}.tmp-{pid}-{start}-{uuid.uuid4().hex[:12]}"
 
 
 def root_from_env(root: str | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -275,7 +292,7 @@ class Storage:
             return
         folder = posixpath.dirname(target)
         os.makedirs(folder, exist_ok=True)
-        tmp = posixpath.join(folder, f".{posixpath.basename(target)}.tmp-{uuid.uuid4().hex}")
+        tmp = posixpath.join(folder, temp_file_name(target))
         try:
             shutil.copyfile(local_path, tmp)
             with open(tmp, "rb+") as handle:
@@ -292,12 +309,42 @@ class Storage:
         Streaming writers (Parquet row-group writers, DuckDB ``COPY``) write to local disk first, so a
         failure half-way never leaves a partial object in storage.
         """
-        with tempfile.TemporaryDirectory(prefix="corpusfabriek-") as tmpdir:
+        with temporary_directory("staged-") as tmpdir:
             local = os.path.join(tmpdir, posixpath.basename(rel) or "file")
             yield local
             if not os.path.exists(local):
                 raise StorageError(f"nothing was written for {self.url(rel)}")
             self.put_file(local, rel)
+
+    def remove_dead_temp_files(self) -> int:
+        """Remove hidden temporary files that writers which no longer run left under a local root; return how many.
+
+        A local write stages into ``.<name>.tmp-<pid>-<start time>-<random>`` next to its target and renames
+        it; a writer killed in between leaves that file. Files of live writers are never touched. Object
+        storage has no such files (an upload is invisible until complete).
+        """
+        if self.is_remote or not os.path.isdir(self.root):
+            return 0
+        removed = 0
+        legacy_before = time.time() - LEGACY_TEMP_FILE_AGE_S
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = os.path.join(folder, name)
+                match = _TEMP_FILE.match(name)
+                if match is not None:
+                    abandoned = not is_alive(int(match.group(1)), match.group(2))
+                elif _LEGACY_TEMP_FILE.match(name):
+                    try:
+                        abandoned = os.stat(path).st_mtime < legacy_before
+                    except FileNotFoundError:
+                        continue
+                else:
+                    continue
+                if abandoned:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(path)
+                        removed += 1
+        return removed
 
     def delete(self, rel: str, *, recursive: bool = False) -> None:
         """Delete a file (or a folder with ``recursive=True``) if it exists."""
@@ -334,7 +381,8 @@ class Storage:
         import duckdb
 
         con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": False})
-        con.execute(f"SET temp_directory = {sql_quote(tempfile.gettempdir() + '/corpusfabriek-duckdb')}")
+        # Spill files in this process's staging folder: removed with it if the process is killed.
+        con.execute(f"SET temp_directory = {sql_quote(str(process_staging_dir() / 'duckdb'))}")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         if self.is_remote:

@@ -5,16 +5,21 @@ Exit codes: 0 on success, 1 on a failure (one line ``error: ...`` on stderr), 2 
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from catalog.drops import check_spec_location
+from catalog.lease import LeaseBusyError, LeaseError, RootLease, tidy_root
 from catalog.registry import SourceRegistry, UnknownSourceError, spec_yaml
 from catalog.releases import (
     AUTO_CLEAN_MIN_AGE_S,
@@ -151,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from quality.clean import clean_report_path
 
     storage = _storage(args)
-    defs = build_definitions(root=args.root)
+    defs = build_definitions(root=args.root, run_tags=getattr(args, "run_tags", None))
     registry = SourceRegistry.from_env(storage=storage)
     specs = registry.specs(strict=False)
     for problem in registry.problems:
@@ -237,6 +242,80 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"release {corpus}/{version}: {storage.url(release_dir(corpus, version))}")
     # The release went out without the failing sources: the command still fails, naming them (one line each above).
     return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while running, so a terminated run releases its lease as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def cmd_run_exclusive(args: argparse.Namespace) -> int:
+    """Run the pipeline (:func:`cmd_run`) holding the storage root's lease from start to end.
+
+    Before anything is written (Dagster instance included) the lease is taken, waiting up to ``--wait``
+    seconds; a busy root ends the command at once with one line naming the holder. Holding it, leftovers
+    of crashed runs are cleared first: a stale lease taken over, runs left STARTED by a killed process
+    marked failed, staging folders and temporary files of dead processes removed (one line each). The
+    lease is released at the end, on error, on Ctrl-C and on SIGTERM.
+    """
+    from dagster import DagsterExecutionInterruptedError
+
+    from catalog.keys import require_key_source
+    from pipelines.recovery import cli_run_tags, fail_crashed_runs
+
+    storage = _storage(args)
+    require_key_source(storage)  # before the lease: a root that can have no key is left untouched
+    # A lease found taken over while held (we were frozen past its TTL) stops the run: interrupt the main thread.
+    lease = RootLease(storage, {"command": "corpusfabriek run"}, on_lost=_thread.interrupt_main)
+    with _sigterm_interrupts():
+        try:
+            lease.acquire(wait=args.wait)
+        except LeaseBusyError as exc:
+            raise CommandError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise CommandError(f"interrupted while waiting for the lease of storage root {storage.url()}") from None
+        try:
+            for line in tidy_root(lease):
+                print(line, flush=True)
+            instance = _dagster_instance()
+            try:
+                for line in fail_crashed_runs(instance, lease.root, holding=lease.token):
+                    print(line, flush=True)
+            finally:
+                instance.dispose()
+            args.run_tags = cli_run_tags(lease)
+            return cmd_run(args)
+        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+            why = "stopped: another process took over the root's lease" if lease.lost else "interrupted"
+            _fail_own_runs(lease, why)
+            if lease.lost:
+                raise CommandError(f"stopped: another process took over the lease of {storage.url()}") from None
+            raise CommandError("interrupted; the storage root's lease is released") from None
+        finally:
+            lease.release()
+
+
+def _fail_own_runs(lease: RootLease, why: str) -> None:
+    """Mark the runs this process leaves unfinished (interrupted mid-run) failed, so none stays STARTED."""
+    from pipelines.recovery import fail_own_runs
+
+    instance = _dagster_instance()
+    try:
+        fail_own_runs(instance, lease.root, lease.token or "", why)
+    finally:
+        instance.dispose()
 
 
 def cmd_releases_list(args: argparse.Namespace) -> int:
@@ -462,6 +541,12 @@ def cmd_sources_validate(args: argparse.Namespace) -> int:
     if invalid:
         raise CommandError(f"{invalid} of {len(args.files)} spec(s) invalid")
     return 0
+
+
+# The sources commands do not take the root's lease: the catalog is written lock-free by design (each change
+# is new objects, each written atomically; no read-modify-write of a shared file), an emergency `suspend` must
+# never wait behind an hours-long run, and a run reads the specs when it starts. Temporary files they leave
+# while writing name their pid, so a run's clean-up never removes them.
 
 
 def cmd_sources_register(args: argparse.Namespace) -> int:
@@ -712,7 +797,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
     run.add_argument("--no-release", action="store_true", help="ingest and clean only")
-    run.set_defaults(func=cmd_run)
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run holds the storage root, wait up to this long for it (default 0: exit 1 at once)",
+    )
+    run.set_defaults(func=cmd_run_exclusive)
 
     key = commands.add_parser(
         "key",
@@ -893,6 +985,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except (
         CommandError,
+        LeaseError,
         ReleaseError,
         SpecError,
         StorageError,

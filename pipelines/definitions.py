@@ -26,7 +26,8 @@ from catalog.keys import KEY_ENV
 from catalog.releases import DEFAULT_CORPUS
 from catalog.sources import ENV_SOURCES
 from catalog.storage import DEFAULT_ROOT, ENV_ENDPOINT, ENV_ROOT
-from pipelines.jobs import build_release_job, ingest_source_job
+from pipelines.jobs import make_jobs
+from pipelines.recovery import crashed_run_sensor
 from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from pipelines.sensors import source_registry_sensor, source_schedule_sensor
 
@@ -45,15 +46,20 @@ def storage_resource(env: Mapping[str, str], root: str | None = None) -> Storage
     )
 
 
-def build_definitions(env: Mapping[str, str] | None = None, *, root: str | None = None) -> Definitions:
-    """Assemble the code location from an environment (``os.environ`` by default)."""
+def build_definitions(
+    env: Mapping[str, str] | None = None, *, root: str | None = None, run_tags: Mapping[str, str] | None = None
+) -> Definitions:
+    """Assemble the code location from an environment (``os.environ`` by default).
+
+    ``run_tags`` are set on every run of the jobs (``corpusfabriek run`` names its root and process).
+    """
     env = os.environ if env is None else env
     folders = [part for part in env.get(ENV_SOURCES, "").split(os.pathsep) if part]
     return Definitions(
         assets=[raw_documents, clean_documents, anonymised_documents, corpus_release],
         asset_checks=[corpus_release_manifest_verifies],
-        jobs=[ingest_source_job, build_release_job],
-        sensors=[source_registry_sensor, source_schedule_sensor],
+        jobs=make_jobs(run_tags),
+        sensors=[source_registry_sensor, source_schedule_sensor, crashed_run_sensor],
         resources={
             "storage": storage_resource(env, root),
             "sources": SourcesResource(folders=folders),

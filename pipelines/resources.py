@@ -6,6 +6,9 @@ anonymisation key of a local root may instead live in the root's key file: the r
 nothing, and the key is read from the storage root when a step runs.
 """
 
+import _thread
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from dagster import ConfigurableResource
@@ -14,6 +17,7 @@ from pydantic import Field
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.operators import check_key
 from catalog.keys import KEY_ENV, RootKey, root_key
+from catalog.lease import RootLease, tidy_root
 from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS, DEFAULT_ROWS_PER_PART
 from catalog.sources import bundled_sources_dir
@@ -30,6 +34,9 @@ class StorageResource(ConfigurableResource):
     region: str | None = None
     access_key_id: str | None = Field(default=None, description="set from the environment only")
     secret_access_key: str | None = Field(default=None, description="set from the environment only")
+    lease_wait_s: float = Field(
+        default=300.0, ge=0, description="how long an asset waits for the root's lease while another run holds it"
+    )
 
     def get(self) -> Storage:
         """Return the storage library object for this configuration."""
@@ -40,6 +47,34 @@ class StorageResource(ConfigurableResource):
             access_key_id=self.access_key_id,
             secret_access_key=self.secret_access_key,
         )
+
+    @contextlib.contextmanager
+    def exclusive(self, context: Any) -> Iterator[Storage]:
+        """Hold the storage root's lease while an asset writes, waiting up to ``lease_wait_s``; yield the storage.
+
+        A scheduled or sensor run thus waits for a ``corpusfabriek run`` (or another run) on the same root
+        instead of racing it, and fails with a one-line message naming the holder if it waits in vain.
+        Inside ``corpusfabriek run`` (in-process runs) the CLI's lease is re-entered. The first holder in
+        a process cleans up after crashed processes (staging folders, temporary files) and logs it.
+        """
+        store = self.get()
+        step = context.asset_key.to_user_string() if context.has_assets_def else context.op_def.name
+        if context.has_partition_key:
+            step += f"[{context.partition_key}]"
+        lease = RootLease(
+            store,
+            {"command": f"dagster run {context.run.run_id[:8]} ({step})"},
+            hint=f"gave up after waiting {self.lease_wait_s:g} s (storage resource: lease_wait_s)",
+            on_lost=_thread.interrupt_main,  # stop writing: another process holds the root now
+        )
+        lease.acquire(wait=self.lease_wait_s)
+        try:
+            if lease.outermost:
+                for line in tidy_root(lease):
+                    context.log.info(line)
+            yield store
+        finally:
+            lease.release()
 
 
 class SourcesResource(ConfigurableResource):

@@ -26,7 +26,6 @@ again and routes each row. Memory does not grow with the size of the source.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections import Counter
 from typing import Any
@@ -46,6 +45,7 @@ from catalog.documents import (
 )
 from catalog.ingest import batch_path, committed_ingests
 from catalog.parquet import BatchWriter, iter_batches
+from catalog.staging import temporary_directory
 from catalog.storage import Storage, StorageError
 from quality.boilerplate import NewsBoilerplateCleaner
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
@@ -175,7 +175,7 @@ def clean_source(
     reasons: Counter[str] = Counter()
     languages: Counter[str] = Counter()
     boilerplate_lines = 0
-    with tempfile.TemporaryDirectory(prefix="corpusfabriek-clean-") as tmp:
+    with temporary_directory("clean-") as tmp:
         staging = os.path.join(tmp, "staging.parquet")
         rejected = os.path.join(tmp, "rejected.parquet")
         # All committed batches, oldest first, into one staging file: row order is delivery order, so

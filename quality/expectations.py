@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pyarrow.compute as pc
 
 from catalog.documents import DOCUMENT_SCHEMA, utc_now
 from catalog.parquet import iter_batches
+from catalog.staging import temporary_directory
 from catalog.storage import Storage
 
 #: The zones that have a suite, and the report file (commit marker) of each.
@@ -190,7 +190,7 @@ def validate_zone(
     expectations = zone_expectations(zone, source_id, languages)
     results: dict[str, dict[str, Any]] = {}
     chunks = documents = 0
-    with tempfile.TemporaryDirectory(prefix="corpusfabriek-gx-") as tmp:
+    with temporary_directory("gx-") as tmp:
         _, checkpoint = _gx_project(Path(tmp), zone, expectations)
         with storage.open_input(zone_path) as handle:
             pending: list[Any] = []

@@ -51,6 +51,7 @@ from catalog.drops import (
     storage_options,
 )
 from catalog.fetch import FetchError
+from catalog.staging import process_staging_dir
 from catalog.xmlsafe import XmlError, parse_xml
 
 if TYPE_CHECKING:
@@ -317,7 +318,7 @@ class _TempDir:
 
     def __enter__(self) -> str | None:
         if self._enabled:
-            self.path = tempfile.mkdtemp(prefix="corpusfabriek-input-", dir=self._parent)
+            self.path = tempfile.mkdtemp(prefix="input-", dir=self._parent or process_staging_dir())
         return self.path
 
     def __exit__(self, *exc: object) -> None:

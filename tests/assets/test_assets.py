@@ -1,5 +1,6 @@
 """The assets in Dagster: metadata per outcome, blocking checks, storage as the only data path."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -12,18 +13,19 @@ from catalog.storage import Storage
 from pipelines.jobs import build_release_job, ingest_source_job
 from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from tests.conftest import TEST_ANONYMISATION_KEY
+from tests.leases import hold_lease
 
 SOURCES = ["archief-courant", "nieuws-dagblad", "sector-meldingen"]
 
 
-def make_defs(root: Path, folders: list[str]) -> Definitions:
+def make_defs(root: Path, folders: list[str], **storage_options: float) -> Definitions:
     verify_job = define_asset_job("verify_release", selection=AssetSelection.checks(corpus_release_manifest_verifies))
     return Definitions(
         assets=[raw_documents, clean_documents, anonymised_documents, corpus_release],
         asset_checks=[corpus_release_manifest_verifies],
         jobs=[ingest_source_job, build_release_job, verify_job],
         resources={
-            "storage": StorageResource(root=str(root)),
+            "storage": StorageResource(root=str(root), **storage_options),
             "sources": SourcesResource(folders=folders),
             "release": ReleaseResource(corpus="test-corpus", rows_per_part=10),
             "anonymisation": AnonymisationResource(key=TEST_ANONYMISATION_KEY),
@@ -282,3 +284,36 @@ def test_a_failing_source_is_held_back_until_it_passes_again(tmp_path, dagster_i
     (release,) = result.asset_materializations_for_node("corpus_release")
     assert [s["source_id"] for s in release.metadata["sources"].value] == SOURCES
     assert release.metadata["sources_held_back"].value["failing"] == {}
+
+
+def test_an_asset_waits_for_the_root_lease_held_by_another_process(tmp_path, dagster_instance):
+    root = tmp_path / "root"
+    holder = hold_lease(str(root), hold=2)
+    defs = make_defs(root, [str(bundled_sources_dir())], lease_wait_s=120)
+    result = ingest(defs, dagster_instance, "nieuws-dagblad")
+    out, _ = holder.communicate(timeout=30)
+    released_at = float(out.split()[-1])
+    assert result.success
+    (batch,) = (root / "raw" / "nieuws-dagblad" / "batches").glob("*.parquet")
+    assert batch.stat().st_mtime > released_at  # nothing was written while the other process held the root
+    assert not (root / "locks" / "root.lease").exists()
+
+
+def test_an_asset_gives_up_on_a_busy_root_with_one_line_naming_the_holder(tmp_path, dagster_instance):
+    root = tmp_path / "root"
+    holder = hold_lease(str(root))
+    try:
+        defs = make_defs(root, [str(bundled_sources_dir())], lease_wait_s=0.5)
+        started = time.monotonic()
+        result = ingest(defs, dagster_instance, "nieuws-dagblad")
+        assert time.monotonic() - started < 60
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.cause.message.strip()
+    assert "\n" not in message
+    assert f"storage root {root} is busy: test holder (pid {holder.pid} on host " in message
+    assert message.endswith("gave up after waiting 0.5 s (storage resource: lease_wait_s)")
+    assert not (root / "raw").exists()

@@ -65,10 +65,12 @@ def local_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli-run")
     home = folder / "dagster_home"
     home.mkdir()
+    (folder / "tmp").mkdir()
     env = {
         "PATH": str(BIN),
         "HOME": str(folder),
         "DAGSTER_HOME": str(home),
+        "TMPDIR": str(folder / "tmp"),  # no other process's leftovers to report before the first line
         "CORPUSFABRIEK_ANONYMISATION_KEY": TEST_ANONYMISATION_KEY,
     }
     result = subprocess.run(

@@ -298,3 +298,20 @@ def test_without_a_key_variable_a_local_root_runs_with_its_key_file_read_at_run_
     report = json.loads((root / "anonymised" / "sector-meldingen" / "anonymised.json").read_text())
     assert report["key_id"] == record["current"]["key_id"]
     assert key not in json.dumps(record)
+
+
+def test_instance_config_enables_run_monitoring(tmp_path):
+    import shutil
+
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    shutil.copy(REPO / "pipelines" / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
+    try:
+        assert instance.run_monitoring_enabled
+        # the default run launcher cannot resume a run: a dead worker's run is failed, not resumed
+        assert instance.run_monitoring_max_resume_run_attempts == 0
+        assert 0 < instance.run_monitoring_start_timeout_seconds <= 300
+    finally:
+        instance.dispose()
