@@ -35,6 +35,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from catalog.documents import DOCUMENT_SCHEMA, code_version, content_sha256
+from catalog.failpoints import failpoint
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.storage import Storage, StorageError
 from quality.clean import clean_path
@@ -197,6 +198,7 @@ def anonymise_source(
         "duration_s": round(duration, 3),
         "mb_per_s": round(chars / 1e6 / duration, 3) if duration > 0 else None,
     }
+    failpoint("anonymise:documents-written")
     storage.write_json(anonymised_report_path(source_id), report)
     return report
 

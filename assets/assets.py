@@ -394,6 +394,9 @@ def corpus_release(
             partitions,
             rows_per_part=release.rows_per_part,
             near_duplicates=release.near_duplicate_index(store, priority),
+            # this step holds the root's lease: no other build can be running, so what failed builds left is
+            # removed whatever its age
+            clean_min_age_s=0,
         )
         folder = release_dir(manifest["corpus"], manifest["version"])
         cleaned = {key: len(paths) for key, paths in manifest.cleaned_up.items()}

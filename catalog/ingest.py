@@ -33,6 +33,7 @@ from catalog.connectors import Quarantined, RawRecord, connector_for
 from catalog.connectors.records import MAX_QUARANTINE_BYTES, lone_surrogate_detail
 from catalog.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA, code_version, content_sha256, make_doc_id, utc_now
 from catalog.drops import DropPolicy, LocationRefusedError
+from catalog.failpoints import failpoint
 from catalog.fetch import Fetcher
 from catalog.parquet import BatchWriter, RejectedRow
 from catalog.sources import SourceSpec
@@ -219,8 +220,10 @@ def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = 
         "duration_s": round(time.perf_counter() - started, 3),
     }
     # Commit order: batch and quarantine (above), then the run report, then the cursor.
+    failpoint("ingest:batch-written")
     storage.write_json(run_report_path(spec.id, ingest_id), report)
     storage.write_json(ingest_report_path(spec.id), report)
+    failpoint("ingest:report-written")
     storage.write_json(cursor_path(spec.id), new_cursor)
     return report
 

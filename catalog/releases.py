@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -26,9 +25,10 @@ import pyarrow.parquet as pq
 
 from anonymisation.stage import anonymised_path, anonymised_report_path
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, code_version, utc_now
+from catalog.failpoints import failpoint
 from catalog.parquet import BatchWriter, iter_batches, sha256_file, sha256_stream
 from catalog.staging import temporary_directory
-from catalog.storage import Storage
+from catalog.storage import Storage, is_temp_file_name
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan
 
@@ -41,8 +41,6 @@ DEFAULT_ROWS_PER_PART = 250_000
 #: process (one that does not take the build lease, e.g. an older version) may still be writing them.
 AUTO_CLEAN_MIN_AGE_S = 15 * 60
 
-#: Temporary files of :meth:`catalog.storage.Storage.put_file` (``.<name>.tmp-<uuid4 hex>``): ours to remove.
-TEMP_FILE = re.compile(r"^\..+\.tmp-[0-9a-f]{32}$")
 
 #: What every released document went through, in order (recorded in the manifest).
 STAGES = (
@@ -156,6 +154,7 @@ def build_release(
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
     memory_limit: str = "512MB",
     near_duplicates: NearDuplicateIndex | None = None,
+    clean_min_age_s: float = AUTO_CLEAN_MIN_AGE_S,
 ) -> ReleaseManifest:
     """Build a new release version from anonymised source partitions and return its manifest.
 
@@ -170,15 +169,16 @@ def build_release(
     No version is cut when nothing changed since the latest release: the same inputs (see
     :func:`inputs_digest`; not trusted for a ``.dirty`` code version) or, after building, the same
     content (``release_digest``). The latest manifest is then returned with ``unchanged_since`` set, and
-    whatever the build wrote is removed. Incomplete builds older than :data:`AUTO_CLEAN_MIN_AGE_S` are
-    removed first; a build that fails removes what it wrote.
+    whatever the build wrote is removed. Incomplete builds older than ``clean_min_age_s`` are removed first
+    (a caller holding the root's lease knows no other build runs and passes 0); a build that fails removes
+    what it wrote.
     """
     if not partitions:
         raise ReleaseError("no releasable source has anonymised documents: nothing to release")
     if rows_per_part <= 0:
         raise ReleaseError(f"rows_per_part must be positive, got {rows_per_part}")
     started = time.perf_counter()
-    cleaned = clean_incomplete_releases(storage, corpus, min_age_s=AUTO_CLEAN_MIN_AGE_S)
+    cleaned = clean_incomplete_releases(storage, corpus, min_age_s=clean_min_age_s)
     partitions = sorted(partitions, key=lambda p: p["source_id"])
     digest = inputs_digest(storage, corpus, partitions, rows_per_part=rows_per_part, near_duplicates=near_duplicates)
     latest = latest_manifest(storage, corpus)
@@ -200,11 +200,13 @@ def build_release(
         if latest is not None and manifest["release_digest"] == latest["release_digest"]:
             _remove_build(storage, corpus, version)
             return ReleaseManifest(latest, unchanged_since=latest["version"], cleaned_up=cleaned)
+        failpoint("release:parts-written")
         storage.write_json(manifest_path, manifest)
     except BaseException:
         if not storage.exists(manifest_path):  # never remove a committed release
             _remove_build(storage, corpus, version)
         raise
+    failpoint("release:manifest-written")
     if plan is not None and near_duplicates is not None:
         near_duplicates.commit(plan, version)  # after the manifest: only a published release is indexed
     return ReleaseManifest(manifest, cleaned_up=cleaned)
@@ -472,9 +474,9 @@ def clean_incomplete_releases(
       excluded file;
     - ``orphaned_excluded``: ``excluded/release/<corpus>/<version>.parquet`` files whose version has no
       complete release;
-    - ``temp_files``: temporary files of interrupted atomic writes (``.<name>.tmp-<hex>``, see
-      :data:`TEMP_FILE`) in complete release folders and the excluded folder. Nothing else in a complete
-      release is ever touched (other unlisted files are for :func:`verify_release` to report).
+    - ``temp_files``: temporary files of interrupted atomic writes (``.<name>.tmp-...``, see
+      :func:`catalog.storage.is_temp_file_name`) in complete release folders and the excluded folder. Nothing
+      else in a complete release is ever touched (other unlisted files are for :func:`verify_release` to report).
 
     Anything written less than ``min_age_s`` seconds ago may belong to a build in progress: it is left
     alone and listed under ``kept_too_young``. Every list is sorted.
@@ -515,7 +517,7 @@ def clean_incomplete_releases(
             excluded_folder
         ]:
             for entry in storage.ls(folder, hidden=True):
-                if TEMP_FILE.match(entry):
+                if is_temp_file_name(entry):
                     path = f"{folder}/{entry}"
                     if young(path):
                         report["kept_too_young"].append(path)

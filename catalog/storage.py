@@ -62,6 +62,11 @@ _LEGACY_TEMP_FILE = re.compile(r"^\..+\.tmp-[0-9a-f]{32}$")
 LEGACY_TEMP_FILE_AGE_S = 3600.0
 
 
+def is_temp_file_name(name: str) -> bool:
+    """Tell whether a file name is one of our hidden temporary names (an atomic write not yet renamed)."""
+    return bool(_TEMP_FILE.match(name) or _LEGACY_TEMP_FILE.match(name))
+
+
 def temp_file_name(target: str) -> str:
     """Return the hidden temporary name, in the target's folder, under which a local write is staged."""
     pid, start = this_process()

@@ -22,7 +22,6 @@ from catalog.drops import check_spec_location
 from catalog.lease import LeaseBusyError, LeaseError, RootLease, tidy_root
 from catalog.registry import SourceRegistry, UnknownSourceError, spec_yaml
 from catalog.releases import (
-    AUTO_CLEAN_MIN_AGE_S,
     ReleaseError,
     clean_incomplete_releases,
     list_versions,
@@ -409,11 +408,20 @@ def cmd_releases_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_releases_clean(args: argparse.Namespace) -> int:
-    """Remove incomplete builds, their orphaned excluded files and stray temporary files."""
-    minutes = AUTO_CLEAN_MIN_AGE_S // 60
-    report = clean_incomplete_releases(
-        _storage(args), args.corpus, min_age_s=0 if args.all else AUTO_CLEAN_MIN_AGE_S, dry_run=args.dry_run
-    )
+    """Remove incomplete builds, their orphaned excluded files and stray temporary files, holding the root's lease.
+
+    With the lease held no build can be running, so every folder without a manifest is a failed build.
+    """
+    storage = _storage(args)
+    lease = RootLease(storage, {"command": "corpusfabriek releases clean"})
+    try:
+        lease.acquire(wait=0)
+    except LeaseBusyError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        report = clean_incomplete_releases(storage, args.corpus, min_age_s=0, dry_run=args.dry_run)
+    finally:
+        lease.release()
     verb = "would remove" if args.dry_run else "removed"
     for key, what in (
         ("incomplete_releases", "incomplete release"),
@@ -422,15 +430,12 @@ def cmd_releases_clean(args: argparse.Namespace) -> int:
     ):
         for name in report[key]:
             print(f"{verb} {what} {name}")
-    for name in report["kept_too_young"]:
-        print(f"kept {name} (written in the last {minutes} minutes: a build in progress? --all removes it)")
     if not any(report.values()):
         print("nothing to clean up")
         return 0
-    kept = f"; kept {len(report['kept_too_young'])} (--all removes them)" if report["kept_too_young"] else ""
     print(
         f"{verb} {len(report['incomplete_releases'])} incomplete release(s), {len(report['orphaned_excluded'])} "
-        f"orphaned excluded file(s), {len(report['temp_files'])} temporary file(s){kept}"
+        f"orphaned excluded file(s), {len(report['temp_files'])} temporary file(s)"
     )
     return 0
 
@@ -504,7 +509,16 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
             "the next `corpusfabriek run` re-anonymises every source (new surrogates)"
         )
         raise CommandError("the key was not rotated: confirm with `corpusfabriek key rotate --yes`")
-    rotation = rotate(storage, check=check_key)
+    # Not while a run anonymises with the current key: it would finish a source with a key no longer the root's.
+    lease = RootLease(storage, {"command": "corpusfabriek key rotate"})
+    try:
+        lease.acquire(wait=0)
+    except LeaseBusyError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        rotation = rotate(storage, check=check_key)
+    finally:
+        lease.release()
     previous = f", replacing {rotation.previous_key_id}" if rotation.previous_key_id else ""
     print(f"rotated the anonymisation key of {storage.url()}: key {rotation.key_id}{previous}")
     if rotation.key_file:
@@ -867,13 +881,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="remove incomplete builds and their leftovers",
         description="Remove version folders without a manifest (failed builds), excluded files of versions "
         "that have no complete release, and temporary files of interrupted writes in release folders. "
-        "Complete releases are never changed otherwise. Anything written in the last "
-        f"{AUTO_CLEAN_MIN_AGE_S // 60} minutes is kept, as it may be a build in progress (a build itself "
-        "cleans up the same way when it starts); --all removes it too.",
+        "Complete releases are never changed otherwise. Takes the storage root's lease (so no build is "
+        "running); a build cleans up the same way when it starts.",
     )
     clean.add_argument("--corpus", help="only this corpus")
     clean.add_argument("--dry-run", action="store_true", help="only print what would be removed")
-    clean.add_argument("--all", action="store_true", help="also remove what was written in the last minutes")
     clean.set_defaults(func=cmd_releases_clean)
 
     anonymise = commands.add_parser(

@@ -43,6 +43,7 @@ from catalog.documents import (
     code_version,
     content_sha256,
 )
+from catalog.failpoints import failpoint
 from catalog.ingest import batch_path, committed_ingests
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.staging import temporary_directory
@@ -255,5 +256,6 @@ def clean_source(
         "clean_bytes": storage.size(clean_path(source_id)),
         "duration_s": round(time.perf_counter() - started, 3),
     }
+    failpoint("clean:documents-written")
     storage.write_json(clean_report_path(source_id), report)
     return report
