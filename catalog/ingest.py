@@ -4,8 +4,9 @@ Zone layout for a source ``S``; each run (an *ingest*, id ``I``) adds one batch:
 
 - ``raw/S/batches/I.parquet``: the documents this run fetched (restricted: personal data)
 - ``quarantine/S/I.parquet``: input of this run that could not become a document, with reasons
-- ``raw/S/ingests/I.json``: the run's report, written after both files: it commits the batch
-- ``raw/S/cursor.json``: the connector's cursor, written last, so the next run fetches only what is new
+- ``raw/S/cursors/I.json``: the connector's cursor after this run, written before the report
+- ``raw/S/ingests/I.json``: the run's report, written after these files: it commits the batch and its cursor
+- ``raw/S/cursor.json``: a copy of the newest committed cursor (the next run reads the committed one)
 - ``raw/S/ingest.json``: a copy of the newest report (what reports and the clean stage read first)
 
 What a source may read is decided before anything is read (:mod:`catalog.drops`): a location whose fixed
@@ -15,9 +16,10 @@ unread. A record that cannot become a document row (a lone surrogate in a string
 years 1-9999, a value of the wrong type) is quarantined too, so one odd record never blocks a source.
 
 Idempotence: a run that fails before its report is written leaves at most an uncommitted batch, which
-every reader ignores, and no cursor change, so the next run fetches the same items again. Items carry
-stable ``doc_id`` values, and the clean stage keeps the newest delivery of each id, so a batch that was
-committed twice (a crash between report and cursor) yields no duplicates either.
+every reader ignores, and no cursor change, so the next run fetches the same items again. The cursor a run
+starts from is the one committed with the newest report, so a crash after the report (before the copy in
+``cursor.json``) does not fetch the same items twice. Items carry stable ``doc_id`` values, and the clean
+stage keeps the newest delivery of each id, so a delivery repeated by the source yields no duplicates either.
 """
 
 from __future__ import annotations
@@ -64,6 +66,24 @@ def ingest_report_path(source_id: str) -> str:
 def cursor_path(source_id: str) -> str:
     """Path of a source's connector cursor."""
     return f"raw/{source_id}/cursor.json"
+
+
+def committed_cursor_path(source_id: str, ingest_id: str) -> str:
+    """Path of the cursor an ingest run committed with its report."""
+    return f"raw/{source_id}/cursors/{ingest_id}.json"
+
+
+def current_cursor(storage: Storage, source_id: str) -> dict[str, Any]:
+    """Return the cursor the next run starts from: the one committed with the newest report, else ``cursor.json``.
+
+    ``cursor.json`` is written after the report, so it can lag behind it after a crash, never run ahead.
+    """
+    reports = committed_ingests(storage, source_id)
+    if reports:
+        committed = committed_cursor_path(source_id, reports[-1]["ingest_id"])
+        if storage.exists(committed):
+            return storage.read_json(committed)
+    return storage.read_json(cursor_path(source_id)) if storage.exists(cursor_path(source_id)) else {}
 
 
 def committed_ingests(storage: Storage, source_id: str) -> list[dict[str, Any]]:
@@ -144,7 +164,7 @@ def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = 
     started_at = utc_now()
     ingest_id = f"{started_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
     version = code_version()
-    cursor = storage.read_json(cursor_path(spec.id)) if storage.exists(cursor_path(spec.id)) else {}
+    cursor = current_cursor(storage, spec.id)
     connector = connector_for(spec, fetcher or Fetcher.for_spec(spec), cursor, drops=drops)
     reasons: Counter[str] = Counter()
     modes: Counter[str] = Counter()
@@ -219,7 +239,8 @@ def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = 
         "raw_bytes": storage.size(batch_path(spec.id, ingest_id)),
         "duration_s": round(time.perf_counter() - started, 3),
     }
-    # Commit order: batch and quarantine (above), then the run report, then the cursor.
+    # Commit order: batch, quarantine (above) and this run's cursor, then the run report, then the copies.
+    storage.write_json(committed_cursor_path(spec.id, ingest_id), new_cursor)
     failpoint("ingest:batch-written")
     storage.write_json(run_report_path(spec.id, ingest_id), report)
     storage.write_json(ingest_report_path(spec.id), report)

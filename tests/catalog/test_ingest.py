@@ -15,6 +15,7 @@ from catalog.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA, SCHEMA_VERSION
 from catalog.ingest import (
     SourceSuspendedError,
     batch_path,
+    committed_cursor_path,
     committed_ingests,
     cursor_path,
     ingest_report_path,
@@ -92,8 +93,9 @@ def test_ingest_writes_batch_quarantine_report_and_cursor(storage: Storage, make
     spec = make_spec(RECORDS)
     report = ingest_source(storage, spec)
     ingest_id = report["ingest_id"]
-    assert storage.ls(f"raw/{SOURCE}") == ["batches", "cursor.json", "ingest.json", "ingests"]
+    assert storage.ls(f"raw/{SOURCE}") == ["batches", "cursor.json", "cursors", "ingest.json", "ingests"]
     assert storage.ls(f"raw/{SOURCE}/batches") == [f"{ingest_id}.parquet"]
+    assert storage.read_json(committed_cursor_path(SOURCE, ingest_id)) == storage.read_json(cursor_path(SOURCE))
     assert storage.ls(f"raw/{SOURCE}/ingests") == [f"{ingest_id}.json"]
     assert storage.ls(f"quarantine/{SOURCE}") == [f"{ingest_id}.parquet"]
     assert batch_path(SOURCE, ingest_id) == f"raw/{SOURCE}/batches/{ingest_id}.parquet"
@@ -333,7 +335,12 @@ def test_cursor_is_written_after_the_run_report(
     report = ingest_source(storage, make_spec(RECORDS))
     ingest_id = report["ingest_id"]
     assert sorted(published[:2]) == sorted([batch_path(SOURCE, ingest_id), quarantine_path(SOURCE, ingest_id)])
-    assert published[2:] == [run_report_path(SOURCE, ingest_id), ingest_report_path(SOURCE), cursor_path(SOURCE)]
+    assert published[2:] == [
+        committed_cursor_path(SOURCE, ingest_id),
+        run_report_path(SOURCE, ingest_id),
+        ingest_report_path(SOURCE),
+        cursor_path(SOURCE),
+    ]
 
 
 class Interrupted(RuntimeError):
@@ -406,10 +413,10 @@ def test_interrupted_first_run_leaves_nothing_to_clean(
     assert ingest_source(storage, spec)["records_read"] == 6
 
 
-def test_crash_between_report_and_cursor_gives_no_duplicates(
+def test_crash_between_report_and_cursor_fetches_nothing_twice(
     storage: Storage, make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The batch is committed but the cursor not advanced: the next run delivers the same items again."""
+    """The batch is committed but ``cursor.json`` not updated: the next run starts from the committed cursor."""
     spec = make_spec(RECORDS)
     write_json = storage.write_json
 
@@ -426,11 +433,12 @@ def test_crash_between_report_and_cursor_gives_no_duplicates(
     assert not storage.exists(cursor_path(SOURCE))
 
     again = ingest_source(storage, spec)
-    assert again["records_read"] == 6
+    assert again["records_read"] == 0  # each record read, and quarantined, exactly once
+    assert storage.exists(cursor_path(SOURCE))
     report = clean_source(storage, SOURCE)
     kept = read_table(storage, clean_path(SOURCE)).column("doc_id").to_pylist()
     assert len(kept) == len(set(kept)) == 3
-    assert report["dropped_by_reason"] == {"superseded_record": 3, "duplicate_content": 0}
+    assert (report["records_read"], report["quarantined"], report["dropped"]) == (6, 3, 0)
     assert report["accounting_balanced"] is True
 
 
