@@ -30,7 +30,7 @@ from catalog.parquet import BatchWriter, iter_batches, sha256_file, sha256_strea
 from catalog.staging import temporary_directory
 from catalog.storage import Storage, is_temp_file_name
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
-from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan
+from quality.dedup_index import INDEX_FOLDER, NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "corpusfabriek.release/1"
@@ -186,11 +186,12 @@ def build_release(
     if latest is not None and latest.get("inputs_digest") == digest and not latest["code_version"].endswith(".dirty"):
         return ReleaseManifest(latest, unchanged_since=latest["version"], cleaned_up=cleaned)
     created_at = utc_now()
+    published = [v["version"] for v in list_versions(storage, corpus) if v["complete"]]
     version = new_version_id(storage, corpus, created_at)
     manifest_path = f"{release_dir(corpus, version)}/{MANIFEST}"
     try:
         manifest, plan = _write_release(
-            storage, corpus, version, partitions, rows_per_part, memory_limit, near_duplicates
+            storage, corpus, version, partitions, rows_per_part, memory_limit, near_duplicates, published
         )
         manifest.update(
             created_at=created_at.isoformat(),
@@ -201,22 +202,27 @@ def build_release(
             _remove_build(storage, corpus, version)
             return ReleaseManifest(latest, unchanged_since=latest["version"], cleaned_up=cleaned)
         failpoint("release:parts-written")
+        if plan is not None and near_duplicates is not None:
+            # before the manifest: the parts count only once it exists, and a crash after it loses nothing
+            near_duplicates.commit(plan, version)
         storage.write_json(manifest_path, manifest)
     except BaseException:
         if not storage.exists(manifest_path):  # never remove a committed release
-            _remove_build(storage, corpus, version)
+            _remove_build(storage, corpus, version, near_duplicates)
         raise
     failpoint("release:manifest-written")
-    if plan is not None and near_duplicates is not None:
-        near_duplicates.commit(plan, version)  # after the manifest: only a published release is indexed
     return ReleaseManifest(manifest, cleaned_up=cleaned)
 
 
-def _remove_build(storage: Storage, corpus: str, version: str) -> None:
-    """Remove what an uncommitted build wrote (its folder and excluded file), keeping the original error."""
+def _remove_build(
+    storage: Storage, corpus: str, version: str, near_duplicates: NearDuplicateIndex | None = None
+) -> None:
+    """Remove what an uncommitted build wrote (folder, excluded file, index parts), keeping the original error."""
     with contextlib.suppress(Exception):
         storage.delete(release_dir(corpus, version), recursive=True)
         storage.delete(excluded_release_path(corpus, version))
+        if near_duplicates is not None:
+            near_duplicates.remove(version)
 
 
 def _write_release(
@@ -227,6 +233,7 @@ def _write_release(
     rows_per_part: int,
     memory_limit: str,
     near_duplicates: NearDuplicateIndex | None,
+    published: Sequence[str] = (),
 ) -> tuple[dict[str, Any], NearDuplicatePlan | None]:
     """Write a version's parts and excluded file; return its manifest (without build times) and the plan."""
     folder = release_dir(corpus, version)
@@ -238,7 +245,8 @@ def _write_release(
         # the exact decisions (dropped rows' keys only: small) are read once and applied in every pass
         decisions = exact.read_all()
         plan = near_duplicates.plan(
-            lambda: _after_exact_dedup(storage, DropCursor.from_arrow(decisions.to_reader()), partitions)
+            lambda: _after_exact_dedup(storage, DropCursor.from_arrow(decisions.to_reader()), partitions),
+            releases=set(published),
         )
         exact = decisions.to_reader()
     drops = DropCursor.from_arrow(exact)
@@ -462,7 +470,13 @@ def latest_manifest(storage: Storage, corpus: str) -> dict[str, Any] | None:
 
 
 def _empty_cleanup() -> dict[str, list[str]]:
-    return {"incomplete_releases": [], "orphaned_excluded": [], "temp_files": [], "kept_too_young": []}
+    return {
+        "incomplete_releases": [],
+        "orphaned_excluded": [],
+        "orphaned_index_parts": [],
+        "temp_files": [],
+        "kept_too_young": [],
+    }
 
 
 def clean_incomplete_releases(
@@ -474,6 +488,9 @@ def clean_incomplete_releases(
       excluded file;
     - ``orphaned_excluded``: ``excluded/release/<corpus>/<version>.parquet`` files whose version has no
       complete release;
+    - ``orphaned_index_parts``: near-duplicate index parts (``dedup/index/<corpus>/<scheme>/*-<version>.parquet``)
+      of versions without a complete release (a build killed between its index parts and its manifest; readers
+      ignore them already);
     - ``temp_files``: temporary files of interrupted atomic writes (``.<name>.tmp-...``, see
       :func:`catalog.storage.is_temp_file_name`) in complete release folders and the excluded folder. Nothing
       else in a complete release is ever touched (other unlisted files are for :func:`verify_release` to report).
@@ -495,7 +512,13 @@ def clean_incomplete_releases(
     corpora = (
         [corpus]
         if corpus
-        else sorted({*storage.ls("releases", dirs_only=True), *storage.ls(EXCLUDED_RELEASES, dirs_only=True)})
+        else sorted(
+            {
+                *storage.ls("releases", dirs_only=True),
+                *storage.ls(EXCLUDED_RELEASES, dirs_only=True),
+                *storage.ls(INDEX_FOLDER, dirs_only=True),
+            }
+        )
     )
     for name in corpora:
         folders = set(storage.ls(f"releases/{name}", dirs_only=True))
@@ -513,6 +536,18 @@ def clean_incomplete_releases(
             if version in excluded:
                 report["orphaned_excluded"].append(excluded_file)
                 remove(excluded_file)
+        for scheme in storage.ls(f"{INDEX_FOLDER}/{name}", dirs_only=True):
+            for entry in storage.ls(f"{INDEX_FOLDER}/{name}/{scheme}"):
+                kind, _, rest = entry.partition("-")
+                if kind not in ("bands", "decided") or not rest.endswith(".parquet"):
+                    continue
+                if rest.removesuffix(".parquet") not in complete:
+                    path = f"{INDEX_FOLDER}/{name}/{scheme}/{entry}"
+                    if young(path):
+                        report["kept_too_young"].append(path)
+                        continue
+                    report["orphaned_index_parts"].append(path)
+                    remove(path)
         for folder in [release_dir(name, version) for version in sorted(complete, key=version_sort_key)] + [
             excluded_folder
         ]:

@@ -426,6 +426,7 @@ def cmd_releases_clean(args: argparse.Namespace) -> int:
     for key, what in (
         ("incomplete_releases", "incomplete release"),
         ("orphaned_excluded", "orphaned excluded file"),
+        ("orphaned_index_parts", "orphaned index part"),
         ("temp_files", "temporary file"),
     ):
         for name in report[key]:
@@ -435,7 +436,8 @@ def cmd_releases_clean(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{verb} {len(report['incomplete_releases'])} incomplete release(s), {len(report['orphaned_excluded'])} "
-        f"orphaned excluded file(s), {len(report['temp_files'])} temporary file(s)"
+        f"orphaned excluded file(s), {len(report['orphaned_index_parts'])} orphaned index part(s), "
+        f"{len(report['temp_files'])} temporary file(s)"
     )
     return 0
 

@@ -25,13 +25,15 @@ Rules for a new release (:meth:`NearDuplicateIndex.plan`):
 - an earlier drop is reused only while the copy it gave way to is still published, unchanged, in the
   release; otherwise the dropped document is hashed and judged again.
 
-Parts are written after the release's manifest (:meth:`commit`), so a failed build leaves the index as it was.
+A release writes its parts (:meth:`commit`) *before* its manifest, and a reader passes the versions that
+have a manifest (``releases``): parts of a build that failed or was killed before its manifest never count,
+and a crash right after the manifest cannot leave a published release out of the index.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +57,8 @@ from quality.neardup import (
 )
 
 NEAR_DUPLICATE = "near_duplicate"
+#: Folder of every corpus's index (one subfolder per corpus, then one per signature scheme).
+INDEX_FOLDER = "dedup/index"
 
 _BANDS_SCHEMA = {
     "doc_id": pl.String,
@@ -83,7 +87,7 @@ def release_ranks(versions: Iterable[str]) -> dict[str, int]:
 def index_folder(corpus: str, settings: MinHashSettings) -> str:
     """Folder of a corpus's index for one signature scheme and set of LSH parameters."""
     scheme = f"{SIGNATURE_SCHEME} n{settings.ngram} b{settings.bands} r{settings.rows} s{settings.seed}"
-    return f"dedup/index/{corpus}/{hashlib.sha256(scheme.encode()).hexdigest()[:16]}"
+    return f"{INDEX_FOLDER}/{corpus}/{hashlib.sha256(scheme.encode()).hexdigest()[:16]}"
 
 
 @dataclass
@@ -132,20 +136,39 @@ class NearDuplicateIndex:
         self.priority = dict(priority or {})
         self.folder = index_folder(corpus, self.settings)
 
-    def _read(self, prefix: str, schema: dict[str, Any]) -> pl.DataFrame:
-        """Read every part of one kind, each row tagged with the release that wrote it (``release``)."""
+    def parts(self) -> dict[str, list[str]]:
+        """Return every part of the index by the release that wrote it: ``{release: [path, ...]}``."""
+        found: dict[str, list[str]] = {}
+        for prefix in ("bands", "decided"):
+            for part in self.storage.glob(f"{self.folder}/{prefix}-*.parquet"):
+                release = part.rsplit("/", 1)[-1].removeprefix(f"{prefix}-").removesuffix(".parquet")
+                found.setdefault(release, []).append(part)
+        return found
+
+    def remove(self, release: str) -> None:
+        """Remove the parts of a release (one whose build failed before its manifest)."""
+        for part in self.parts().get(release, []):
+            self.storage.delete(part)
+
+    def _read(self, prefix: str, schema: dict[str, Any], releases: Collection[str] | None) -> pl.DataFrame:
+        """Read the parts of one kind, each row tagged with the release that wrote it (``release``).
+
+        With ``releases``, only the parts of those releases (the published ones) are read.
+        """
         frames = []
         for part in self.storage.glob(f"{self.folder}/{prefix}-*.parquet"):
             release = part.rsplit("/", 1)[-1].removeprefix(f"{prefix}-").removesuffix(".parquet")
+            if releases is not None and release not in releases:
+                continue
             with self.storage.open_input(part) as handle:
                 frame = pl.read_parquet(handle)
             frames.append(frame.with_columns(release=pl.lit(release, dtype=pl.String)).select(list(schema)))
         return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
-    def _current(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _current(self, releases: Collection[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Return the current entries (bands, decided): per ``doc_id`` only the latest release's."""
-        bands = self._read("bands", _BANDS_SCHEMA)
-        decided = self._read("decided", _DECIDED_SCHEMA)
+        bands = self._read("bands", _BANDS_SCHEMA, releases)
+        decided = self._read("decided", _DECIDED_SCHEMA, releases)
         events = pl.concat([bands.select("doc_id", "release").unique(), decided.select("doc_id", "release")])
         if events.height == 0:
             return bands, decided
@@ -160,22 +183,23 @@ class NearDuplicateIndex:
             decided.join(latest, on=["doc_id", "release"], how="semi"),
         )
 
-    def published(self) -> pl.DataFrame:
-        """Band keys of every published document's current version.
+    def published(self, releases: Collection[str] | None = None) -> pl.DataFrame:
+        """Band keys of every published document's current version (only ``releases``' parts, if given).
 
         Columns ``doc_id, content_sha256, source_id, release, band, key``.
         """
-        return self._current()[0]
+        return self._current(releases)[0]
 
-    def decided(self) -> pl.DataFrame:
+    def decided(self, releases: Collection[str] | None = None) -> pl.DataFrame:
         """Return the current decisions about dropped documents: ``doc_id, content_sha256, duplicate_of, release``."""
-        return self._current()[1]
+        return self._current(releases)[1]
 
     def plan(
         self,
         batches: Iterable[pa.RecordBatch] | Callable[[], Iterable[pa.RecordBatch]],
         *,
         batch_docs: int = 10_000,
+        releases: Collection[str] | None = None,
     ) -> NearDuplicatePlan:
         """Decide the near duplicates of a release from its candidate documents (after exact dedup).
 
@@ -184,10 +208,11 @@ class NearDuplicateIndex:
         ``batch_docs`` at a time. Documents with the same normalised URL are duplicates too.
         Pass a function that returns a new stream on each call (or a list): when an earlier drop must be
         judged again, the documents are read a second time (only the ones to judge are kept).
+        ``releases`` names the published releases (those with a manifest): other parts are ignored.
         """
         read = batches if callable(batches) else (lambda: batches)
         plan = NearDuplicatePlan()
-        published, decided = self._current()
+        published, decided = self._current(releases)
         published_sha = dict(published.select("doc_id", "content_sha256").unique().iter_rows())
         decisions = {
             doc: (sha, dup) for doc, sha, dup in decided.select("doc_id", "content_sha256", "duplicate_of").iter_rows()
@@ -340,7 +365,7 @@ class NearDuplicateIndex:
         return plan
 
     def commit(self, plan: NearDuplicatePlan, release: str) -> None:
-        """Write the release's index parts (call after its manifest: the release is then published)."""
+        """Write the release's index parts (before its manifest: they count once the manifest exists)."""
         if plan._bands is not None and plan._bands.height:
             self._write(f"{self.folder}/bands-{release}.parquet", plan._bands.with_columns(release=pl.lit(release)))
         if plan._decided is not None and plan._decided.height:

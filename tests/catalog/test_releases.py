@@ -738,6 +738,7 @@ def test_clean_incomplete_releases(storage: Storage, partitions: list[dict[str, 
         "orphaned_excluded": [
             excluded_release_path(CORPUS, "v20260101T000000Z"), excluded_release_path(CORPUS, "v20260102T000000Z")
         ],
+        "orphaned_index_parts": [],
         "temp_files": [ours],
         "kept_too_young": [],
     }  # fmt: skip
@@ -749,7 +750,8 @@ def test_clean_incomplete_releases(storage: Storage, partitions: list[dict[str, 
     # the automatic path (at the start of a build) leaves anything younger than its minimum age alone
     young = clean_incomplete_releases(storage, CORPUS, min_age_s=600)
     assert young == {
-        "incomplete_releases": [], "orphaned_excluded": [], "temp_files": [], "kept_too_young": sorted(
+        "incomplete_releases": [], "orphaned_excluded": [], "orphaned_index_parts": [], "temp_files": [],
+        "kept_too_young": sorted(
             [f"{CORPUS}/v20260101T000000Z", f"{CORPUS}/v20260102T000000Z", ours]
         ),
     }  # fmt: skip
@@ -794,3 +796,94 @@ def test_a_failed_build_removes_what_it_wrote(
     monkeypatch.setattr(storage, "write_json", real_write_json)
     assert list_versions(storage, CORPUS) == []
     assert storage.ls(f"excluded/release/{CORPUS}") == []
+
+
+class Crash(BaseException):
+    """Stands in for a SIGKILL at a failpoint (the process would stop right there)."""
+
+
+def crash() -> None:
+    """Stop like a SIGKILL would."""
+    raise Crash("killed")
+
+
+def _crash_at(monkeypatch: pytest.MonkeyPatch, point: str) -> None:
+    def failpoint(name: str) -> None:
+        if name == point:
+            raise Crash(name)
+
+    monkeypatch.setattr(releases, "failpoint", failpoint)
+
+
+def test_a_crash_right_after_the_manifest_leaves_the_release_in_the_index(
+    storage: Storage, clean_partition: CleanPartition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.texts import DUTCH_ARTICLE
+
+    index = _near_index(storage, krant=1, aggregator=10)
+    partition = clean_partition("krant", [{"id": "brug", "text": DUTCH_ARTICLE, "published_at": "2026-03-02"}])
+    with monkeypatch.context() as patch:
+        _crash_at(patch, "release:manifest-written")
+        with pytest.raises(Crash):
+            build_release(storage, CORPUS, [partition], near_duplicates=index)
+    (published,) = list_versions(storage, CORPUS)
+    assert published["complete"]
+    assert index.published()["release"].unique().to_list() == [published["version"]]
+
+    # the next build finds the inputs unchanged; a later copy from the aggregator gives way to the published
+    # brug, though the aggregator has the higher priority (published documents are never replaced)
+    assert build_release(storage, CORPUS, [partition], near_duplicates=index).unchanged_since == published["version"]
+    copy = [{"id": "wire", "text": _edit(DUTCH_ARTICLE, "dinsdag", "gisteren"), "published_at": "2026-03-01"}]
+    aggregator = clean_partition("aggregator", [*copy, {"id": "x", "text": OTHER_ARTICLE}])
+    later = build_release(storage, CORPUS, [aggregator, partition], near_duplicates=index)
+    assert sorted(_released(storage, later)) == ["brug", "x"]
+    assert later["near_duplicates"]["dropped_for_an_earlier_release"] == 1
+
+
+def test_index_parts_of_a_build_killed_before_its_manifest_never_count_and_are_cleaned(
+    storage: Storage, clean_partition: CleanPartition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.texts import DUTCH_ARTICLE
+
+    index = _near_index(storage, krant=10, aggregator=1)
+    copy = [{"id": "wire", "text": _edit(DUTCH_ARTICLE, "dinsdag", "gisteren"), "published_at": "2026-03-01"}]
+    with monkeypatch.context() as patch:
+        # a kill after the index parts, before the manifest: no exception handler runs, the parts stay
+        patch.setattr(releases, "_remove_build", lambda *args, **kwargs: None)
+        patch.setattr(index, "commit", lambda plan, version, commit=index.commit: (commit(plan, version), crash()))
+        with pytest.raises(Crash):
+            build_release(storage, CORPUS, [clean_partition("aggregator", copy)], near_duplicates=index)
+    assert [v["complete"] for v in list_versions(storage, CORPUS)] == [False]
+    (orphan,) = index.parts()
+    assert index.published(releases=[]).height == 0  # nobody reads them as published
+
+    # the aggregator's copy was never released: the paper's story is judged as new, and wins on priority
+    krant = clean_partition("krant", [{"id": "brug", "text": DUTCH_ARTICLE, "published_at": "2026-03-02"}])
+    manifest = build_release(
+        storage, CORPUS, [clean_partition("aggregator", copy), krant], near_duplicates=index, clean_min_age_s=0
+    )
+    assert sorted(_released(storage, manifest)) == ["brug"]
+    assert manifest["near_duplicates"]["dropped_for_an_earlier_release"] == 0
+    assert [p.rsplit("/", 1)[-1] for p in manifest.cleaned_up["orphaned_index_parts"]] == [f"bands-{orphan}.parquet"]
+    assert sorted(index.parts()) == [manifest["version"]]
+
+
+def test_a_failed_build_removes_its_index_parts(
+    storage: Storage, clean_partition: CleanPartition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.texts import DUTCH_ARTICLE
+
+    index = _near_index(storage)
+    real_write_json = storage.write_json
+
+    def no_manifest(rel: str, obj: Any) -> None:
+        if rel.endswith("/manifest.json"):
+            raise OSError("disk full")
+        real_write_json(rel, obj)
+
+    monkeypatch.setattr(storage, "write_json", no_manifest)
+    with pytest.raises(OSError, match="disk full"):
+        build_release(
+            storage, CORPUS, [clean_partition("krant", [{"id": "a", "text": DUTCH_ARTICLE}])], near_duplicates=index
+        )
+    assert list_versions(storage, CORPUS) == [] and index.parts() == {}

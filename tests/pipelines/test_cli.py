@@ -326,7 +326,9 @@ def test_releases_clean_removes_incomplete_builds(isolated_env, capsys):
     assert main(["releases", "clean", "--root", str(root), "--corpus", "nl-main"]) == 0
     out = capsys.readouterr().out
     assert "removed incomplete release nl-main/v20260101T000000Z" in out
-    assert out.splitlines()[-1] == "removed 1 incomplete release(s), 2 orphaned excluded file(s), 0 temporary file(s)"
+    assert out.splitlines()[-1] == (
+        "removed 1 incomplete release(s), 2 orphaned excluded file(s), 0 orphaned index part(s), 0 temporary file(s)"
+    )
     assert storage.ls("releases/nl-main") == [] and storage.ls("excluded/release/nl-main") == []
     assert main(["releases", "clean", "--root", str(root)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "nothing to clean up"
