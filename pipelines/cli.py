@@ -85,9 +85,12 @@ def _failure(result: Any) -> str:
             error = event.step_failure_data.error
             cause = error.cause or error
             name = cause.cls_name or "error"
-            return f"{event.step_key}: " + error_line(
-                f"{name}: {cause.message.strip()}" if name != "Failure" else cause.message
-            )
+            message = cause.message.strip()
+            # Dagster's message starts with the qualified class name for non-builtin errors: name it once
+            qualified, _, rest = message.partition(": ")
+            if qualified.rsplit(".", 1)[-1] == name:
+                message = rest
+            return f"{event.step_key}: " + error_line(f"{name}: {message}" if name != "Failure" else message)
     return "the run failed"
 
 

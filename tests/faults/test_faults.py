@@ -11,8 +11,10 @@ After every step the suite checks the promises of the README:
 - nothing is lost: every record read is kept, dropped or quarantined, and the recovered release holds exactly
   the documents of an uninterrupted run;
 - nothing leaks: no planted identifier appears anywhere outside the restricted zones (``raw/``,
-  ``quarantine/``, ``clean/``, ``secrets/``): not in releases, reports, validations, the index or the catalog,
-  not in Dagster's event log and log files, not in what the commands print.
+  ``quarantine/``, ``clean/``): not in releases, the excluded zone, reports, validations, the index, the
+  catalog or ``secrets/``, not in Dagster's event log and log files, not in what the commands print;
+- nothing gets in: specs that point at ``/proc/self/environ`` or glob into the storage root read nothing,
+  and the source that owns them is held back while the others are released.
 
 Run only this suite with ``python -m pytest -m faults``.
 """
@@ -47,7 +49,8 @@ PLANTED = (
     "NL20INGB0001234567",  # IBAN in the text
     "123456782",  # BSN in the text
 )
-RESTRICTED = ("raw", "quarantine", "clean", "secrets")
+#: Zones that hold original text by design (the clean zone is the anonymiser's input); everything else is scanned.
+RESTRICTED = ("raw", "quarantine", "clean")
 
 FILLER = (
     "De gemeenteraad van Assen heeft gisteravond ingestemd met de bouw van tweehonderd huurwoningen aan de rand "
@@ -333,6 +336,42 @@ def test_two_runs_racing_one_builds_the_release_the_other_names_the_holder(basel
     assert sorted(released_doc_ids(work, version)) == baseline["doc_ids"]
     assert_accounted(work)
     assert unfinished_runs(work) == []
+    assert leaks(work) == []
+
+
+def test_specs_that_reach_for_secrets_or_other_raw_data_read_nothing_and_the_rest_is_released(baseline, tmp_path):
+    work = Workdir(tmp_path)
+    secret = "geheim-s3-wachtwoord-dat-nergens-mag-staan"
+    work.env["AWS_SECRET_ACCESS_KEY"] = secret  # what /proc/self/environ would copy
+    # the working folder is a drop folder too (as by default): the storage root inside it must still be refused
+    work.env["CORPUSFABRIEK_DROP_FOLDERS"] += os.pathsep + str(work.root.parent)
+    specs = Path(work.env["CORPUSFABRIEK_SOURCES"])
+    first = work.run("run")  # the planted source's raw data now exists in the root
+    assert first.returncode == 0, first.stderr
+    root_glob = str(work.root.parent / ".corpusfabrie?" / "raw" / "*" / "batches" / "*.parquet")
+    for source, location in (("geplant-environ", "/proc/self/environ"), ("geplant-glob", root_glob)):
+        (specs / f"{source}.yaml").write_text(SPEC.format(source=source, location=location))
+    attacked = work.run("run")
+    assert attacked.returncode == 1, attacked.stderr
+    # the location in /proc fails its source before anything is read, in one line naming the error once
+    (error,) = [line for line in attacked.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith(
+        "error: source geplant-environ failed: raw_documents: LocationRefusedError: source geplant-environ: its "
+        "location lies inside /proc, which sources may never read (trace: "
+    ), error
+    assert "held back geplant-environ" in attacked.stdout
+    assert not (work.root / "raw" / "geplant-environ").exists()
+    # the glob's fixed part lies in a drop folder, but every file it matches is in the storage root: each is
+    # quarantined as location_refused, unread (no bytes kept), and nothing becomes a document
+    report = json.loads((work.root / "raw" / "geplant-glob" / "ingest.json").read_text())
+    assert report["documents"] == 0 and report["quarantined_by_reason"] == {"location_refused": 1}
+    (quarantine,) = (work.root / "quarantine" / "geplant-glob").glob("*.parquet")
+    assert pl.read_parquet(quarantine)["raw_bytes"].to_list() == [None]
+    (version,) = complete_versions(work)  # the planted source's release stands; nothing new was cut
+    assert sorted(released_doc_ids(work, version)) == baseline["doc_ids"]
+    everything = b"".join(p.read_bytes() for p in work.root.rglob("*") if p.is_file())
+    assert secret.encode() not in everything  # not even in raw/ or quarantine/
+    assert secret not in attacked.stdout + attacked.stderr
     assert leaks(work) == []
 
 
