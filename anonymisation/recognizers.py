@@ -37,9 +37,12 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 
 from anonymisation.checksums import IBAN_LENGTHS, bsn_valid, btw_valid, iban_valid, kvk_valid, luhn_valid
 from anonymisation.names import PersonNameFinder, default_finder
+from anonymisation.persons import combine, configured_model, propagate
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    from anonymisation.namemodel import NameModel
 
 __all__ = [
     "DutchPatternRecognizer",
@@ -806,22 +809,39 @@ class NlDateOfBirthRecognizer(DutchPatternRecognizer):
 
 
 class NlPersonRecognizer(EntityRecognizer):
-    """Person names (``PERSON``) from :class:`anonymisation.names.PersonNameFinder`.
+    """Person names (``PERSON``): the trained name model and the name rules, combined per text.
 
-    It decides from word lists, name shape (initials, tussenvoegsels), titles and roles, and the names
-    seen earlier in the same text.
+    The rules (:class:`anonymisation.names.PersonNameFinder`) decide from word lists, name shape (initials,
+    tussenvoegsels), titles and roles; the model (:class:`anonymisation.namemodel.NameModel`, a CRF shipped
+    with the package) from what it learnt on annotated text. Their spans are joined, and a name found once
+    is found everywhere in the text (:mod:`anonymisation.persons`).
 
     :param finder: default: the shared finder over the bundled open-source word lists.
+    :param model: a loaded name model; default: the configured one (``$CORPUSFABRIEK_NAME_MODEL``, else
+        the shipped model); ``False``: the rules alone.
     """
 
-    def __init__(self, finder: PersonNameFinder | None = None, supported_language: str = "nl") -> None:
+    def __init__(
+        self,
+        finder: PersonNameFinder | None = None,
+        supported_language: str = "nl",
+        model: NameModel | bool | None = None,
+    ) -> None:
         self._finder = finder
+        self._model = model
         super().__init__(
             supported_entities=["PERSON"], name="NlPersonRecognizer", supported_language=supported_language
         )
 
     def load(self) -> None:
-        """Nothing to load: the word lists are built on first use (about a second, then cached)."""
+        """Nothing to load: the word lists and the model are loaded on first use (then cached)."""
+
+    def _name_model(self) -> NameModel | None:
+        if self._model is False:
+            return None
+        if self._model is None or self._model is True:
+            return configured_model()
+        return self._model
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -830,6 +850,11 @@ class NlPersonRecognizer(EntityRecognizer):
         if "PERSON" not in entities:
             return []
         finder = self._finder or default_finder()
+        spans = finder.find(text)
+        model = self._name_model()
+        if model is not None:
+            lexicon = finder.lexicon
+            spans = propagate(combine(spans, model.find(text)), text, lexicon.function_words | lexicon.common_words)
         return [
             RecognizerResult(
                 "PERSON",
@@ -843,7 +868,7 @@ class NlPersonRecognizer(EntityRecognizer):
                     RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
                 },
             )
-            for span in finder.find(text)
+            for span in spans
         ]
 
 
