@@ -119,8 +119,8 @@ def configured_model(setting: str | None = None) -> NameModel | None:
 
 @functools.cache
 def _load(value: str) -> NameModel | None:
-    from anonymisation.namemodel import NameModel, default_name_model
-
     if value.lower() == "none":
         return None
+    from anonymisation.namemodel import NameModel, default_name_model
+
     return NameModel(value) if value else default_name_model()

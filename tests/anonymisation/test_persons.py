@@ -1,0 +1,68 @@
+"""Combining the model's and the rules' person names, and propagating a found name through a document."""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import pytest
+
+from anonymisation.names import NameSpan
+from anonymisation.persons import PROPAGATED_SCORE, combine, configured_model, propagate
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+    label: str
+    score: float
+
+
+def test_overlapping_spans_of_rules_and_model_merge_into_one_that_covers_both():
+    text = "Volgens mevrouw A. de Vries van het RIVM"
+    rules = [NameSpan(8, 27, 0.8)]  # mevrouw A. de Vries
+    model = [Span(16, 27, "PER", 0.9), Span(36, 40, "ORG", 0.95)]  # de Vries; RIVM is no person
+    assert combine(rules, model) == [NameSpan(8, 27, 0.9)]
+    assert text[8:27] == "mevrouw A. de Vries"
+
+
+def test_model_spans_below_the_minimum_score_and_other_labels_are_left_out():
+    model = [Span(0, 5, "PER", 0.3), Span(10, 15, "LOC", 0.99), Span(20, 25, "PER", 0.7)]
+    assert combine([], model, min_score=0.5) == [NameSpan(20, 25, 0.7)]
+
+
+def test_spans_of_either_finder_alone_are_kept():
+    assert combine([NameSpan(0, 4, 0.8)], [Span(10, 14, "PER", 0.6)]) == [NameSpan(0, 4, 0.8), NameSpan(10, 14, 0.6)]
+
+
+def test_a_found_full_name_is_found_again_with_its_surname_everywhere():
+    text = "Kees Bakker opende de zaak. Later zei Bakker dat Kees Bakker tevreden was, net als Bakkerij Jansen."
+    spans = propagate([NameSpan(0, 11, 0.9)], text)
+    assert [text[s.start : s.end] for s in spans] == ["Kees Bakker", "Bakker", "Kees Bakker"]
+    assert spans[1].score == PROPAGATED_SCORE
+
+
+def test_a_common_word_surname_is_not_propagated_alone_but_the_full_name_is():
+    text = "Anna de Groot won. Het groot onderhoud en Groot nieuws; Anna de Groot lachte."
+    spans = propagate([NameSpan(0, 13, 0.9)], text, common=frozenset({"groot"}))
+    assert [text[s.start : s.end] for s in spans] == ["Anna de Groot", "Anna de Groot"]
+
+
+def test_propagation_never_matches_inside_a_word_and_keeps_spans_overlap_free():
+    text = "Sluis zei het. De Sluiskade en Ter Sluis-Veld; Sluis."
+    spans = propagate([NameSpan(0, 5, 0.8)], text)
+    assert [text[s.start : s.end] for s in spans] == ["Sluis", "Sluis"]
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
+
+
+def test_nothing_found_nothing_propagated():
+    assert propagate([], "Er staat niets in.") == []
+
+
+def test_the_configured_model_none_means_the_rules_alone():
+    assert configured_model("none") is None
+
+
+def test_a_configured_model_that_does_not_exist_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"ontbreekt\.crfsuite"):
+        configured_model(str(tmp_path / "ontbreekt.crfsuite"))
