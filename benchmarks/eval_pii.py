@@ -14,6 +14,8 @@ Gold data is JSONL in one of two shapes (detected per record):
 
     python benchmarks/eval_pii.py ../shared/data/pii-dev/conll2002-ned-testa.jsonl
     python benchmarks/eval_pii.py ../shared/data/pii-dev/*.jsonl --limit 500
+    python benchmarks/eval_pii.py ../shared/data/pii-dev/kb-ocr-ner-dev.jsonl --heldout   # unseen by the model
+    python benchmarks/eval_pii.py ../shared/data/pii-dev/conll2002-ned-testa.jsonl --no-model  # rules alone
 """
 
 from __future__ import annotations
@@ -37,13 +39,19 @@ SPAN_TAGS = {
 }
 
 
-def records(paths: Iterable[str], limit: int | None) -> Iterable[tuple[str, dict]]:
-    """Yield ``(file name, record)`` from JSONL files, at most ``limit`` per file."""
+def records(paths: Iterable[str], limit: int | None, heldout: bool = False) -> Iterable[tuple[str, dict]]:
+    """Yield ``(file name, record)`` from JSONL files, at most ``limit`` per file.
+
+    With ``heldout``, only the records the name model's training leaves out of trainable files (index
+    ``% 4 == 3``, see :func:`anonymisation.training.kb_split`).
+    """
     for path in paths:
         with open(path, encoding="utf-8") as handle:
             for n, line in enumerate(handle):
                 if limit is not None and n >= limit:
                     break
+                if heldout and n % 4 != 3:
+                    continue
                 if line.strip():
                     yield Path(path).name, json.loads(line)
 
@@ -169,16 +177,24 @@ def main() -> None:
     parser.add_argument("files", nargs="+", help="gold JSONL files")
     parser.add_argument("--limit", type=int, help="records per file")
     parser.add_argument("--per-sentence", action="store_true", help="analyse each record alone (no document)")
+    parser.add_argument(
+        "--heldout", action="store_true", help="only the records the name model never saw (index %% 4 == 3)"
+    )
+    parser.add_argument("--no-model", action="store_true", help="person names by the rules alone")
     args = parser.parse_args()
 
     from anonymisation.engine import analyse, build_analyzer
+    from anonymisation.recognizers import NlPersonRecognizer, dutch_recognizers
 
-    analyzer = build_analyzer()
+    recognizers = dutch_recognizers()
+    if args.no_model:
+        recognizers = [r for r in recognizers if r.name != "NlPersonRecognizer"] + [NlPersonRecognizer(model=False)]
+    analyzer = build_analyzer(recognizers)
     analyse("Opwarmen van de woordenlijsten.", analyzer)  # build the name lexicon outside the timing
     for path in args.files:
         token_scores, span_scores = TokenScores(), SpanScores()
         chars, started = 0, time.perf_counter()
-        for record in grouped(records([path], args.limit), args.per_sentence):
+        for record in grouped(records([path], args.limit, args.heldout), args.per_sentence):
             if "sentences" in record:
                 text, tags, offsets = document_tokens(record)
                 token_scores.add(tags, offsets, analyse(text, analyzer))
