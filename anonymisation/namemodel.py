@@ -240,44 +240,66 @@ def _word_info(word: str) -> _WordInfo:
     return _WordInfo(tuple(own), tuple(ctx), cap, trigger, weak, word in _SENTENCE_END)
 
 
-def _sentence_initial(tokens: Sequence[Token], text: str, i: int) -> bool:
+class Scan(NamedTuple):
+    """A text split by the tokenizer: the token strings and their regex matches (offsets on demand)."""
+
+    text: str
+    words: list[str]
+    matches: list[re.Match[str]]
+
+
+def scan(text: str) -> Scan:
+    """Tokenize ``text`` cheaply (no per-token objects beyond the regex matches)."""
+    matches = list(_TOKEN.finditer(text))
+    return Scan(text, [m.group() for m in matches], matches)
+
+
+def _sentence_initial(doc: Scan, i: int) -> bool:
     if i == 0:
         return True
-    prev = tokens[i - 1]
-    return prev.text in _SENTENCE_END or "\n" in text[prev.end : tokens[i].start]
+    if doc.words[i - 1] in _SENTENCE_END:
+        return True
+    return doc.text.find("\n", doc.matches[i - 1].end(), doc.matches[i].start()) != -1
 
 
-def windows(tokens: Sequence[Token], text: str) -> list[tuple[int, int]]:
+def windows(doc: Scan) -> list[tuple[int, int]]:
     """Token index ranges ``[start, end)`` where a name can be: around triggers, merged.
 
     A trigger is an initial, a title cue, or a capitalised word that is not a common Dutch word; a
     capitalised common word counts too unless it is sentence-initial (``Het``, ``Maar``).
     """
     out: list[tuple[int, int]] = []
-    n = len(tokens)
-    for i, token in enumerate(tokens):
-        info = _word_info(token.text)
-        if not info.trigger:
-            if not info.weak or _sentence_initial(tokens, text, i):
+    n = len(doc.words)
+    info = _word_info
+    last = -1
+    for i, word in enumerate(doc.words):
+        if not word[0].isupper():  # cheap exit: most tokens are lowercase words or punctuation
+            if word not in TITLE_CUES:  # the only lowercase triggers: heer, mevrouw, dhr, prof, minister ...
                 continue
-        lo, hi = max(0, i - WINDOW), min(n, i + WINDOW + 1)
-        if out and lo <= out[-1][1]:
+        else:
+            w = info(word)
+            if not w.trigger and (not w.weak or _sentence_initial(doc, i)):
+                continue
+        lo, hi = (i - WINDOW if i > WINDOW else 0), (i + WINDOW + 1 if i + WINDOW + 1 < n else n)
+        if out and lo <= last:
             out[-1] = (out[-1][0], hi)
         else:
             out.append((lo, hi))
+        last = hi
     return out
 
 
-def features(tokens: Sequence[Token], text: str, lo: int, hi: int) -> list[list[str]]:
+def features(doc: Scan, lo: int, hi: int) -> list[list[str]]:
     """Return the CRF feature lists of tokens ``lo..hi`` (context is read from the whole token list)."""
-    n = len(tokens)
-    infos = [_word_info(t.text) for t in tokens[max(0, lo - 2) : min(n, hi + 2)]]
-    base = max(0, lo - 2)
+    words = doc.words
+    n = len(words)
+    base = lo - 2 if lo >= 2 else 0
+    infos = [_word_info(w) for w in words[base : hi + 2]]
     seq = []
     for i in range(lo, hi):
         info = infos[i - base]
         feats = list(info.own)
-        if _sentence_initial(tokens, text, i):
+        if _sentence_initial(doc, i):
             feats.append("si")
             if info.cap:
                 feats.append("si_cap")
@@ -285,7 +307,7 @@ def features(tokens: Sequence[Token], text: str, lo: int, hi: int) -> list[list[
             if 0 <= j < n:
                 feats.extend(infos[j - base].ctx[slot])
             else:
-                feats.append("edge" + ("-" if j < i else "+"))
+                feats.append("edge-" if j < i else "edge+")
         seq.append(feats)
     return seq
 
@@ -316,13 +338,14 @@ class NameModel:
 
     def find(self, text: str) -> list[ModelSpan]:
         """Return the entities in ``text``, sorted by start and non-overlapping."""
-        tokens = tokenize(text)
+        doc = scan(text)
         spans: list[ModelSpan] = []
         tagger = self._tagger
-        for lo, hi in windows(tokens, text):
-            tagger.set(features(tokens, text, lo, hi))
+        for lo, hi in windows(doc):
+            tagger.set(features(doc, lo, hi))
             tags = tagger.tag()
-            spans.extend(_spans(tokens, tags, lo, tagger))
+            if any(t != "O" for t in tags):
+                spans.extend(_spans(doc.matches, tags, lo, tagger))
         return spans
 
     def find_many(self, texts: Iterable[str]) -> list[list[ModelSpan]]:
@@ -330,7 +353,9 @@ class NameModel:
         return [self.find(text) for text in texts]
 
 
-def _spans(tokens: Sequence[Token], tags: Sequence[str], lo: int, tagger: pycrfsuite.Tagger) -> list[ModelSpan]:
+def _spans(
+    matches: Sequence[re.Match[str]], tags: Sequence[str], lo: int, tagger: pycrfsuite.Tagger
+) -> list[ModelSpan]:
     """Turn BIO tags of one window into spans scored by the mean marginal of their tags."""
     out = []
     current: list[int] | None = None
@@ -340,7 +365,7 @@ def _spans(tokens: Sequence[Token], tags: Sequence[str], lo: int, tagger: pycrfs
         continues = inside and tag[0] == "I" and current is not None and tag[2:] == label
         if current is not None and not continues:
             score = sum(tagger.marginal(tags[j], j) for j in current) / len(current)
-            out.append(ModelSpan(tokens[lo + current[0]].start, tokens[lo + current[-1]].end, label, score))
+            out.append(ModelSpan(matches[lo + current[0]].start(), matches[lo + current[-1]].end(), label, score))
             current = None
         if inside and not continues:
             current, label = [k], tag[2:]
