@@ -201,3 +201,15 @@ def test_a_lone_given_name_in_running_text(finder, text, expected):
 )
 def test_dates_languages_places_and_institutions_stay_unmasked(finder, text):
     assert names(finder, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Het beeld dateert uit 300 v. Chr. Aan de voet staat een tekst.",
+        "Hij reisde naar het zuiden, d.w.z. Alexandrië en verder.",
+        "Ze woont aan de Van Iseghemlaan in Oostende.",
+    ],
+)
+def test_abbreviations_and_streets_around_the_new_shapes_are_not_names(finder, text):
+    assert names(finder, text) == []
