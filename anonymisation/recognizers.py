@@ -400,18 +400,21 @@ _INTERNATIONAL_NL = (
     rf"(?:\+|00)31{_SEP}(?:\(0\){_SEP})?"
     rf"(?:6{_SEP}{_SUB8}|[89]0\d{_SEP}(?:\d{{7}}|\d{{4}})|[1-9]\d{_SEP}{_SUB7}|[1-9]\d\d{_SEP}{_SUB6})"
 )
-_PHONE_START = r"(?<![\w+/,@-])(?<!\d[ .])"
+# Not the tail of a number, code or amount ("1 06...", "€ 0612345678", "EUR 0201234567").
+_PHONE_START = r"(?<![\w+/,@€$-])(?<![\d€$][ \u00a0.])(?<!(?i:eur)[ \u00a0])"
 _PHONE_END = r"(?![\w@]|[.,/-]?\d|[ ]\d)"
 
 
 class NlPhoneRecognizer(DutchPatternRecognizer):
-    """Dutch phone numbers in the usual notations, validated with ``phonenumbers``; plus ``+CC`` numbers.
+    """Dutch phone numbers recognised by their format, plus ``+CC`` numbers.
 
-    Dutch: ``+31 6 12345678``, ``0031 6...``, ``+31 (0)20 ...``, ``06-12345678``, ``06 1234 5678``,
-    ``050-1234567``, ``020 123 4567``, ``(020) 1234567``, ``0800``/``0900`` numbers. Only fixed group
-    shapes are accepted, so dates, postcodes, amounts and BSN-like nine-digit runs never fit, and
-    digits inside an IBAN are skipped. Foreign numbers need a leading ``+`` and are validated for
-    their own country.
+    Dutch: ``+31 6 12345678``, ``0031 6...``, ``+31 (0)20 ...``, ``+31(0)6-...``, ``06-12345678``,
+    ``06 1234 5678``, ``06 12 34 56 78``, ``050-1234567``, ``020 123 4567``, ``(020) 123 45 67``,
+    ``0800``/``0900`` numbers. A number written like a phone number is personal data to a reader, so a
+    Dutch number is accepted by its length and prefix (:func:`dutch_phone_digits_valid`), whether or not
+    its range is allocated today. Only fixed group shapes are matched, so dates, times, postcodes,
+    amounts and BSN-like nine-digit runs never fit, and digits inside an IBAN are skipped. Foreign
+    numbers need a leading ``+`` and a length ``phonenumbers`` deems possible for their country.
     """
 
     ENTITY = "PHONE_NUMBER"
@@ -432,12 +435,33 @@ class NlPhoneRecognizer(DutchPatternRecognizer):
     SKIP_INSIDE_IBAN = True
 
     def validate_result(self, pattern_text: str) -> bool:
-        """Accept only numbers that ``phonenumbers`` considers valid (Dutch default region)."""
+        """Accept Dutch numbers by format; foreign ``+CC`` numbers of a possible length for their country."""
+        digits = "".join(ch for ch in pattern_text if ch.isdigit())
+        international = pattern_text.startswith("+") or digits.startswith("00")
+        digits = digits[2:] if digits.startswith("00") else digits
+        if not international:
+            return dutch_phone_digits_valid(digits)
+        if digits.startswith("31"):
+            national = digits[2:]
+            # "+31 (0)20 ...": the trunk 0 is written in brackets; otherwise it is left out
+            return dutch_phone_digits_valid(national if national.startswith("0") else "0" + national)
         try:
-            number = phonenumbers.parse(pattern_text, "NL")
+            number = phonenumbers.parse(pattern_text, None)
         except phonenumbers.NumberParseException:
             return False
-        return phonenumbers.is_valid_number(number)
+        return phonenumbers.is_possible_number(number)
+
+
+def dutch_phone_digits_valid(digits: str) -> bool:
+    """Tell whether national digits (trunk ``0`` included) have the length and prefix of a Dutch number.
+
+    Ten digits after ``0[1-9]`` (mobile ``06``, geographic area codes, ``084``/``085``/``088``/``091``
+    and the like), or an ``080x``/``090x`` service number of four or seven digits. Allocation is not
+    checked: an unallocated range written as a phone number is still read as one.
+    """
+    if len(digits) == 10:
+        return digits[0] == "0" and digits[1] != "0" and not digits.startswith(("0800", "0900"))
+    return len(digits) in (8, 11) and digits[:2] in ("08", "09") and digits[2] == "0"
 
 
 class NlIbanRecognizer(DutchPatternRecognizer):

@@ -84,3 +84,132 @@ def test_spans_are_sorted_scored_and_within_the_text(finder):
     assert [text[s.start : s.end] for s in spans] == ["Keijzer", "Anna de Wit", "Els Flies"]
     assert all(0.5 <= s.score <= 1.0 for s in spans)
     assert spans == sorted(spans)
+
+
+# --- name shapes (titles are context: a span covers the whole name and leaves the title out) -----------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Prof. Dr. Jansen opende het congres.", ["Jansen"]),
+        ("Het woord is aan Mw. Prof. Dr. A.B. de Vries vandaag.", ["A.B. de Vries"]),
+        ("Daarna sprak dr. Visser de zaal toe.", ["Visser"]),
+        ("Daarna sprak DR. Visser de zaal toe.", ["Visser"]),
+        ("Ook prof Bakker en ir. Smit waren er.", ["Bakker", "Smit"]),
+    ],
+)
+def test_titles_with_and_without_periods_stacked_or_in_capitals(finder, text, expected):
+    assert names(finder, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("De brief kwam van A. van der Sluis uit Delft.", ["A. van der Sluis"]),
+        ("Getekend door J. Th. Bakker.", ["J. Th. Bakker"]),
+        ("Getekend door A.Th.Chr. Van der Laan.", ["A.Th.Chr. Van der Laan"]),
+        ("Getekend door J. v/d Berg.", ["J. v/d Berg"]),
+        ("Het boek van Jan v.d. Berg is uit.", ["Jan v.d. Berg"]),
+    ],
+)
+def test_initials_with_tussenvoegsels_and_abbreviated_particles(finder, text, expected):
+    assert names(finder, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Het plan van minister Bruins Slot viel goed.", ["Bruins Slot"]),
+        ("Gisteren gaf Hanke Bruins Slot geen reactie.", ["Hanke Bruins Slot"]),
+        ("Ook Marieke Visser-de Jong kwam.", ["Marieke Visser-de Jong"]),
+        ("Gisteren sprak mevrouw Visser-de Jong.", ["Visser-de Jong"]),
+    ],
+)
+def test_double_and_hyphenated_surnames(finder, text, expected):
+    assert names(finder, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ik sprak met El Ahmadi over het plan.", ["El Ahmadi"]),
+        ("Volgens El Ahmadi klopt het.", ["El Ahmadi"]),
+        ("Ik sprak met Al-Khatib over het plan.", ["Al-Khatib"]),
+        ("Ik sprak met Ahmed el Khatib over het plan.", ["Ahmed el Khatib"]),
+        ("Ik sprak met Abou Jahjah over het plan.", ["Abou Jahjah"]),
+        ("Ik sprak met Ben Ali over het plan.", ["Ben Ali"]),
+        ("Ik sprak met Mohamed ould Abdallah.", ["Mohamed ould Abdallah"]),
+        ("Ik sprak met Omar Bin Laden.", ["Omar Bin Laden"]),
+        ("Het rapport van Ter Horst kwam laat.", ["Ter Horst"]),
+        ("Het rapport van Ten Brink kwam laat.", ["Ten Brink"]),
+        ("Het rapport van Ten Napel kwam laat.", ["Ten Napel"]),
+        ("Ik sprak met Anne Op den Brouw.", ["Anne Op den Brouw"]),
+        ("Ik sprak met Kees Van 't Hek.", ["Kees Van 't Hek"]),
+        ("Ik sprak met Jan d'Hondt.", ["Jan d'Hondt"]),
+    ],
+)
+def test_arabic_and_other_particles(finder, text, expected):
+    assert names(finder, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ik sprak met de heer Sluis.", ["Sluis"]),
+        ("Ik sprak met mevrouw Groen.", ["Groen"]),
+        ("Ik sprak met meneer Bakker.", ["Bakker"]),
+        ("Het voorstel van burgemeester Halsema.", ["Halsema"]),
+        ("Ik sprak met dhr. Visser.", ["Visser"]),
+        ("Ik sprak met mw. Van Dam.", ["Van Dam"]),
+    ],
+)
+def test_surnames_that_are_words_or_places_after_a_cue(finder, text, expected):
+    assert names(finder, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Gisteren belde Pieter zijn moeder.", ["Pieter"]),
+        ("Fatima en haar broer kwamen.", ["Fatima"]),
+        ("Jan kwam gisteren langs.", ["Jan"]),
+        ("Gisteren kwam Jan langs.", ["Jan"]),
+        ("Gisteren kwam Kees langs.", ["Kees"]),
+    ],
+)
+def test_a_lone_given_name_in_running_text(finder, text, expected):
+    assert names(finder, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Op 3 jan. 2020 kwam hij.",
+        "Sinds Jan. 2021 woont hij hier.",
+        "Vanaf jan 2021 woont hij hier.",
+        "Het contract loopt tot 31 Jan 2022.",
+        "Hij spreekt English en Spanish.",
+        "In Nederland is het koud.",
+        "Ik woon in Den Haag.",
+        "Het kabinet zit in Den Haag en niet in Den Bosch.",
+        "Den Haag besloot het anders.",
+        "De Kamer stemde.",
+        "Op Maandag 3 Januari.",
+        "Gisteren stond het in De Telegraaf.",
+    ],
+)
+def test_dates_languages_places_and_institutions_stay_unmasked(finder, text):
+    assert names(finder, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Het beeld dateert uit 300 v. Chr. Aan de voet staat een tekst.",
+        "Hij reisde naar het zuiden, d.w.z. Alexandrië en verder.",
+        "Ze woont aan de Van Iseghemlaan in Oostende.",
+    ],
+)
+def test_abbreviations_and_streets_around_the_new_shapes_are_not_names(finder, text):
+    assert names(finder, text) == []

@@ -160,6 +160,50 @@ def test_phone_silent_on_ibans_amounts_bsns_dates_and_longer_numbers(analyzer, t
     assert found(analyzer, text, "PHONE_NUMBER") == []
 
 
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "06 12 34 56 78",
+        "06-1234 5678",
+        "+31(0)6-12345678",
+        "+31 (0)6 12 34 56 78",
+        "(020) 123 45 67",
+        "0031 20 123 4567",
+        "088-1234567",
+        "085 123 4567",
+        "0909-1234",
+        "+44 20 7946 0958",
+    ],
+)
+def test_more_phone_notations(analyzer, phone):
+    assert found(analyzer, f"Bel mij op {phone} als het kan.", "PHONE_NUMBER") == [phone]
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["06-91234567", "06 71 23 45 67", "+31 6 01234567", "012-3456789", "0123456789", "0800-9999999"],
+)
+def test_well_formed_phone_numbers_count_whether_or_not_the_range_is_allocated(analyzer, phone):
+    # a number written like a phone number is personal data to a reader, allocated or not
+    assert found(analyzer, f"Bel mij op {phone} als het kan.", "PHONE_NUMBER") == [phone]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Het kenmerk is 06-1234567.",  # seven digits after 06: too short for a mobile number
+        "Het kenmerk is 06-123456789.",  # nine digits after 06: too long
+        "Om 10.30 uur en om 12:30 begint het.",
+        "Op 06-12-2024 om 09.00 uur.",
+        "Het kostte € 0612345678 en 1.234.567,89 euro.",
+        "BSN 012345672 en 123456782.",
+        "Dossier 1234-0612345678-99.",
+    ],
+)
+def test_phone_format_rules_stay_silent_on_other_numbers(analyzer, text):
+    assert found(analyzer, text, "PHONE_NUMBER") == []
+
+
 def test_phone_context_raises_score(analyzer):
     assert (
         scored(analyzer, "Tel: 020 123 4567", "PHONE_NUMBER")["020 123 4567"]
