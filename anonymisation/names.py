@@ -313,7 +313,8 @@ _ADJECTIVE_ENDINGS = (
 )
 
 #: Endings of street names (Prins Hendrikkade, Oudegracht): the address recognizer's, not a person.
-_STREET_ENDINGS = ("straat", "laan", "plein", "gracht", "kade", "singel", "steeg", "dreef", "markt", "weg")
+STREET_ENDINGS = ("straat", "laan", "plein", "gracht", "kade", "singel", "steeg", "dreef", "markt", "weg")
+_STREET_ENDINGS = STREET_ENDINGS
 
 #: Prepositions of place: a lone capitalised word after them is a place more often than a person.
 _PLACE_PREPOSITIONS = frozenset("in uit naar te nabij richting bij tussen rond".split())

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from anonymisation.names import PARTICLES, NameSpan
+from anonymisation.names import NOT_PERSON_WORDS, PARTICLES, STREET_ENDINGS, NameSpan
 
 if TYPE_CHECKING:
     from anonymisation.namemodel import NameModel
@@ -24,6 +24,17 @@ if TYPE_CHECKING:
 #: Where an operator points the anonymiser at another name model (a ``.crfsuite`` file trained with
 #: ``python -m anonymisation.training``), or ``none`` for the rules alone. Unset: the shipped model.
 NAME_MODEL_ENV = "CORPUSFABRIEK_NAME_MODEL"
+
+#: The model's ``PER`` spans count from this score (its marginal probability). Below it the model mostly
+#: takes unknown company and place names for persons; the rules cover the clear cases anyway.
+MODEL_MIN_SCORE = 0.8
+
+#: The score a model-only span reports. Lower than a street address's (0.7): a street named after a person
+#: (``Prins Hendrikkade``, ``Willem de Zwijgerlaan``) stays an address when the two overlap.
+MODEL_SPAN_SCORE = 0.65
+
+#: A rule's span that the model confidently calls an organisation or place (and not a person) is dropped.
+VETO_MIN_SCORE = 0.7
 
 #: Score of a mention found only because the same name was found elsewhere in the document.
 PROPAGATED_SCORE = 0.6
@@ -43,16 +54,41 @@ class LabelledSpan(Protocol):
     score: float
 
 
+def plausible(name: str) -> bool:
+    """Tell whether a model's ``PER`` span can name a person, by the rules' vetoes.
+
+    No word of it may be one that never names a person (``Kamer``, ``Al-Qaida``'s ``qaida``), unless it follows
+    a tussenvoegsel (``van der Laan``), or a compound street name (``Hendrikkade``).
+    """
+    previous = ""
+    for word in _WORD.findall(name):
+        lower = word.lower()
+        # after a tussenvoegsel a word is a surname whatever else it means (van der Laan, de Kamer)
+        if lower in NOT_PERSON_WORDS and previous not in PARTICLES:
+            return False
+        if len(lower) > 6 and lower.endswith(STREET_ENDINGS):
+            return False
+        previous = lower
+        if "-" in lower and not NOT_PERSON_WORDS.isdisjoint(lower.split("-")[1:]):
+            return False
+    return True
+
+
 def combine(
     rule_spans: Iterable[NameSpan], model_spans: Iterable[LabelledSpan], min_score: float = 0.0
 ) -> list[NameSpan]:
     """Join the rules' spans and the model's ``PER`` spans (score >= ``min_score``); overlapping spans merge.
 
     A merged span covers both and keeps the higher score, so a name that one finder saw only in part (the
-    model's ``de Vries`` against the rules' ``mevrouw A. de Vries``) is replaced whole.
+    model's ``de Vries`` against the rules' ``mevrouw A. de Vries``) is replaced whole. A model span reports at
+    most :data:`MODEL_SPAN_SCORE`.
     """
     spans = [NameSpan(s.start, s.end, s.score) for s in rule_spans]
-    spans += [NameSpan(s.start, s.end, s.score) for s in model_spans if s.label == "PER" and s.score >= min_score]
+    spans += [
+        NameSpan(s.start, s.end, min(s.score, MODEL_SPAN_SCORE))
+        for s in model_spans
+        if s.label == "PER" and s.score >= min_score
+    ]
     merged: list[NameSpan] = []
     for span in sorted(spans):
         if merged and span.start < merged[-1].end:
@@ -61,6 +97,25 @@ def combine(
         else:
             merged.append(span)
     return merged
+
+
+def veto(rule_spans: Iterable[NameSpan], model_spans: Sequence[LabelledSpan], min_score: float) -> list[NameSpan]:
+    """Drop the rules' spans that overlap a model ``ORG`` or ``LOC`` span of score >= ``min_score``.
+
+    The rules take an unknown capitalised word after a name-like context for a surname; the model has seen
+    such words as companies, clubs and places (``Sabena``, ``Tectrade``, ``Sint-Niklaas``).
+    """
+    other = [(s.start, s.end) for s in model_spans if s.label in ("ORG", "LOC") and s.score >= min_score]
+    return [s for s in rule_spans if not any(a < s.end and s.start < b for a, b in other)]
+
+
+def find_persons(
+    rule_spans: Sequence[NameSpan], model_spans: Sequence[LabelledSpan], text: str, common: frozenset[str]
+) -> list[NameSpan]:
+    """Combine both finders' names the way the pipeline does: veto, join, then propagate through ``text``."""
+    kept = veto(rule_spans, model_spans, VETO_MIN_SCORE)
+    persons = [s for s in model_spans if s.label != "PER" or plausible(text[s.start : s.end])]
+    return propagate(combine(kept, persons, MODEL_MIN_SCORE), text, common)
 
 
 def _mentions(found: Sequence[NameSpan], text: str, common: frozenset[str]) -> set[str]:

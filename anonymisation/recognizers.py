@@ -37,7 +37,7 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 
 from anonymisation.checksums import IBAN_LENGTHS, bsn_valid, btw_valid, iban_valid, kvk_valid, luhn_valid
 from anonymisation.names import PersonNameFinder, default_finder
-from anonymisation.persons import combine, configured_model, propagate
+from anonymisation.persons import configured_model, find_persons
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -878,7 +878,7 @@ class NlPersonRecognizer(EntityRecognizer):
         model = self._name_model()
         if model is not None:
             lexicon = finder.lexicon
-            spans = propagate(combine(spans, model.find(text)), text, lexicon.function_words | lexicon.common_words)
+            spans = find_persons(spans, model.find(text), text, lexicon.function_words | lexicon.common_words)
         return [
             RecognizerResult(
                 "PERSON",

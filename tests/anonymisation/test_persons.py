@@ -8,7 +8,7 @@ from typing import NamedTuple
 import pytest
 
 from anonymisation.names import NameSpan
-from anonymisation.persons import PROPAGATED_SCORE, combine, configured_model, propagate
+from anonymisation.persons import PROPAGATED_SCORE, combine, configured_model, find_persons, plausible, propagate, veto
 
 
 class Span(NamedTuple):
@@ -22,13 +22,13 @@ def test_overlapping_spans_of_rules_and_model_merge_into_one_that_covers_both():
     text = "Volgens mevrouw A. de Vries van het RIVM"
     rules = [NameSpan(8, 27, 0.8)]  # mevrouw A. de Vries
     model = [Span(16, 27, "PER", 0.9), Span(36, 40, "ORG", 0.95)]  # de Vries; RIVM is no person
-    assert combine(rules, model) == [NameSpan(8, 27, 0.9)]
+    assert combine(rules, model) == [NameSpan(8, 27, 0.8)]
     assert text[8:27] == "mevrouw A. de Vries"
 
 
 def test_model_spans_below_the_minimum_score_and_other_labels_are_left_out():
     model = [Span(0, 5, "PER", 0.3), Span(10, 15, "LOC", 0.99), Span(20, 25, "PER", 0.7)]
-    assert combine([], model, min_score=0.5) == [NameSpan(20, 25, 0.7)]
+    assert combine([], model, min_score=0.5) == [NameSpan(20, 25, 0.65)]
 
 
 def test_spans_of_either_finder_alone_are_kept():
@@ -66,3 +66,74 @@ def test_the_configured_model_none_means_the_rules_alone():
 def test_a_configured_model_that_does_not_exist_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"ontbreekt\.crfsuite"):
         configured_model(str(tmp_path / "ontbreekt.crfsuite"))
+
+
+def test_a_rule_span_the_model_calls_an_organisation_is_vetoed():
+    text = "Directeur Tectrade zei dat het goed ging."
+    rules = [NameSpan(10, 18, 0.7)]
+    assert veto(rules, [Span(10, 18, "ORG", 0.9)], 0.7) == []
+    assert veto(rules, [Span(10, 18, "ORG", 0.5)], 0.7) == rules  # not confident enough
+    assert text[10:18] == "Tectrade"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("Hendrikkade", False), ("Willem de Zwijgerlaan", False), ("Kees van der Laan", True), ("Fatima El Amrani", True)],
+)
+def test_model_person_spans_pass_the_rules_vetoes(name, expected):
+    assert plausible(name) is expected
+
+
+def test_find_persons_vetoes_joins_and_propagates():
+    text = "Mevrouw Visser van Sabena sprak. Visser bleef."
+    rules = [NameSpan(8, 14, 0.8), NameSpan(19, 25, 0.6)]  # Visser, Sabena
+    model = [Span(19, 25, "ORG", 0.95), Span(8, 14, "PER", 0.9)]
+    spans = find_persons(rules, model, text, frozenset())
+    assert [text[s.start : s.end] for s in spans] == ["Visser", "Visser"]
+
+
+# The name shapes the anonymiser must replace whole, with the shipped model and the rules together.
+SHAPES = [
+    ("Het advies van Prof. Dr. Jansen werd gevolgd.", "Jansen"),
+    ("Mw. Prof. Dr. A.B. de Vries opende het congres.", "A.B. de Vries"),
+    ("Volgens dr. Visser is het veilig.", "Visser"),
+    ("DR. Visser sprak de zaal toe.", "Visser"),
+    ("De brief was getekend door A. van der Sluis.", "A. van der Sluis"),
+    ("Het artikel van J. Th. Bakker verscheen gisteren.", "J. Th. Bakker"),
+    ("Notaris A.Th.Chr. Van der Laan tekende de akte.", "A.Th.Chr. Van der Laan"),
+    ("Gisteren sprak J. v/d Berg met de pers.", "J. v/d Berg"),
+    ("Het voorstel kwam van Jan v.d. Berg uit Tiel.", "Jan v.d. Berg"),
+    ("Marieke Visser-de Jong werd tot voorzitter gekozen.", "Marieke Visser-de Jong"),
+    ("Daarop antwoordde minister Bruins Slot dat het kabinet wacht.", "Bruins Slot"),
+    ("De rapper Mohamed El Ahmadi trad op in Paradiso.", "Mohamed El Ahmadi"),
+    ("Volgens Yusuf Al-Khatib is de wijk veranderd.", "Yusuf Al-Khatib"),
+    ("Gisteren was de heer Sluis niet aanwezig.", "Sluis"),
+    ("Het woord is aan mevrouw Groen.", "Groen"),
+    ("Gisteren belde Pieter zijn moeder op.", "Pieter"),
+]
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    from anonymisation.recognizers import NlPersonRecognizer
+
+    return NlPersonRecognizer()
+
+
+@pytest.mark.parametrize(("text", "name"), SHAPES)
+def test_name_shapes_are_replaced_whole_by_model_and_rules(recognizer, text, name):
+    start = text.index(name)
+    found = recognizer.analyze(text, ["PERSON"])
+    assert any(r.start <= start and start + len(name) <= r.end for r in found), [text[r.start : r.end] for r in found]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "English is de voertaal van het congres in Nederland.",
+        "In Den Haag vergaderde de Tweede Kamer op dinsdag 3 maart.",
+        "De Nederlandse regering en de Europese Commissie spraken in januari.",
+    ],
+)
+def test_words_that_are_not_names_stay(recognizer, text):
+    assert [text[r.start : r.end] for r in recognizer.analyze(text, ["PERSON"])] == []
