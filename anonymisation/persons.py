@@ -129,7 +129,8 @@ def _mentions(found: Sequence[NameSpan], text: str, common: frozenset[str]) -> s
         if len(words) >= 2:
             names.add(full)
             surname = words[-1]
-            if len(surname) >= MIN_PROPAGATED_LENGTH and surname.lower() not in common | PARTICLES:
+            lower = surname.lower()
+            if len(surname) >= MIN_PROPAGATED_LENGTH and lower not in common and lower not in PARTICLES:
                 names.add(surname)
         elif len(full) >= MIN_PROPAGATED_LENGTH and full.lower() not in common:
             names.add(full)

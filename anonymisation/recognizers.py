@@ -36,7 +36,7 @@ import tldextract
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 from anonymisation.checksums import IBAN_LENGTHS, bsn_valid, btw_valid, iban_valid, kvk_valid, luhn_valid
-from anonymisation.names import PersonNameFinder, default_finder
+from anonymisation.names import NameLexicon, PersonNameFinder, default_finder
 from anonymisation.persons import configured_model, find_persons
 
 if TYPE_CHECKING:
@@ -832,6 +832,12 @@ class NlDateOfBirthRecognizer(DutchPatternRecognizer):
         return True
 
 
+@lru_cache(maxsize=4)
+def _never_alone(lexicon: NameLexicon) -> frozenset[str]:
+    """Words never propagated alone as a surname: the lexicon's function and common words (built once)."""
+    return lexicon.function_words | lexicon.common_words
+
+
 class NlPersonRecognizer(EntityRecognizer):
     """Person names (``PERSON``): the trained name model and the name rules, combined per text.
 
@@ -877,8 +883,7 @@ class NlPersonRecognizer(EntityRecognizer):
         spans = finder.find(text)
         model = self._name_model()
         if model is not None:
-            lexicon = finder.lexicon
-            spans = find_persons(spans, model.find(text), text, lexicon.function_words | lexicon.common_words)
+            spans = find_persons(spans, model.find(text), text, _never_alone(finder.lexicon))
         return [
             RecognizerResult(
                 "PERSON",
