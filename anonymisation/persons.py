@@ -147,18 +147,28 @@ def propagate(spans: Sequence[NameSpan], text: str, common: frozenset[str] = fro
     names = _mentions(spans, text, common)
     if not names:
         return sorted(spans)
-    pattern = re.compile(
-        r"(?<![\w'’-])(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?![\w'’-])"
-    )
     found = list(spans)
-    taken = sorted((s.start, s.end) for s in spans)
-    for match in pattern.finditer(text):
-        start, end = match.span()
-        if any(a < end and start < b for a, b in taken):
-            continue
-        found.append(NameSpan(start, end, PROPAGATED_SCORE))
-        taken.append((start, end))
+    taken = [(s.start, s.end) for s in spans]
+    # str.find per name, not one compiled alternation: compiling a new pattern per document cost more than
+    # the search itself
+    for name in sorted(names, key=len, reverse=True):
+        start = text.find(name)
+        while start != -1:
+            end = start + len(name)
+            if (
+                not (start and _joins(text[start - 1]))
+                and not (end < len(text) and _joins(text[end]))
+                and not any(a < end and start < b for a, b in taken)
+            ):
+                found.append(NameSpan(start, end, PROPAGATED_SCORE))
+                taken.append((start, end))
+            start = text.find(name, start + 1)
     return sorted(found)
+
+
+def _joins(char: str) -> bool:
+    """Tell whether a character next to a match makes it part of a longer word (``Sluiskade``, ``Sluis-Veld``)."""
+    return char.isalnum() or char in "_'’-"
 
 
 def configured_model(setting: str | None = None) -> NameModel | None:
