@@ -11,9 +11,11 @@ has at least two words, is a name too: what a reader would do, and what keeps a 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from anonymisation.names import NOT_PERSON_WORDS, PARTICLES, STREET_ENDINGS, NameSpan
@@ -190,3 +192,18 @@ def _load(value: str) -> NameModel | None:
     from anonymisation.namemodel import NameModel, default_name_model
 
     return NameModel(value) if value else default_name_model()
+
+
+def model_id(setting: str | None = None) -> str:
+    """Name the configured name model for reports and manifests: file name and the start of its SHA-256.
+
+    ``none`` when the configuration switches the model off (person names by the rules alone).
+    """
+    model = configured_model(setting)
+    return "none" if model is None else _file_id(str(model.path))
+
+
+@functools.cache
+def _file_id(path: str) -> str:
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return f"{Path(path).name} sha256:{digest[:12]}"

@@ -186,6 +186,8 @@ def anonymise_source(
         "operator": operator,
         "key_id": key_id,
         "native_id_policy": anonymiser.native_id,
+        # which person-name model found the names (the rules alone: "none"); its card is in the package
+        "name_model": _name_model_id(),
         "documents_in": documents_in,
         "documents_out": writer.rows_written,
         "documents_with_personal_data": touched,
@@ -372,3 +374,9 @@ __all__ = [
     "residual_analyzer",
     "residual_scan",
 ]
+
+
+def _name_model_id() -> str:
+    from anonymisation.persons import model_id  # imported here: this module stays light for path helpers
+
+    return model_id()

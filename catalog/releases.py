@@ -337,6 +337,7 @@ def _write_release(
                     # by keyed pseudonyms (absent in reports of older code)
                     "native_id_policy": p.get("native_id_policy"),
                     "fields_pseudonymised": p.get("fields_pseudonymised"),
+                    "name_model": p.get("name_model"),
                 },
                 # the Great Expectations validation of the anonymised snapshot this release read
                 "expectations": p.get("validation"),

@@ -8,7 +8,15 @@ from typing import NamedTuple
 import pytest
 
 from anonymisation.names import NameSpan
-from anonymisation.persons import PROPAGATED_SCORE, combine, configured_model, find_persons, plausible, propagate, veto
+from anonymisation.persons import (
+    PROPAGATED_SCORE,
+    combine,
+    configured_model,
+    find_persons,
+    plausible,
+    propagate,
+    veto,
+)
 
 
 class Span(NamedTuple):
