@@ -56,6 +56,20 @@ class LabelledSpan(Protocol):
     score: float
 
 
+#: Nouns that name a kind of place or body: the capitalised word right after them is its name (``de wijk
+#: Feijenoord``, ``het dorp Nes``), not a person, whatever the model thinks.
+PLACE_NOUNS = frozenset(
+    "wijk buurt stad dorp gemeente provincie regio streek rivier straat plein haven eiland land club "
+    "vereniging stichting partij krant omroep ziekenhuis school universiteit station".split()
+)
+
+
+def after_place_noun(text: str, start: int) -> bool:
+    """Tell whether the word before ``start`` is a place or body noun (``wijk``, ``gemeente``, ``club``)."""
+    words = _WORD.findall(text[max(0, start - 30) : start])
+    return bool(words) and words[-1].lower() in PLACE_NOUNS
+
+
 def plausible(name: str) -> bool:
     """Tell whether a model's ``PER`` span can name a person, by the rules' vetoes.
 
@@ -116,7 +130,11 @@ def find_persons(
 ) -> list[NameSpan]:
     """Combine both finders' names the way the pipeline does: veto, join, then propagate through ``text``."""
     kept = veto(rule_spans, model_spans, VETO_MIN_SCORE)
-    persons = [s for s in model_spans if s.label != "PER" or plausible(text[s.start : s.end])]
+    persons = [
+        s
+        for s in model_spans
+        if s.label != "PER" or (plausible(text[s.start : s.end]) and not after_place_noun(text, s.start))
+    ]
     return propagate(combine(kept, persons, MODEL_MIN_SCORE), text, common)
 
 

@@ -10,9 +10,11 @@ import pytest
 from anonymisation.names import NameSpan
 from anonymisation.persons import (
     PROPAGATED_SCORE,
+    after_place_noun,
     combine,
     configured_model,
     find_persons,
+    model_id,
     plausible,
     propagate,
     veto,
@@ -145,3 +147,20 @@ def test_name_shapes_are_replaced_whole_by_model_and_rules(recognizer, text, nam
 )
 def test_words_that_are_not_names_stay(recognizer, text):
     assert [text[r.start : r.end] for r in recognizer.analyze(text, ["PERSON"])] == []
+
+
+def test_a_model_name_right_after_a_place_noun_is_a_place():
+    text = "Het geld gaat naar de wijk Feijenoord en de gemeente Assen."
+    model = [Span(27, 37, "PER", 0.9), Span(53, 58, "PER", 0.85)]
+    assert find_persons([], model, text, frozenset()) == []
+    assert not after_place_noun("Volgens Jan Smit", 12)
+
+
+def test_the_model_id_names_the_shipped_file_and_its_digest():
+    import hashlib
+
+    from anonymisation.namemodel import DEFAULT_MODEL_PATH
+
+    digest = hashlib.sha256(DEFAULT_MODEL_PATH.read_bytes()).hexdigest()
+    assert model_id("") == f"names-nl.crfsuite sha256:{digest[:12]}"
+    assert model_id("none") == "none"
