@@ -37,8 +37,9 @@ LABELS = ("PER", "LOC", "ORG")
 
 #: Tokens around a trigger that are tagged too. None: runs of triggers (joined across tussenvoegsels) are
 #: tagged as one sequence and the features still read +-2 tokens of context. Against +-2 tokens this tags
-#: 1.9x faster with the same CoNLL-2002 figures (model and rules together: recall 0.932 against 0.928,
-#: precision 0.711 against 0.724) and less over-masking on OCR; training uses the same windows.
+#: 1.9x faster with the same figures on the news dev set (model and rules together, benchmarks/eval_pii.py:
+#: recall 0.932 against 0.928, precision 0.711 against 0.724) and less over-masking on OCR; training uses
+#: the same windows.
 WINDOW = 0
 
 # A token: initials (J. / A.B. / Th. / A.Th.Chr.), "v/d" and "v.d.", elided articles ('t, 's, d'Ancona is

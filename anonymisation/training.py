@@ -14,8 +14,10 @@ Training data (only what allows shipping a derived model):
 - any ``--train FILE`` an operator adds (CoNLL: token ... tag per line; or JSONL with ``tokens`` and
   ``ner_tags``, or ``text`` and ``spans`` of ``{"start", "end", "label"}``).
 
-Never trained on: ``pii-dev/conll2002-ned-testa.jsonl`` (CoNLL-2002: research use only; evaluation only)
-and ``text-nl/`` (CC BY-SA: a model trained on it would carry share-alike terms).
+Never trained on: evaluation-only files (research-only licences; the model alone is measured on them by
+``benchmarks/eval_name_model.py``) and ``text-nl/`` (CC BY-SA: a model trained on it would carry
+share-alike terms). The training reads nothing but the files named above; it evaluates on the KB split it
+holds out.
 """
 
 from __future__ import annotations
@@ -56,7 +58,6 @@ CRF_PARAMS = {
 TAG_MAP = {"PER": "PER", "LOC": "LOC", "GPE": "LOC", "LOCderiv": "LOC", "ORG": "ORG"}
 
 KB_FILE = "pii-dev/kb-ocr-ner-dev.jsonl"
-CONLL_DEV_FILE = "pii-dev/conll2002-ned-testa.jsonl"
 VOC_GLOB = "ner-train/voc-missives/*.conll"
 
 #: Licences of the data files used, as the data README states them.
@@ -809,7 +810,12 @@ class TokenScores:
         }
 
 
-def _score_tokens(scores: TokenScores, model: NameModel, groups: Iterable[list[dict]]) -> None:
+def score_groups(model: NameModel, groups: Iterable[list[dict]]) -> dict[str, float]:
+    """Score the model alone on gold IOB2 records; each group (records of one article) is tagged as one text.
+
+    Records have ``tokens`` and ``ner_tags``; tokens are joined by single spaces, records by newlines.
+    """
+    scores = TokenScores()
     for group in groups:
         lines, offsets, per, o, position = [], [], [], [], 0
         for record in group:
@@ -820,31 +826,15 @@ def _score_tokens(scores: TokenScores, model: NameModel, groups: Iterable[list[d
                 position += len(token) + 1
             lines.append(" ".join(record["tokens"]))
         scores.add(offsets, per, o, model.find("\n".join(lines)))
+    return scores.figures()
 
 
 def evaluate(model: NameModel, data: Path) -> dict[str, dict[str, float]]:
-    """Evaluate the model alone on CoNLL-2002 dev (articles and sentences) and the KB held-out split."""
-    results = {}
-    conll = data / CONLL_DEV_FILE
-    if conll.exists():
-        records = list(read_jsonl(conll))
-        articles: dict[int, list[dict]] = {}
-        for record in records:
-            articles.setdefault(record["doc"], []).append(record)
-        for name, groups in (
-            ("conll2002_dev_articles", list(articles.values())),
-            ("conll2002_dev_sentences", [[r] for r in records]),
-        ):
-            scores = TokenScores()
-            started = time.perf_counter()
-            _score_tokens(scores, model, groups)
-            results[name] = scores.figures() | {"seconds": round(time.perf_counter() - started, 2)}
-    if (data / KB_FILE).exists():
-        held = [r for i, r in enumerate(read_jsonl(data / KB_FILE)) if i % 4 == 3]
-        scores = TokenScores()
-        _score_tokens(scores, model, [[r] for r in held])
-        results["kb_heldout"] = scores.figures()
-    return results
+    """Evaluate the model alone on the KB split that training holds out (other sets: ``benchmarks/``)."""
+    if not (data / KB_FILE).exists():
+        return {}
+    held = [r for i, r in enumerate(read_jsonl(data / KB_FILE)) if i % 4 == 3]
+    return {"kb_heldout": score_groups(model, [[r] for r in held])}
 
 
 def print_results(results: dict[str, dict[str, float]]) -> None:
@@ -918,7 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kb_heldout": "records with index % 4 == 3 of " + KB_FILE,
         "training_data": counts,
         "excluded": {
-            CONLL_DEV_FILE: "CoNLL-2002, research use only: evaluation only",
+            "evaluation-only files (research-only licences)": "never read by the training",
             "text-nl/*": "CC BY-SA 4.0: not used for training",
         },
         "evaluation": results,
