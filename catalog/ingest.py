@@ -78,9 +78,10 @@ def current_cursor(storage: Storage, source_id: str) -> dict[str, Any]:
 
     ``cursor.json`` is written after the report, so it can lag behind it after a crash, never run ahead.
     """
-    reports = committed_ingests(storage, source_id)
-    if reports:
-        committed = committed_cursor_path(source_id, reports[-1]["ingest_id"])
+    # report file names are ingest ids, which sort by time: the newest name is enough, no report is read
+    ingests = [name.removesuffix(".json") for name in storage.ls(f"raw/{source_id}/ingests") if name.endswith(".json")]
+    if ingests:
+        committed = committed_cursor_path(source_id, max(ingests))
         if storage.exists(committed):
             return storage.read_json(committed)
     return storage.read_json(cursor_path(source_id)) if storage.exists(cursor_path(source_id)) else {}

@@ -30,7 +30,7 @@ from catalog.parquet import BatchWriter, iter_batches, sha256_file, sha256_strea
 from catalog.staging import temporary_directory
 from catalog.storage import Storage, is_temp_file_name
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
-from quality.dedup_index import INDEX_FOLDER, NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan
+from quality.dedup_index import INDEX_FOLDER, NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan, part_release
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "corpusfabriek.release/1"
@@ -510,6 +510,14 @@ def clean_incomplete_releases(
         if not dry_run:
             storage.delete(path, recursive=recursive)
 
+    def sweep(path: str, kind: str) -> None:
+        """Remove one leftover file under ``kind``, unless it may belong to a build in progress."""
+        if young(path):
+            report["kept_too_young"].append(path)
+        else:
+            report[kind].append(path)
+            remove(path)
+
     corpora = (
         [corpus]
         if corpus
@@ -539,27 +547,15 @@ def clean_incomplete_releases(
                 remove(excluded_file)
         for scheme in storage.ls(f"{INDEX_FOLDER}/{name}", dirs_only=True):
             for entry in storage.ls(f"{INDEX_FOLDER}/{name}/{scheme}"):
-                kind, _, rest = entry.partition("-")
-                if kind not in ("bands", "decided") or not rest.endswith(".parquet"):
-                    continue
-                if rest.removesuffix(".parquet") not in complete:
-                    path = f"{INDEX_FOLDER}/{name}/{scheme}/{entry}"
-                    if young(path):
-                        report["kept_too_young"].append(path)
-                        continue
-                    report["orphaned_index_parts"].append(path)
-                    remove(path)
+                release = part_release(entry)
+                if release is not None and release not in complete:
+                    sweep(f"{INDEX_FOLDER}/{name}/{scheme}/{entry}", "orphaned_index_parts")
         for folder in [release_dir(name, version) for version in sorted(complete, key=version_sort_key)] + [
             excluded_folder
         ]:
             for entry in storage.ls(folder, hidden=True):
                 if is_temp_file_name(entry):
-                    path = f"{folder}/{entry}"
-                    if young(path):
-                        report["kept_too_young"].append(path)
-                        continue
-                    report["temp_files"].append(path)
-                    remove(path)
+                    sweep(f"{folder}/{entry}", "temp_files")
     return {key: sorted(paths) for key, paths in report.items()}
 
 

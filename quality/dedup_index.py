@@ -84,6 +84,14 @@ def release_ranks(versions: Iterable[str]) -> dict[str, int]:
     return {version: rank for rank, version in enumerate(sorted(set(versions), key=key))}
 
 
+def part_release(file_name: str) -> str | None:
+    """Return the release that wrote an index part (``bands-<release>.parquet``, ``decided-...``), else ``None``."""
+    kind, _, rest = file_name.partition("-")
+    if kind not in ("bands", "decided") or not rest.endswith(".parquet"):
+        return None
+    return rest.removesuffix(".parquet")
+
+
 def index_folder(corpus: str, settings: MinHashSettings) -> str:
     """Folder of a corpus's index for one signature scheme and set of LSH parameters."""
     scheme = f"{SIGNATURE_SCHEME} n{settings.ngram} b{settings.bands} r{settings.rows} s{settings.seed}"
@@ -139,9 +147,9 @@ class NearDuplicateIndex:
     def parts(self) -> dict[str, list[str]]:
         """Return every part of the index by the release that wrote it: ``{release: [path, ...]}``."""
         found: dict[str, list[str]] = {}
-        for prefix in ("bands", "decided"):
-            for part in self.storage.glob(f"{self.folder}/{prefix}-*.parquet"):
-                release = part.rsplit("/", 1)[-1].removeprefix(f"{prefix}-").removesuffix(".parquet")
+        for part in self.storage.glob(f"{self.folder}/*.parquet"):
+            release = part_release(part.rsplit("/", 1)[-1])
+            if release is not None:
                 found.setdefault(release, []).append(part)
         return found
 
