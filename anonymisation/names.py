@@ -114,8 +114,20 @@ NOT_PERSON_WORDS = frozenset(
     cup beker trofee prijs prix grand tour ronde open spelen kampioenschap olympische
     noord zuid oost west noord- zuid- oost- west- nieuw sint st
     qaida qaeda jazeera aqsa
+    pharma securities national international holdings motors telecom media systems software studio
+    studios capital partners consulting services foods energy insurance finance financial industries
+    electronics communications networks technologies solutions airways
     """.split()
 )
+
+#: Endings of compound nouns for a company, service, club or medium (``Inlichtingendienst``,
+#: ``oliedienstverlener``, ``mediaholding``, ``voetbalclub``): such a word is a body, never a person's name.
+BODY_ENDINGS = (
+    "bedrijf", "concern", "holding", "groep", "maatschappij", "vennootschap", "verlener", "leverancier",
+    "fabrikant", "producent", "provider", "uitgeverij", "keten", "bank", "krant", "dagblad", "weekblad",
+    "omroep", "zender", "club", "ploeg", "partij", "firma", "verzekeraar", "dienst", "fonds", "genootschap",
+    "vereniging", "ministerie", "commissie",
+)  # fmt: skip
 
 #: Months and days are capitalised in headings and never names.
 CALENDAR = frozenset(
@@ -297,7 +309,7 @@ _HONORIFIC_INITIALS = frozenset("zm zkh hm hkh ze zh zijne hare".split())
 
 
 #: Endings of capitalised adjectives and demonyms (Buitenlandse, Joegoslavische, Braziliaan).
-_ADJECTIVE_ENDINGS = (
+ADJECTIVE_ENDINGS = (
     "ish",
     "landse",
     "ische",
@@ -320,7 +332,7 @@ _STREET_ENDINGS = STREET_ENDINGS
 _PLACE_PREPOSITIONS = frozenset("in uit naar te nabij richting bij tussen rond".split())
 
 #: Endings of compound roles (televisiemaker, Likoed-leider, ex-president, oud-premier).
-_ROLE_ENDINGS = tuple(
+ROLE_ENDINGS = tuple(
     "leider voorzitter minister president premier maker chef woordvoerder directeur trainer coach winnaar "
     "speler kampioen renner zanger zangeres schrijver auteur promotor manager kandidaat rechter advocaat "
     "generaal secretaris commissaris burgemeester schepen".split()
@@ -469,7 +481,7 @@ class PersonNameFinder:
         Places may: van Gent and van 't Hof are surnames.
         """
         lower = word.lower()
-        return not lower.endswith(_ADJECTIVE_ENDINGS)
+        return not lower.endswith(ADJECTIVE_ENDINGS)
 
     def _capitalised_particles(self, tokens: list[_Token], start: int, i: int, text: str) -> int:
         """Return where a name opened by capitalised tussenvoegsels before token ``i`` starts (or ``i``).
@@ -558,6 +570,30 @@ class PersonNameFinder:
         return not (after < len(tokens) and tokens[after].text.isdigit())
 
     @staticmethod
+    def _closes(tokens: list[_Token], index: int) -> bool:
+        """Tell whether token ``index`` closes a bracket: an age is ``(54)``, not ``(1 & 3)``."""
+        return index < len(tokens) and tokens[index].text == ")"
+
+    @staticmethod
+    def _byline(tokens: list[_Token], first: int, last: int, text: str) -> bool:
+        """Tell whether the run is an author's initials on a line of their own: ``(MR)``, ``( ABx )``.
+
+        On its own line, not after a name: ``Otto Schily (SPD)`` is a party, ``(MID)`` an abbreviation.
+        """
+        word = tokens[first].text
+        if first != last or not word.isupper() or len(word) > 3 or first == 0 or last + 1 >= len(tokens):
+            return False
+        opening, closing = tokens[first - 1], tokens[last + 1]
+        if opening.text != "(" or closing.text != ")":
+            return False
+        before = text.rfind("\n", 0, opening.start)
+        after = text.find("\n", closing.end)
+        return (
+            not text[before + 1 : opening.start].strip()
+            and not text[closing.end : after if after != -1 else None].strip()
+        )
+
+    @staticmethod
     def _sentence_start(tokens: list[_Token], index: int, text: str) -> bool:
         return (
             index == 0
@@ -617,29 +653,34 @@ class PersonNameFinder:
         for w in names:
             if len(w) > 9 and w.lower().endswith(_STREET_ENDINGS):
                 return 0.0  # a compound street name stays a street after a tussenvoegsel (de Van Iseghemlaan)
+            if len(w) > 7 and w.lower().endswith(BODY_ENDINGS):
+                return 0.0  # Marine Inlichtingendienst, IT-bedrijf
         sentence_start = self._sentence_start(tokens, first, text)
         if sentence_start and len(words) == 1 and words[0].lower() in lex.function_words:
             return 0.0
         if first > 0 and tokens[first].text.lower() in lex.function_words and sentence_start:
             # "De Morgen", "Het Volk": a capitalised article at a sentence start is not a name part
             return 0.0
-        prev = tokens[first - 1].text.lower().rstrip(".") if first > 0 else ""
-        prev2 = tokens[first - 2].text.lower().rstrip(".") if first > 1 else ""
+        # a cue on the line before says nothing: "auteur" over an article's first line, a heading
+        prev = tokens[first - 1].text.lower().rstrip(".") if first > 0 and not sentence_start else ""
+        prev2 = tokens[first - 2].text.lower().rstrip(".") if prev and first > 1 else ""
         nxt = tokens[last + 1].text.lower() if last + 1 < len(tokens) else ""
         after_nxt = tokens[last + 2].text if last + 2 < len(tokens) else ""
+        byline = self._byline(tokens, first, last, text)
         score = 0.0
         has_initials = len(names) < len(words)
         given = self._given(words[0])
         if all(w.isupper() for w in names) and not (given or has_initials or prev in TITLES):
             # acronyms and headings in capitals: only with a given name, initials or a title
-            return 0.6 if len(names) == 1 and len(names[0]) <= 3 and prev == "(" and nxt == ")" else 0.0
+            return 0.6 if byline else 0.0
         surname = words[-1] in lex.surnames or words[-1].capitalize() in lex.surnames
         place = all(w in lex.places for w in names)
-        common = any(w.lower() in lex.common_words for w in names)
+        # the head of a compound counts: "Oost-Duitse Eisenach", "IT-bedrijf Tectrade" are no full name
+        common = any(w.lower() in lex.common_words or w.lower().rsplit("-", 1)[-1] in lex.common_words for w in names)
         particle_name = self._particle_surname(tokens, first, last, text)
         bare_prev = prev.split("-")[-1]
         role = (
-            prev in TITLES or bare_prev in TITLES or (len(prev) > 6 and prev.isalpha() and prev.endswith(_ROLE_ENDINGS))
+            prev in TITLES or bare_prev in TITLES or (len(prev) > 6 and prev.isalpha() and prev.endswith(ROLE_ENDINGS))
         )
         # positive evidence, strongest first
         if role or (prev2 in TITLES and prev in {"de", "het"}):
@@ -650,10 +691,10 @@ class PersonNameFinder:
             score = 0.8
         elif particle_name:
             score = 0.6
-        elif nxt == "(" and after_nxt.isdigit() and 0 < int(after_nxt) < 120:
+        elif nxt == "(" and after_nxt.isdigit() and 0 < int(after_nxt) < 120 and self._closes(tokens, last + 3):
             score = 0.8
-        elif len(words) == 1 and words[0].isupper() and len(words[0]) <= 3 and prev == "(" and nxt == ")":
-            score = 0.6  # a byline: (MR), (ABx) after an article
+        elif byline:
+            score = 0.6  # (MR), (ABx) under an article
         elif given or (surname and not sentence_start):
             score = 0.55
         elif len(names) >= 2 and self.unknown_words and not sentence_start and not common:
@@ -666,7 +707,7 @@ class PersonNameFinder:
         if particle_name is None and not role:
             score = min(score, 0.3)  # Den Haag, El Paso, Ter Apel
         if not (role or given):
-            if any(w.lower().endswith(_ADJECTIVE_ENDINGS) for w in names):
+            if any(w.lower().endswith(ADJECTIVE_ENDINGS) for w in names):
                 score = min(score, 0.3)
             # capital initials before a place name make a person (A. van der Sluis); "d.w.z." does not
             if place and not ((has_initials and words[0][0].isupper()) or particle_name):

@@ -18,7 +18,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from anonymisation.names import NOT_PERSON_WORDS, PARTICLES, STREET_ENDINGS, NameSpan
+from anonymisation.names import (
+    ADJECTIVE_ENDINGS,
+    BODY_ENDINGS,
+    NOT_PERSON_WORDS,
+    PARTICLES,
+    ROLE_ENDINGS,
+    STREET_ENDINGS,
+    TITLES,
+    NameSpan,
+)
 
 if TYPE_CHECKING:
     from anonymisation.namemodel import NameModel
@@ -31,12 +40,19 @@ NAME_MODEL_ENV = "CORPUSFABRIEK_NAME_MODEL"
 #: takes unknown company and place names for persons; the rules cover the clear cases anyway.
 MODEL_MIN_SCORE = 0.8
 
+#: A one-word ``PER`` span of the model counts from this score: alone, an unknown capitalised word is as
+#: often a company (``Swissair en Sabena``) as a surname.
+MODEL_ALONE_SCORE = 0.9
+
 #: The score a model-only span reports. Lower than a street address's (0.7): a street named after a person
 #: (``Prins Hendrikkade``, ``Willem de Zwijgerlaan``) stays an address when the two overlap.
 MODEL_SPAN_SCORE = 0.65
 
 #: A rule's span that the model confidently calls an organisation or place (and not a person) is dropped.
 VETO_MIN_SCORE = 0.7
+
+#: A rule's span from this score has a title, role, initials or a given name: evidence no body noun outweighs.
+STRONG_RULE_SCORE = 0.8
 
 #: Score of a mention found only because the same name was found elsewhere in the document.
 PROPAGATED_SCORE = 0.6
@@ -65,9 +81,48 @@ PLACE_NOUNS = frozenset(
 
 
 def after_place_noun(text: str, start: int) -> bool:
-    """Tell whether the word before ``start`` is a place or body noun (``wijk``, ``gemeente``, ``club``)."""
+    """Tell whether the word before ``start`` names a place or body (``wijk``, ``gemeente``, ``softwarebedrijf``)."""
     words = _WORD.findall(text[max(0, start - 30) : start])
-    return bool(words) and words[-1].lower() in PLACE_NOUNS
+    if not words or "\n" in text[start - len(words[-1]) - 2 if start > len(words[-1]) + 2 else 0 : start]:
+        return False
+    last = words[-1].lower()
+    return last in PLACE_NOUNS or (len(last) > 7 and last.endswith(BODY_ENDINGS))
+
+
+def body_names(text: str, words: Iterable[str]) -> set[str]:
+    """Return those of ``words`` that follow a place or body noun somewhere in ``text``.
+
+    ``Het Brugse IT-bedrijf Tectrade`` says what ``Tectrade`` is for the whole document: its other mentions
+    (``zaakvoerder van Tectrade``, ``Tectrade meldt``) are the company too, not a person.
+    """
+    found = set()
+    for word in set(words):
+        start = text.find(word)
+        while start != -1:
+            if after_place_noun(text, start):
+                found.add(word)
+                break
+            start = text.find(word, start + len(word))
+    return found
+
+
+def describes(word: str, following: str, given: frozenset[str], common: frozenset[str]) -> bool:
+    """Tell whether a capitalised word in front of a name says what someone is rather than who.
+
+    A title or role (``Minister``, ``Likoed-leider``, ``VRT-journalist``), a demonym or adjective
+    (``Amerikaanse``), or a common word or an abbreviation right before a given name (``Cultuur Bert``
+    after ``minister van``, ``KMO Jaak``). ``following`` is the word after it; ``common`` are frequent
+    lowercase words that are not names. An unknown word before a given name stays: ``Ehud Barak``.
+    """
+    lower = word.lower()
+    head = lower.rsplit("-", 1)[-1]
+    if len(word) < 2 or lower in PARTICLES or word in given:
+        return False
+    if lower in TITLES:
+        return False
+    if head in TITLES or head.endswith(ROLE_ENDINGS) or lower.endswith(ADJECTIVE_ENDINGS):
+        return True
+    return following in given and (lower in common or word.isupper())
 
 
 def plausible(name: str) -> bool:
@@ -82,7 +137,7 @@ def plausible(name: str) -> bool:
         # after a tussenvoegsel a word is a surname whatever else it means (van der Laan, de Kamer)
         if lower in NOT_PERSON_WORDS and previous not in PARTICLES:
             return False
-        if len(lower) > 6 and lower.endswith(STREET_ENDINGS):
+        if (len(lower) > 6 and lower.endswith(STREET_ENDINGS)) or (len(lower) > 7 and lower.endswith(BODY_ENDINGS)):
             return False
         previous = lower
         if "-" in lower and not NOT_PERSON_WORDS.isdisjoint(lower.split("-")[1:]):
@@ -125,17 +180,70 @@ def veto(rule_spans: Iterable[NameSpan], model_spans: Sequence[LabelledSpan], mi
     return [s for s in rule_spans if not any(a < s.end and s.start < b for a, b in other)]
 
 
-def find_persons(
-    rule_spans: Sequence[NameSpan], model_spans: Sequence[LabelledSpan], text: str, common: frozenset[str]
+def tidy(
+    spans: Iterable[NameSpan], text: str, given: frozenset[str], common: frozenset[str] = frozenset()
 ) -> list[NameSpan]:
-    """Combine both finders' names the way the pipeline does: veto, join, then propagate through ``text``."""
-    kept = veto(rule_spans, model_spans, VETO_MIN_SCORE)
+    """Cut each span to the name itself: per line, without the words that describe, without an employer.
+
+    A name does not run on over a line break (``Aston Villa`` / ``Jan Ullrich`` are two lines); leading
+    words that say what someone is go (:func:`describes`); and after a given name and a surname, ``van``
+    says where someone works (``Leo Pardon van de NMBS``), as the rules also read it.
+    """
+    out: list[NameSpan] = []
+    for span in spans:
+        offset = span.start
+        for line in text[span.start : span.end].split("\n"):
+            words = list(_WORD.finditer(line))
+            while len(words) >= 2 and describes(words[0].group(), words[1].group(), given, common):
+                words.pop(0)
+            names: list[str] = []
+            for k, word in enumerate(words):
+                if word.group() == "van" and len(names) >= 2 and names[0] in given and names[-1] not in given:
+                    words = words[:k]
+                    break
+                lower = word.group().lower()
+                if len(lower) > 1 and word.group()[0].isupper() and lower not in PARTICLES and lower not in TITLES:
+                    names.append(word.group())
+            if words and any(w.group()[0].isupper() for w in words):
+                out.append(NameSpan(offset + words[0].start(), offset + words[-1].end(), span.score))
+            offset += len(line) + 1
+    return sorted(out)
+
+
+def find_persons(
+    rule_spans: Sequence[NameSpan],
+    model_spans: Sequence[LabelledSpan],
+    text: str,
+    common: frozenset[str],
+    given: frozenset[str] = frozenset(),
+) -> list[NameSpan]:
+    """Combine both finders' names the way the pipeline does: veto, join, tidy, then propagate.
+
+    ``common`` are words never propagated alone, ``given`` the known given names (for :func:`tidy`).
+    """
+    kept = [
+        s
+        for s in veto(rule_spans, model_spans, VETO_MIN_SCORE)
+        if s.score >= STRONG_RULE_SCORE or not after_place_noun(text, s.start)
+    ]
     persons = [
         s
         for s in model_spans
-        if s.label != "PER" or (plausible(text[s.start : s.end]) and not after_place_noun(text, s.start))
+        if s.label != "PER"
+        or (
+            plausible(text[s.start : s.end])
+            and not after_place_noun(text, s.start)
+            and (s.score >= MODEL_ALONE_SCORE or _WORD.search(text, s.start, s.end).end() < s.end)
+        )
     ]
-    return propagate(combine(kept, persons, MODEL_MIN_SCORE), text, common)
+    spans = tidy(combine(kept, persons, MODEL_MIN_SCORE), text, given, common)
+    bodies = body_names(text, (w for s in spans for w in _WORD.findall(text, s.start, s.end) if w[0].isupper()))
+    if bodies:
+        spans = [
+            s for s in spans if not bodies.issuperset(w for w in _WORD.findall(text, s.start, s.end) if w[0].isupper())
+        ]
+        common = common | {word.lower() for word in bodies}
+    return propagate(spans, text, common)
 
 
 def _mentions(found: Sequence[NameSpan], text: str, common: frozenset[str]) -> set[str]:
@@ -157,18 +265,24 @@ def _mentions(found: Sequence[NameSpan], text: str, common: frozenset[str]) -> s
     return names
 
 
-def propagate(spans: Sequence[NameSpan], text: str, common: frozenset[str] = frozenset()) -> list[NameSpan]:
+def propagate(
+    spans: Sequence[NameSpan],
+    text: str,
+    common: frozenset[str] = frozenset(),
+    places: Sequence[tuple[int, int]] = (),
+) -> list[NameSpan]:
     """Add every other mention in ``text`` of a name in ``spans``; return all spans, sorted and overlap-free.
 
     A mention is the whole word sequence (never part of a longer word). ``common`` holds lower-case words
     that are never propagated alone (frequent Dutch words that are also surnames, such as ``de Groot``'s
-    ``groot``).
+    ``groot``). A mention inside one of ``places`` (where the model saw a place or an organisation) or right
+    after a place or body noun is not added: ``Sabena`` as a surname once does not make the airline a person.
     """
     names = _mentions(spans, text, common)
     if not names:
         return sorted(spans)
     found = list(spans)
-    taken = [(s.start, s.end) for s in spans]
+    taken = [(s.start, s.end) for s in spans] + list(places)
     # str.find per name, not one compiled alternation: compiling a new pattern per document cost more than
     # the search itself
     for name in sorted(names, key=len, reverse=True):
@@ -179,6 +293,7 @@ def propagate(spans: Sequence[NameSpan], text: str, common: frozenset[str] = fro
                 not (start and _joins(text[start - 1]))
                 and not (end < len(text) and _joins(text[end]))
                 and not any(a < end and start < b for a, b in taken)
+                and not after_place_noun(text, start)
             ):
                 found.append(NameSpan(start, end, PROPAGATED_SCORE))
                 taken.append((start, end))

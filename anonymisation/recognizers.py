@@ -883,7 +883,8 @@ class NlPersonRecognizer(EntityRecognizer):
         spans = finder.find(text)
         model = self._name_model()
         if model is not None:
-            spans = find_persons(spans, model.find(text), text, _never_alone(finder.lexicon))
+            lexicon = finder.lexicon
+            spans = find_persons(spans, model.find(text), text, _never_alone(lexicon), lexicon.given_names)
         return [
             RecognizerResult(
                 "PERSON",

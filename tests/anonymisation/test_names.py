@@ -213,3 +213,29 @@ def test_dates_languages_places_and_institutions_stay_unmasked(finder, text):
 )
 def test_abbreviations_and_streets_around_the_new_shapes_are_not_names(finder, text):
     assert names(finder, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "auteur\nZeventien kinderen werden gisteren ziek.",  # a role word on the line above
+        "Algemeen ( 1 & 3 )\nDe trein rijdt weer.",  # a section heading, not an age
+        "Hij werkt voor de Marine Inlichtingendienst in Den Haag.",  # a body by its compound ending
+        "Het aandeel van Omega Pharma steeg gisteren.",  # a company word inside the run
+        "In het Oost-Duitse Eisenach werden jongeren opgepakt.",  # an adjective compound before a place
+    ],
+)
+def test_cues_across_lines_brackets_headings_and_bodies_make_no_name(finder, text):
+    assert names(finder, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Het nieuws kwam laat.\n( RG )\nDe volgende dag", ["RG"]),  # an author's initials on their own line
+        ("Gisteren overleed Jan Peeters ( 54 ) in Gent.", ["Jan Peeters"]),  # an age in brackets
+        ("Minister Otto Schily ( SPD ) riep alle Duitsers op.", ["Otto Schily"]),  # a party, not a byline
+    ],
+)
+def test_bylines_and_ages_still_make_names(finder, text, expected):
+    assert names(finder, text) == expected

@@ -11,12 +11,14 @@ from anonymisation.names import NameSpan
 from anonymisation.persons import (
     PROPAGATED_SCORE,
     after_place_noun,
+    body_names,
     combine,
     configured_model,
     find_persons,
     model_id,
     plausible,
     propagate,
+    tidy,
     veto,
 )
 
@@ -100,6 +102,55 @@ def test_find_persons_vetoes_joins_and_propagates():
     model = [Span(19, 25, "ORG", 0.95), Span(8, 14, "PER", 0.9)]
     spans = find_persons(rules, model, text, frozenset())
     assert [text[s.start : s.end] for s in spans] == ["Visser", "Visser"]
+
+
+GIVEN = frozenset({"Ariel", "Bert", "Leo", "Patrick", "Kees", "Barak", "Jan"})
+COMMON = frozenset({"cultuur", "de", "van"})
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "expected"),
+    [
+        ("de Likoed-leider Ariel Sharon sprak", "Likoed-leider Ariel Sharon", "Ariel Sharon"),  # a role
+        ("minister van Cultuur Bert Anciaux zei", "Cultuur Bert Anciaux", "Bert Anciaux"),  # a portfolio
+        ("volgens Leo Pardon van de NMBS is", "Leo Pardon van de NMBS", "Leo Pardon"),  # an employer
+        ("zei Patrick Du Bois van Sabena", "Patrick Du Bois van Sabena", "Patrick Du Bois"),
+        ("de Amerikaanse Jan Smit", "Amerikaanse Jan Smit", "Jan Smit"),  # a demonym
+        ("premier Ehud Barak sprak", "Ehud Barak", "Ehud Barak"),  # an unknown given name stays
+        ("Correspondent Kees Broere schreef", "Kees Broere", "Kees Broere"),  # Kees is no adjective
+        ("Koning Lodewijk Napoleon", "Koning Lodewijk Napoleon", "Koning Lodewijk Napoleon"),  # a title stays
+        ("Jan van Dijk kwam", "Jan van Dijk", "Jan van Dijk"),  # a surname with tussenvoegsel
+    ],
+)
+def test_tidy_keeps_the_name_and_drops_what_describes_or_employs(text, name, expected):
+    start = text.index(name)
+    spans = tidy([NameSpan(start, start + len(name), 0.8)], text, GIVEN, COMMON)
+    assert [text[s.start : s.end] for s in spans] == [expected]
+
+
+def test_tidy_splits_a_span_at_a_line_break():
+    text = "Ullrich tekent bij Aston Villa\nJan Ullrich voert aan"
+    start = text.index("Aston")
+    spans = tidy([NameSpan(start, text.index(" voert"), 0.8)], text, GIVEN, COMMON)
+    assert [text[s.start : s.end] for s in spans] == ["Aston Villa", "Jan Ullrich"]
+
+
+def test_a_name_after_a_body_noun_is_that_body_in_the_whole_document():
+    text = "Het Brugse IT-bedrijf Tectrade groeit. Volgens de zaakvoerder van Tectrade komt er meer."
+    assert body_names(text, ["Tectrade", "Brugse", "Volgens"]) == {"Tectrade"}
+    first, second = text.index("Tectrade"), text.rindex("Tectrade")
+    rules = [NameSpan(second - 4, second + 8, 0.6)]  # "van Tectrade" read as a surname
+    model = [Span(second, second + 8, "PER", 0.95)]
+    assert find_persons(rules, model, text, frozenset(), GIVEN) == []
+    assert first < second
+
+
+def test_a_lone_model_word_needs_a_higher_score_than_a_full_name():
+    text = "Er is een akkoord tussen Swissair en Sabena. Ook Anna Visser tekende."
+    sabena, anna = text.index("Sabena"), text.index("Anna")
+    model = [Span(sabena, sabena + 6, "PER", 0.85), Span(anna, anna + 11, "PER", 0.85)]
+    spans = find_persons([], model, text, frozenset(), GIVEN)
+    assert [text[s.start : s.end] for s in spans] == ["Anna Visser"]
 
 
 # The name shapes the anonymiser must replace whole, with the shipped model and the rules together.
