@@ -27,6 +27,7 @@ from anonymisation.operators import (
     anonymise_with_spans,
 )
 from anonymisation.pseudonyms import ReplacedValues, TokenOperator
+from anonymisation.recognizers import OPTIONAL_ENTITIES
 
 OPERATORS = ("surrogate", "placeholder", "hash")
 #: What to do with native ids: always a keyed pseudonym, or keep one in which nothing is found.
@@ -109,7 +110,7 @@ class Anonymiser:
     """Anonymise texts with one analyzer and one policy.
 
     :param operator: default operator name; ``operators`` overrides it per entity type.
-    :param entities: entity types to replace (default: all the analyzer knows).
+    :param entities: entity types to replace (default: all the analyzer knows but places and organisations).
     :param keep_names: person names left as they are (e.g. public office holders); each kept mention is
         counted under ``kept``.
     :param key: the secret key for surrogates, hashes and pseudonyms (at least 16 bytes, see
@@ -170,8 +171,8 @@ class Anonymiser:
         return self.anonymise_parts([text]).parts[0]
 
     def wants(self, entity: str) -> bool:
-        """Tell whether the policy replaces ``entity``."""
-        return self.entities is None or entity in self.entities
+        """Tell whether the policy replaces ``entity`` (places and organisations only when it names them)."""
+        return entity in self.entities if self.entities is not None else entity not in OPTIONAL_ENTITIES
 
     def anonymise_parts(
         self,

@@ -286,6 +286,13 @@ def default_analyzer() -> AnalyzerEngine:
     return build_analyzer()
 
 
+def default_entities(analyzer: AnalyzerEngine) -> list[str]:
+    """Return the entities an analysis looks for unless told otherwise: all but places and organisations."""
+    from anonymisation.recognizers import OPTIONAL_ENTITIES
+
+    return [e for e in analyzer.get_supported_entities(LANGUAGE) if e not in OPTIONAL_ENTITIES]
+
+
 def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
     """Drop findings that overlap a better one: higher score wins, then the longer span, then the earlier.
 
@@ -312,14 +319,15 @@ def analyse(
     """Find personal data in Dutch ``text``; non-overlapping findings sorted by position.
 
     :param analyzer: default ``default_analyzer()``.
-    :param entities: restrict to these entity names (default: all the recognizers know).
+    :param entities: restrict to these entity names (default: all the recognizers know except the optional
+        ones, places and organisations, which only a policy that names them replaces).
     :param score_threshold: drop findings scoring below this.
     """
     engine = analyzer if analyzer is not None else default_analyzer()
     results = engine.analyze(
         text=text,
         language=LANGUAGE,
-        entities=list(entities) if entities is not None else None,
+        entities=list(entities) if entities is not None else default_entities(engine),
         score_threshold=score_threshold,
     )
     return resolve_overlaps(Finding(r.entity_type, r.start, r.end, float(r.score)) for r in results)

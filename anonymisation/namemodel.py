@@ -342,9 +342,21 @@ class NameModel:
         if not labels or not labels <= {"O"} | {f"{p}-{x}" for p in "BI" for x in LABELS}:
             raise ValueError(f"unexpected labels in person-name model {self.path}: {sorted(labels)}")
         _lists()  # build the word lists now, not inside the first document's timing
+        self._last: tuple[str | None, tuple[ModelSpan, ...]] = (None, ())
 
     def find(self, text: str) -> list[ModelSpan]:
-        """Return the entities in ``text``, sorted by start and non-overlapping."""
+        """Return the entities in ``text``, sorted by start and non-overlapping.
+
+        The last text's result is kept: the person and the place/organisation recognizers ask for the same
+        text one after the other, and tagging is the expensive part.
+        """
+        if text == self._last[0]:
+            return list(self._last[1])
+        spans = self._find(text)
+        self._last = (text, tuple(spans))
+        return spans
+
+    def _find(self, text: str) -> list[ModelSpan]:
         doc = scan(text)
         spans: list[ModelSpan] = []
         tagger = self._tagger

@@ -271,9 +271,9 @@ def evaluate(analyzer, docs) -> None:
 
 def structured_recognizers():
     """Our recognizers without PERSON: the structured types this benchmark plants and compares."""
-    from anonymisation.recognizers import dutch_recognizers
+    from anonymisation.recognizers import OPTIONAL_ENTITIES, dutch_recognizers
 
-    return [r for r in dutch_recognizers() if "PERSON" not in r.supported_entities]
+    return [r for r in dutch_recognizers() if not {"PERSON", *OPTIONAL_ENTITIES} & set(r.supported_entities)]
 
 
 def stock_analyzer(ours):
@@ -332,9 +332,13 @@ def stock_enhancer_analyzer():
 
 
 def speed(name: str, analyzer, texts: list[str], megabytes: float) -> float:
-    analyzer.analyze(text=texts[0], language="nl")  # warm-up
+    from anonymisation.engine import default_entities
+
+    # what the pipeline asks for by default: places and organisations only where a policy names them
+    entities = default_entities(analyzer)
+    analyzer.analyze(text=texts[0], language="nl", entities=entities)  # warm-up
     wall, cpu = time.perf_counter(), time.process_time()
-    findings = sum(len(analyzer.analyze(text=text, language="nl")) for text in texts)
+    findings = sum(len(analyzer.analyze(text=text, language="nl", entities=entities)) for text in texts)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(
         f"  {name:<44} {megabytes / cpu:6.2f} MB/s per core"

@@ -123,6 +123,11 @@ PII_ENTITIES = (
     "DATE_OF_BIRTH",
 )
 
+#: Replaced only where a policy lists them: places and organisations (found by the name model) are not
+#: personal data in themselves, but a source (a court, a care sector) may want them gone.
+OPTIONAL_PII_ENTITIES = ("LOCATION", "ORGANIZATION")
+ANY_PII_ENTITY = Literal[PII_ENTITIES + OPTIONAL_PII_ENTITIES]  # type: ignore[valid-type]
+
 
 class AnonymisationPolicy(BaseModel):
     """Which personal data of a source is replaced, and how (the anonymisation stage reads this)."""
@@ -132,10 +137,12 @@ class AnonymisationPolicy(BaseModel):
     operator: Literal["surrogate", "placeholder", "hash"] = Field(
         "surrogate", description="surrogate: realistic replacement; placeholder: <PERSOON>; hash: keyed HMAC"
     )
-    entities: list[Literal[PII_ENTITIES]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: list(PII_ENTITIES), min_length=1, description="entity types that are replaced"
+    entities: list[ANY_PII_ENTITY] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(PII_ENTITIES),
+        min_length=1,
+        description="entity types that are replaced; LOCATION and ORGANIZATION only when listed",
     )
-    operators: dict[Literal[PII_ENTITIES], Literal["surrogate", "placeholder", "hash"]] = Field(  # type: ignore[valid-type]
+    operators: dict[ANY_PII_ENTITY, Literal["surrogate", "placeholder", "hash"]] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="per-entity operator overriding `operator`"
     )
     keep_names: list[str] = Field(

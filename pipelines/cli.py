@@ -636,6 +636,27 @@ def cmd_sources_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _entities(value: str | None) -> list[str] | None:
+    """Parse ``--entities`` (comma-separated, ``+`` first to add to the defaults); ``None``: the defaults.
+
+    :raises SystemExit: an entity type no recognizer knows.
+    """
+    if not value:
+        return None
+    from anonymisation.engine import default_analyzer, default_entities
+    from anonymisation.recognizers import OPTIONAL_ENTITIES
+
+    analyzer = default_analyzer()
+    known = set(default_entities(analyzer)) | set(OPTIONAL_ENTITIES)
+    asked = [e.strip().upper() for e in value.lstrip("+").split(",") if e.strip()]
+    unknown = sorted(set(asked) - known)
+    if unknown or not asked:
+        raise SystemExit(
+            f"--entities: unknown entity type(s) {', '.join(unknown) or '(none)'}; known: {', '.join(sorted(known))}"
+        )
+    return default_entities(analyzer) + asked if value.startswith("+") else asked
+
+
 def cmd_anonymise(args: argparse.Namespace) -> int:
     """Anonymise JSONL records (``id``, ``text``) from a file or stdin to a file or stdout, streaming."""
     from anonymisation.anonymiser import Anonymiser
@@ -644,7 +665,8 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
 
     # JSONL in and out, no storage root: the key comes from the environment only
     key = None if args.operator == "placeholder" else key_from_env(check=check_key)
-    anonymiser = Anonymiser(operator=args.operator, key=key)
+    entities = _entities(args.entities)
+    anonymiser = Anonymiser(operator=args.operator, key=key, entities=entities)
     source = open(args.input, encoding="utf-8") if args.input else sys.stdin
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     counts: dict[str, int] = {}
@@ -903,6 +925,11 @@ def build_parser() -> argparse.ArgumentParser:
     _jsonl_io_arguments(anonymise)
     anonymise.add_argument(
         "--operator", choices=["surrogate", "placeholder", "hash"], default="surrogate", help="replacement"
+    )
+    anonymise.add_argument(
+        "--entities",
+        help="entity types to replace, comma-separated (default: all but LOCATION and ORGANIZATION); "
+        "'+LOCATION,ORGANIZATION' adds places and organisations to the defaults",
     )
     anonymise.set_defaults(func=cmd_anonymise)
 

@@ -83,3 +83,13 @@ def test_missing_and_corrupt_model_files_are_named(tmp_path):
     corrupt.write_bytes(b"not a model at all")
     with pytest.raises(ValueError, match=r"corrupt\.crfsuite"):
         NameModel(corrupt)
+
+
+def test_the_last_text_is_tagged_once_and_its_result_cannot_be_changed_by_a_caller():
+    from anonymisation.namemodel import default_name_model
+
+    model = default_name_model()
+    text = "Gisteren sprak Pieter de Vries in Utrecht."
+    first = model.find(text)
+    first.clear()
+    assert model.find(text) == model.find(text) != []

@@ -12,6 +12,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
 from anonymisation.checksums import bsn_valid, iban_valid
+from anonymisation.engine import default_entities
 from anonymisation.recognizers import (
     DutchPatternRecognizer,
     NlAddressRecognizer,
@@ -55,7 +56,7 @@ def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnalyzerEngin
 
 def found(analyzer: AnalyzerEngine, text: str, entity: str | None = None) -> list[str]:
     """Return the matched substrings (of one entity type, if given) in text order."""
-    results = analyzer.analyze(text, language="nl", entities=[entity] if entity else None)
+    results = analyzer.analyze(text, language="nl", entities=[entity] if entity else default_entities(analyzer))
     return [text[r.start : r.end] for r in sorted(results, key=lambda r: r.start)]
 
 
@@ -66,8 +67,8 @@ def scored(analyzer: AnalyzerEngine, text: str, entity: str) -> dict[str, float]
 
 def test_one_recognizer_per_entity_all_for_dutch():
     recognizers = dutch_recognizers()
-    names = [r.supported_entities[0] for r in recognizers]
-    assert sorted(names) == sorted(ENTITIES)
+    names = [entity for r in recognizers for entity in r.supported_entities]
+    assert sorted(names) == sorted(ENTITIES | {"LOCATION", "ORGANIZATION"})  # those two only when asked
     assert {r.supported_language for r in recognizers} == {"nl"}
 
 
@@ -492,7 +493,7 @@ def _planted_paragraph(seed: int) -> tuple[str, dict[str, str]]:
 @pytest.mark.parametrize("seed", range(5))
 def test_planted_values_in_a_dutch_paragraph_are_all_found(analyzer, seed):
     text, planted = _planted_paragraph(seed)
-    results = analyzer.analyze(text, language="nl")
+    results = analyzer.analyze(text, language="nl", entities=default_entities(analyzer))
     got = {(r.entity_type, text[r.start : r.end]) for r in results}
     missing = {(entity, value) for entity, value in planted.items()} - got
     assert not missing, missing
@@ -520,7 +521,7 @@ temperaturen tot 25 graden. Meer dan 1.500 agenten waren in 2022 en 2023 betrokk
 def test_news_paragraph_reports_only_the_people_in_it(analyzer):
     # Amounts, dates, times, scores, road numbers, articles and place/organisation names are not
     # personal data; the minister, the alderman and the painter are people.
-    results = analyzer.analyze(NEWS, language="nl")
+    results = analyzer.analyze(NEWS, language="nl", entities=default_entities(analyzer))
     assert sorted((r.entity_type, NEWS[r.start : r.end]) for r in results) == [
         ("PERSON", "Keijzer"),
         ("PERSON", "Rembrandt"),
@@ -581,3 +582,17 @@ def test_date_of_birth_gate_ignores_words_that_merely_start_with_geb():
     assert recognizer.may_match("GEBOREN 12-03-1985")
     found = recognizer.analyze("Naam: P. Bakker, geb: 12-03-1985", ["DATE_OF_BIRTH"])
     assert [(r.start, r.end) for r in found] == [(22, 32)]
+
+
+def test_places_and_organisations_come_from_the_model_only_when_asked():
+    from anonymisation.recognizers import OPTIONAL_ENTITIES, NlPlaceOrganisationRecognizer
+
+    text = "Jan Jansen werkt bij Philips in Eindhoven."
+    recognizer = NlPlaceOrganisationRecognizer()
+    assert recognizer.analyze(text, ["PERSON"]) == []
+    found = {(r.entity_type, text[r.start : r.end]) for r in recognizer.analyze(text, list(OPTIONAL_ENTITIES))}
+    assert found == {("ORGANIZATION", "Philips"), ("LOCATION", "Eindhoven")}
+    assert {text[r.start : r.end] for r in recognizer.analyze(text, ["LOCATION"])} == {"Eindhoven"}
+    assert NlPlaceOrganisationRecognizer(model=False).analyze(text, list(OPTIONAL_ENTITIES)) == []
+    # below every other recognizer: a person or an address wins an overlap
+    assert all(r.score < 0.5 for r in recognizer.analyze(text, list(OPTIONAL_ENTITIES)))

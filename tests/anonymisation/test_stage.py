@@ -10,7 +10,7 @@ import pytest
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.checksums import bsn_valid
 from anonymisation.operators import AnonymisationKeyError
-from anonymisation.stage import anonymise_source, anonymised_path, residual_scan
+from anonymisation.stage import anonymise_source, anonymised_path, anonymised_report_path, residual_scan
 from catalog.documents import DOCUMENT_SCHEMA, make_doc_id
 from catalog.ingest import ingest_source
 from catalog.sources import AnonymisationPolicy
@@ -302,3 +302,14 @@ def test_the_stage_fails_clearly_without_the_key(storage, make_spec):
         anonymise_source(
             storage, "bron-a", Anonymiser(operator="placeholder"), operator="placeholder", clean_report=clean
         )
+
+
+def test_places_and_organisations_are_replaced_only_where_the_policy_lists_them(storage):
+    text = "Jan Jansen werkt bij Philips in Eindhoven en woont in Utrecht."
+    _clean_zone(storage, [{"text": text}])
+    (default,) = _anonymise_clean_zone(storage)
+    assert "Philips" in default["text"] and "Eindhoven" in default["text"] and "Jansen" not in default["text"]
+    (asked,) = _anonymise_clean_zone(storage, entities=["PERSON", "LOCATION", "ORGANIZATION"], operator="placeholder")
+    assert asked["text"] == "<PERSOON> werkt bij <ORGANISATIE> in <LOCATIE> en woont in <LOCATIE>."
+    report = storage.read_json(anonymised_report_path("bron-a"))
+    assert report["replacements_by_entity"] == {"LOCATION": 2, "ORGANIZATION": 1, "PERSON": 1}

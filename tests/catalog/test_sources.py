@@ -632,3 +632,13 @@ def test_a_full_networked_spec() -> None:
     assert spec.credentials is not None and spec.credentials.token_env == "SOURCE_OMROEP_NOORD_TOKEN"
     assert spec.politeness.respect_robots is True
     assert spec.oai_pmh.fulltext == "link"  # defaults of options the kind does not use are harmless
+
+
+def test_places_and_organisations_are_replaced_only_when_a_policy_lists_them():
+    from catalog.sources import OPTIONAL_PII_ENTITIES, AnonymisationPolicy
+
+    assert not set(OPTIONAL_PII_ENTITIES) & set(AnonymisationPolicy().entities)
+    policy = AnonymisationPolicy(entities=["PERSON", "LOCATION"], operators={"ORGANIZATION": "placeholder"})
+    assert policy.entities == ["PERSON", "LOCATION"]
+    with pytest.raises(ValueError, match=r"PLACE|Input should be"):
+        AnonymisationPolicy(entities=["PLACE"])

@@ -56,3 +56,21 @@ def test_missing_key_and_bad_input_are_one_line_errors(monkeypatch, capsys):
     assert main(["anonymise", "--operator", "placeholder"]) == 1
     err = capsys.readouterr().err
     assert "line 2: not valid JSON" in err and "264183757" not in err
+
+
+def test_places_and_organisations_only_with_entities(monkeypatch, capsys):
+    record = {"id": 1, "text": "Jan Jansen werkt bij Philips in Eindhoven."}
+    _code, out, _err = run(monkeypatch, capsys, [record], "--operator", "placeholder")
+    assert out[0]["text"] == "<PERSOON> werkt bij Philips in Eindhoven."
+    code, out, err = run(
+        monkeypatch, capsys, [record], "--operator", "placeholder", "--entities", "+LOCATION,ORGANIZATION"
+    )
+    assert code == 0 and out[0]["text"] == "<PERSOON> werkt bij <ORGANISATIE> in <LOCATIE>."
+    assert "LOCATION 1, ORGANIZATION 1, PERSON 1" in err
+    _code, out, _err = run(monkeypatch, capsys, [record], "--operator", "placeholder", "--entities", "LOCATION")
+    assert out[0]["text"] == "Jan Jansen werkt bij Philips in <LOCATIE>."
+
+
+def test_an_unknown_entity_type_is_a_clear_error(monkeypatch, capsys):
+    with pytest.raises(SystemExit, match=r"unknown entity type.*PLACE.*known:.*LOCATION"):
+        run(monkeypatch, capsys, [{"id": 1, "text": "x"}], "--operator", "placeholder", "--entities", "PLACE")
