@@ -25,26 +25,31 @@ from dagster import (
     asset,
 )
 
-from anonymisation.stage import (
-    RESIDUAL_ENTITIES,
-    anonymise_source,
-    anonymised_path,
-    anonymised_report_path,
-    residual_scan,
-)
 from catalog.failures import clear_failure, current_failures, held_back_reason, record_failure
-from catalog.ingest import batch_path, ingest_source, quarantine_path
 from catalog.keys import previous_key_reason, recorded_key_id
 from catalog.registry import UnknownSourceError
-from catalog.releases import build_release, release_dir
-from catalog.reports import partner_report
 from catalog.sources import SourceSpec
 from catalog.storage import Storage
+from catalog.zones import (
+    anonymised_path,
+    anonymised_report_path,
+    batch_path,
+    clean_excluded_path,
+    clean_path,
+    clean_report_path,
+    quarantine_path,
+    release_dir,
+    validation_path,
+)
 from pipelines.partitions import source_partitions
 from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
-from quality.clean import clean_excluded_path, clean_path, clean_report_path, clean_source
-from quality.expectations import validate_zone, validation_matches, validation_path
 from quality.gate import QualityGate
+from stages.anonymise import RESIDUAL_ENTITIES, anonymise_source, residual_scan
+from stages.clean import clean_source
+from stages.ingest import ingest_source
+from stages.release import build_release
+from stages.report import partner_report
+from stages.validate import validate_zone, validation_matches
 
 ACCOUNTING_CHECK = "accounting_balanced"
 RESIDUAL_CHECK = "no_residual_identifiers"

@@ -29,10 +29,10 @@ import pyarrow.parquet as pq
 from offline import block_network
 
 from anonymisation.anonymiser import Anonymiser
-from anonymisation.stage import anonymise_source
 from catalog.documents import DOCUMENT_SCHEMA, make_doc_id
 from catalog.storage import Storage
-from quality.clean import clean_path
+from catalog.zones import clean_path
+from stages.anonymise import anonymise_source
 
 SHARED = dutch_text.REPO.parent / "shared" / "data"
 KEY = b"benchmark-key-not-secret-0123456789"

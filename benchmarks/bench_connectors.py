@@ -305,8 +305,8 @@ def documents_text(storage: Any, source_id: str) -> list[str]:
 
 def rss_mode(site: FeedSite, base: str, mode: str, repeat: int, tmp: Path) -> dict[str, Any]:
     """Ingest the feed ``repeat`` times on fresh storage, then once more incrementally; return the figures."""
-    from catalog.ingest import ingest_source
     from catalog.storage import Storage
+    from stages.ingest import ingest_source
 
     articles = mode == "articles"
     location = f"{base}/feed-local.xml" if articles else f"{base}/feed.xml"
@@ -433,8 +433,8 @@ def connector_only(spec: Any, fetcher: Any) -> int:
 
 
 def part_warc(data: Path, repeat: int, tmp: Path) -> list[dict[str, Any]]:
-    from catalog.ingest import ingest_source
     from catalog.storage import Storage
+    from stages.ingest import ingest_source
 
     print("\n== 2. WARC connector: shared WARC files (local path) ==")
     files = sorted((data / "warc").glob("*.warc.gz"))

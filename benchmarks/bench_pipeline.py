@@ -56,11 +56,11 @@ def generate(path: Path, n: int, seed: int = 7) -> int:
 
 def child(n: int) -> dict:
     """Run one size in this process and return its figures."""
-    from catalog.ingest import ingest_source
-    from catalog.releases import build_release
     from catalog.sources import parse_spec
     from catalog.storage import Storage
-    from quality.clean import clean_source
+    from stages.clean import clean_source
+    from stages.ingest import ingest_source
+    from stages.release import build_release
 
     with tempfile.TemporaryDirectory(prefix="cf-bench-") as tmp:
         drop = Path(tmp, "drop.jsonl")

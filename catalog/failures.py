@@ -16,13 +16,7 @@ from typing import Any
 
 from catalog.documents import utc_now
 from catalog.storage import Storage
-
-FAILURES = "catalog/failures"
-
-
-def failure_path(source_id: str) -> str:
-    """Path of a source's failure record."""
-    return f"{FAILURES}/{source_id}.json"
+from catalog.zones import FAILURES, failure_path
 
 
 def error_line(error: BaseException | str) -> str:

@@ -47,12 +47,11 @@ from pathlib import Path
 from typing import Any
 
 from catalog.storage import Storage
+from catalog.zones import ANONYMISED_REPORTS, KEY_FILE, KEY_RECORD
 
 KEY_ENV = "CORPUSFABRIEK_ANONYMISATION_KEY"
-#: Where a local root keeps its generated key, relative to the root (outside every zone).
-KEY_FILE = "secrets/anonymisation.key"
-#: The root's record of its key: fingerprints and times only.
-RECORD = "catalog/anonymisation-key.json"
+#: The root's record of its key (fingerprints and times only), by its short name here.
+RECORD = KEY_RECORD
 RECORD_FORMAT = 1
 #: scrypt cost (about 70 ms and 32 MiB per fingerprint); stored with each fingerprint, so it can be raised
 SCRYPT = {"name": "scrypt", "n": 2**15, "r": 8, "p": 1, "dklen": 32}
@@ -263,7 +262,7 @@ def verify_key(storage: Storage, secret: bytes, *, origin: str, key_file: Path |
 
 
 def _has_anonymised_sources(storage: Storage) -> bool:
-    return bool(storage.glob("anonymised/*/anonymised.json"))
+    return bool(storage.glob(ANONYMISED_REPORTS))
 
 
 def _no_key_here(storage: Storage, record: Mapping[str, Any] | None, path: Path) -> str | None:
@@ -455,7 +454,7 @@ def previous_key_reason(report: Mapping[str, Any], current_key_id: str | None) -
 def stale_sources(storage: Storage, current_key_id: str | None) -> list[str]:
     """Return the sources whose anonymised zone was made with another key than ``current_key_id``."""
     stale = []
-    for rel in storage.glob("anonymised/*/anonymised.json"):
+    for rel in storage.glob(ANONYMISED_REPORTS):
         report = storage.read_json(rel)
         if "key_id" not in report or (report["key_id"] is not None and report["key_id"] != current_key_id):
             stale.append(report.get("source_id") or rel.split("/")[1])

@@ -25,8 +25,7 @@ from catalog.documents import utc_now
 from catalog.drops import check_spec_location
 from catalog.sources import ENV_SOURCES, SourceSpec, SpecError, bundled_sources_dir, load_spec, parse_spec
 from catalog.storage import Storage
-
-CATALOG_SOURCES = "catalog/sources"
+from catalog.zones import CATALOG_SOURCES
 
 
 class UnknownSourceError(LookupError):

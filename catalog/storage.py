@@ -30,25 +30,6 @@ import fsspec
 from catalog.processes import is_alive, this_process
 from catalog.staging import process_staging_dir, temporary_directory
 
-#: The zones of the design: what each holds and who may read it. Original personal data lives only in the
-#: restricted zones (everything before the anonymisation stage); every other zone holds anonymised documents,
-#: counts, ids and hashes, and can be shared with reviewers and consumers. ``secrets/`` is not a zone: a local
-#: root keeps its owner-only anonymisation key file there (``catalog.keys``), and nothing lists or publishes it.
-ZONES: dict[str, str] = {
-    "raw": "documents as fetched (restricted: contains personal data)",
-    "quarantine": "input that could not be parsed, with reasons and raw bytes (restricted: personal data)",
-    "clean": "normalised documents per source and the ones the quality gate dropped (restricted: not yet anonymised)",
-    "anonymised": "documents with personal data replaced; the only zone a release reads",
-    "excluded": "anonymised documents a release left out (duplicates), with reasons (reviewable)",
-    "validations": "Great Expectations outcomes and Data Docs (profiles: ids, codes, counts; never text)",
-    "dedup": "persistent deduplication index (ids, hashes, band keys)",
-    "releases": "immutable, versioned corpora (consumers)",
-    "catalog": "registered source specs, their history and status changes, failing sources, the key fingerprint",
-}
-
-#: Zones that may hold original personal data: never shared, never read by a release.
-RESTRICTED_ZONES = ("raw", "quarantine", "clean")
-
 DEFAULT_ROOT = ".corpusfabriek"
 
 ENV_ROOT = "CORPUSFABRIEK_ROOT"

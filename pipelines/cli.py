@@ -21,16 +21,11 @@ from typing import Any
 from catalog.drops import check_spec_location
 from catalog.lease import LeaseBusyError, LeaseError, RootLease, tidy_root
 from catalog.registry import SourceRegistry, UnknownSourceError, spec_yaml
-from catalog.releases import (
-    ReleaseError,
-    clean_incomplete_releases,
-    list_versions,
-    read_manifest,
-    release_dir,
-    verify_release,
-)
+from catalog.releases import ReleaseError, list_versions, read_manifest, verify_release
 from catalog.sources import ENV_SOURCES, SpecError, load_spec
 from catalog.storage import DEFAULT_ROOT, Storage, StorageError
+from catalog.zones import release_dir
+from stages.release import clean_incomplete_releases
 
 
 class CommandError(RuntimeError):
@@ -149,13 +144,11 @@ def _check_anonymisation_key(storage: Storage) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Materialise every source partition, then a release, printing progress."""
-    from anonymisation.stage import anonymised_report_path
-    from catalog.ingest import ingest_report_path
+    from catalog.zones import anonymised_report_path, clean_report_path, ingest_report_path
     from pipelines.definitions import build_definitions
     from pipelines.jobs import RELEASE_JOB
     from pipelines.partitions import source_partitions
     from pipelines.sensors import INGEST_JOB
-    from quality.clean import clean_report_path
 
     storage = _storage(args)
     defs = build_definitions(root=args.root, run_tags=getattr(args, "run_tags", None))
@@ -570,6 +563,7 @@ def cmd_sources_validate(args: argparse.Namespace) -> int:
 
 def cmd_sources_register(args: argparse.Namespace) -> int:
     """Validate a spec and store it in the catalog; add its partition so Dagster shows it at once."""
+    from catalog.zones import CATALOG_SOURCES
     from pipelines.partitions import source_partitions
 
     registry = _registry(args)
@@ -577,7 +571,7 @@ def cmd_sources_register(args: argparse.Namespace) -> int:
     instance = _dagster_instance()
     if spec.id not in instance.get_dynamic_partitions(source_partitions.name):
         instance.add_dynamic_partitions(source_partitions.name, [spec.id])
-    where = registry.storage.url("catalog/sources") if registry.storage else "the catalog"
+    where = registry.storage.url(CATALOG_SOURCES) if registry.storage else "the catalog"
     print(f"{outcome}: {spec.id} ({spec.kind}, status {spec.status}) in {where}")
     requested = load_spec(args.file).status
     if requested != spec.status:
@@ -628,7 +622,7 @@ def cmd_sources_show(args: argparse.Namespace) -> int:
 
 def cmd_sources_report(args: argparse.Namespace) -> int:
     """Print the partner report of one source."""
-    from catalog.reports import format_report, partner_report
+    from stages.report import format_report, partner_report
 
     storage = _storage(args)
     report = partner_report(storage, SourceRegistry.from_env(storage=storage), args.source_id)

@@ -19,11 +19,12 @@ from anonymisation.operators import check_key
 from catalog.keys import KEY_ENV, RootKey, root_key
 from catalog.lease import RootLease, tidy_root
 from catalog.registry import SourceRegistry
-from catalog.releases import DEFAULT_CORPUS, DEFAULT_ROWS_PER_PART
+from catalog.releases import DEFAULT_CORPUS
 from catalog.sources import bundled_sources_dir
 from catalog.storage import DEFAULT_ROOT, Storage
 from quality.dedup_index import NearDuplicateIndex
 from quality.neardup import MinHashSettings
+from stages.release import DEFAULT_ROWS_PER_PART
 
 
 class StorageResource(ConfigurableResource):

@@ -42,6 +42,7 @@ import polars as pl
 import pyarrow as pa
 
 from catalog.storage import Storage
+from catalog.zones import INDEX_FOLDER
 from quality.neardup import (
     SIGNATURE_SCHEME,
     MinHashSettings,
@@ -57,8 +58,6 @@ from quality.neardup import (
 )
 
 NEAR_DUPLICATE = "near_duplicate"
-#: Folder of every corpus's index (one subfolder per corpus, then one per signature scheme).
-INDEX_FOLDER = "dedup/index"
 
 _BANDS_SCHEMA = {
     "doc_id": pl.String,

@@ -14,7 +14,7 @@ from anonymisation.pseudonyms import (
     slug,
     spaced,
 )
-from anonymisation.stage import RESIDUAL_ENTITIES, residual_analyzer
+from stages.anonymise import RESIDUAL_ENTITIES, residual_analyzer
 
 KEY = b"test-key-0123456789abcdef"
 OTHER_KEY = b"another-key-0123456789"

@@ -171,8 +171,8 @@ def test_sandbox_sources_are_processed_but_held_back_from_releases(tmp_path, dag
 
 
 def test_a_zone_that_fails_its_expectations_or_changed_since_is_held_back(defs, dagster_instance, tmp_path):
-    from anonymisation.stage import anonymised_path, anonymised_report_path
-    from quality.expectations import validate_zone
+    from catalog.zones import anonymised_path, anonymised_report_path
+    from stages.validate import validate_zone
 
     for key in SOURCES:
         assert ingest(defs, dagster_instance, key).success

@@ -12,12 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from anonymisation.anonymiser import Anonymiser
-from anonymisation.stage import anonymise_source
 from catalog.drops import ENV_DROP_FOLDERS, bundled_samples_dir
-from catalog.ingest import ingest_source
 from catalog.sources import SourceSpec, parse_spec
 from catalog.storage import Storage
-from quality.clean import clean_source
+from stages.anonymise import anonymise_source
+from stages.clean import clean_source
+from stages.ingest import ingest_source
 
 #: A fixed, increasing modification time for rewritten drop files, so a rewrite is always seen as a change
 #: by the files connector's cursor (size + mtime), however fast the test runs.

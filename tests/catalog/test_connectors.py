@@ -21,10 +21,11 @@ from catalog.connectors import (
 from catalog.connectors.files import FilesConnector
 from catalog.connectors.records import MAX_QUARANTINE_BYTES
 from catalog.fetch import Fetcher
-from catalog.ingest import ingest_source, quarantine_path
 from catalog.registry import SourceRegistry
 from catalog.sources import Kind, SourceSpec
 from catalog.storage import Storage
+from catalog.zones import quarantine_path
+from stages.ingest import ingest_source
 
 from .conftest import write_drop
 

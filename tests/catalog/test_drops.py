@@ -15,9 +15,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.ingest import cursor_path, ingest_source, quarantine_path
 from catalog.sources import parse_spec
 from catalog.storage import Storage
+from catalog.zones import cursor_path, quarantine_path
+from stages.ingest import ingest_source
 
 from .conftest import read_table, spec_data, write_drop
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from catalog.registry import CATALOG_SOURCES, SourceRegistry, UnknownSourceError, spec_digest, spec_yaml
+from catalog.registry import SourceRegistry, UnknownSourceError, spec_digest, spec_yaml
 from catalog.sources import ENV_SOURCES, SpecError, bundled_sources_dir, parse_spec
 from catalog.storage import Storage
+from catalog.zones import CATALOG_SOURCES
 
 from .conftest import spec_data
 

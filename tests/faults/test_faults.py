@@ -396,7 +396,7 @@ def test_the_leak_scan_finds_a_planted_identifier(tmp_path):
 def test_every_failpoint_is_in_the_code():
     """A failpoint renamed in the code but not in the list would silently never fire."""
     repo = Path(__file__).resolve().parents[2]
-    areas = ("catalog", "quality", "anonymisation")
+    areas = ("stages", "catalog", "quality", "anonymisation")
     code = "".join(path.read_text() for area in areas for path in (repo / area).glob("*.py"))
     for point in FAILPOINTS:
         assert f'failpoint("{point}")' in code, point

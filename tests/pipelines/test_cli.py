@@ -6,9 +6,10 @@ import subprocess
 import polars as pl
 import pytest
 
-from catalog.releases import list_versions, read_manifest, release_dir, verify_release
+from catalog.releases import list_versions, read_manifest, verify_release
 from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
+from catalog.zones import release_dir
 from pipelines.cli import build_parser, main
 from tests.conftest import BIN, TEST_ANONYMISATION_KEY
 

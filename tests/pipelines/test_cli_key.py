@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from catalog.releases import read_manifest, release_dir
+from catalog.releases import read_manifest
 from catalog.storage import Storage
+from catalog.zones import release_dir
 from pipelines.cli import main
 
 KEY_ENV = "CORPUSFABRIEK_ANONYMISATION_KEY"

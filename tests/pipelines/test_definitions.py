@@ -180,7 +180,7 @@ def test_registry_sensor_reports_an_invalid_spec_instead_of_crashing(dagster_ins
     assert "invalid spec" in result.skip_message and "kind" in result.skip_message
 
 
-LIBRARIES = ("anonymisation", "quality", "catalog")
+LIBRARIES = ("stages", "anonymisation", "quality", "catalog")
 
 
 def test_libraries_never_import_dagster():

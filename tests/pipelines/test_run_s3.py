@@ -97,7 +97,7 @@ def test_an_s3_root_without_the_key_variable_fails_with_one_line_and_writes_noth
 def test_hidden_objects_and_incomplete_builds_on_s3(s3_env):
     import time
 
-    from catalog.releases import clean_incomplete_releases
+    from stages.release import clean_incomplete_releases
 
     storage = Storage.from_env(f"s3://{s3_env.bucket}/clean-{uuid.uuid4().hex[:8]}")
     storage.write_bytes("releases/nl-main/v20260101T000000Z/part-00000.parquet", b"half a build")

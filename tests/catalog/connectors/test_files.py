@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import s3fs
 
-from catalog.ingest import cursor_path, ingest_source, quarantine_path
 from catalog.sources import parse_spec
 from catalog.storage import Storage
+from catalog.zones import cursor_path, quarantine_path
+from stages.ingest import ingest_source
 from tests.catalog.conftest import jsonl_bytes, read_table, spec_data
 from tests.conftest import S3Server
 

@@ -40,37 +40,16 @@ from catalog.fetch import Fetcher
 from catalog.parquet import BatchWriter, RejectedRow
 from catalog.sources import SourceSpec
 from catalog.storage import Storage
+from catalog.zones import (
+    batch_path,
+    committed_cursor_path,
+    cursor_path,
+    ingest_report_path,
+    quarantine_path,
+    run_report_path,
+    run_reports_folder,
+)
 from quality.normalise import normalise_text
-
-
-def batch_path(source_id: str, ingest_id: str) -> str:
-    """Path of one ingest run's documents."""
-    return f"raw/{source_id}/batches/{ingest_id}.parquet"
-
-
-def quarantine_path(source_id: str, ingest_id: str) -> str:
-    """Path of one ingest run's quarantined input."""
-    return f"quarantine/{source_id}/{ingest_id}.parquet"
-
-
-def run_report_path(source_id: str, ingest_id: str) -> str:
-    """Path of one ingest run's report (the commit marker of its batch)."""
-    return f"raw/{source_id}/ingests/{ingest_id}.json"
-
-
-def ingest_report_path(source_id: str) -> str:
-    """Path of the newest ingest report of a source."""
-    return f"raw/{source_id}/ingest.json"
-
-
-def cursor_path(source_id: str) -> str:
-    """Path of a source's connector cursor."""
-    return f"raw/{source_id}/cursor.json"
-
-
-def committed_cursor_path(source_id: str, ingest_id: str) -> str:
-    """Path of the cursor an ingest run committed with its report."""
-    return f"raw/{source_id}/cursors/{ingest_id}.json"
 
 
 def current_cursor(storage: Storage, source_id: str) -> dict[str, Any]:
@@ -79,7 +58,8 @@ def current_cursor(storage: Storage, source_id: str) -> dict[str, Any]:
     ``cursor.json`` is written after the report, so it can lag behind it after a crash, never run ahead.
     """
     # report file names are ingest ids, which sort by time: the newest name is enough, no report is read
-    ingests = [name.removesuffix(".json") for name in storage.ls(f"raw/{source_id}/ingests") if name.endswith(".json")]
+    names = storage.ls(run_reports_folder(source_id))
+    ingests = [name.removesuffix(".json") for name in names if name.endswith(".json")]
     if ingests:
         committed = committed_cursor_path(source_id, max(ingests))
         if storage.exists(committed):
@@ -89,8 +69,8 @@ def current_cursor(storage: Storage, source_id: str) -> dict[str, Any]:
 
 def committed_ingests(storage: Storage, source_id: str) -> list[dict[str, Any]]:
     """Return the reports of every committed ingest run of a source, oldest first."""
-    names = storage.ls(f"raw/{source_id}/ingests")
-    reports = [storage.read_json(f"raw/{source_id}/ingests/{name}") for name in names if name.endswith(".json")]
+    names = storage.ls(run_reports_folder(source_id))
+    reports = [storage.read_json(f"{run_reports_folder(source_id)}/{name}") for name in names if name.endswith(".json")]
     return sorted(reports, key=lambda report: report["ingest_id"])
 
 

@@ -11,28 +11,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from anonymisation.anonymiser import Anonymiser
-from anonymisation.stage import anonymise_source
-from catalog import releases
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, make_doc_id
-from catalog.ingest import ingest_source
 from catalog.registry import SourceRegistry
-from catalog.releases import (
-    MANIFEST,
-    MANIFEST_FORMAT,
-    PartWriter,
-    ReleaseError,
-    build_release,
-    excluded_release_path,
-    list_versions,
-    read_manifest,
-    release_dir,
-    verify_release,
-)
+from catalog.releases import MANIFEST, MANIFEST_FORMAT, ReleaseError, list_versions, read_manifest, verify_release
 from catalog.sources import SourceSpec
 from catalog.storage import Storage, sql_quote
-from quality.clean import clean_source
-
-from .conftest import TEST_KEY, numbered_records, write_drop
+from catalog.zones import excluded_release_path, release_dir
+from stages import release as releases  # the build: patched where it runs
+from stages.anonymise import anonymise_source
+from stages.clean import clean_source
+from stages.ingest import ingest_source
+from stages.release import PartWriter, build_release
+from tests.catalog.conftest import TEST_KEY, numbered_records, write_drop
 
 CleanPartition = Callable[..., dict[str, Any]]
 CORPUS = "nl-test"
@@ -722,7 +712,7 @@ def _age(storage: Storage, rel: str, seconds: float) -> None:
 
 
 def test_clean_incomplete_releases(storage: Storage, partitions: list[dict[str, Any]]) -> None:
-    from catalog.releases import clean_incomplete_releases
+    from stages.release import clean_incomplete_releases
 
     manifest = build_release(storage, CORPUS, partitions)
     complete = release_dir(CORPUS, manifest["version"])

@@ -44,14 +44,15 @@ from catalog.documents import (
     content_sha256,
 )
 from catalog.failpoints import failpoint
-from catalog.ingest import batch_path, committed_ingests
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.staging import temporary_directory
 from catalog.storage import Storage, StorageError
+from catalog.zones import batch_path, clean_excluded_path, clean_path, clean_report_path
 from quality.boilerplate import NewsBoilerplateCleaner
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.gate import FILTER_OF_REASON, QualityGate
 from quality.normalise import normalise_text
+from stages.ingest import committed_ingests
 
 STAGE = "clean"
 DEDUP_REASONS = ("superseded_record", "duplicate_content")
@@ -59,21 +60,6 @@ DEDUP_REASONS = ("superseded_record", "duplicate_content")
 _NOT_STATISTICS = frozenset({"keep", "reason", "lang", "lang_score", "ocr_confidence"})
 #: Within a source, the earliest publication is kept; ties keep the earlier record of the snapshot.
 KEEP_ORDER = "published_at NULLS LAST, file_idx, row"
-
-
-def clean_path(source_id: str) -> str:
-    """Path of a source's clean documents."""
-    return f"clean/{source_id}/documents.parquet"
-
-
-def clean_report_path(source_id: str) -> str:
-    """Path of a source's clean report (commit marker of the clean partition)."""
-    return f"clean/{source_id}/clean.json"
-
-
-def clean_excluded_path(source_id: str) -> str:
-    """Path of the documents the clean stage dropped for a source (restricted: not yet anonymised)."""
-    return f"clean/{source_id}/excluded.parquet"
 
 
 def normalise_batch(

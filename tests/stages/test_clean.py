@@ -8,16 +8,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, content_sha256, make_doc_id
-from catalog.ingest import batch_path, committed_ingests, ingest_report_path, run_report_path
 from catalog.storage import Storage, StorageError
-from quality.clean import (
-    DEDUP_REASONS,
+from catalog.zones import (
+    batch_path,
     clean_excluded_path,
     clean_path,
     clean_report_path,
-    clean_source,
+    ingest_report_path,
+    run_report_path,
 )
 from quality.normalise import normalise_text
+from stages.clean import DEDUP_REASONS, clean_source
+from stages.ingest import committed_ingests
 from tests.texts import DUTCH_ARTICLE as ARTICLE
 
 Ingested = Callable[..., dict[str, Any]]

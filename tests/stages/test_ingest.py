@@ -9,27 +9,26 @@ from typing import Any
 
 import pytest
 
-import catalog.ingest as ingest_module
+import stages.ingest as ingest_module
 from catalog.connectors import Quarantined, RawRecord
 from catalog.documents import DOCUMENT_SCHEMA, QUARANTINE_SCHEMA, SCHEMA_VERSION, make_doc_id
-from catalog.ingest import (
-    SourceSuspendedError,
-    batch_path,
-    committed_cursor_path,
-    committed_ingests,
-    cursor_path,
-    ingest_report_path,
-    ingest_source,
-    quarantine_path,
-    run_report_path,
-)
 from catalog.registry import SourceRegistry
 from catalog.sources import SourceSpec
 from catalog.storage import Storage, StorageError
-from quality.clean import clean_excluded_path, clean_path, clean_source
+from catalog.zones import (
+    batch_path,
+    clean_excluded_path,
+    clean_path,
+    committed_cursor_path,
+    cursor_path,
+    ingest_report_path,
+    quarantine_path,
+    run_report_path,
+)
 from quality.normalise import normalise_text
-
-from .conftest import numbered_records, read_table, write_drop
+from stages.clean import clean_source
+from stages.ingest import SourceSuspendedError, committed_ingests, ingest_source
+from tests.catalog.conftest import numbered_records, read_table, write_drop
 
 MakeSpec = Callable[..., SourceSpec]
 SOURCE = "test-bron"

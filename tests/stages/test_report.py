@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-from catalog.ingest import ingest_source
 from catalog.registry import SourceRegistry, UnknownSourceError
-from catalog.reports import format_report, next_run, partner_report
 from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
-from quality.clean import clean_source
-
-from .conftest import read_table
+from stages.clean import clean_source
+from stages.ingest import ingest_source
+from stages.report import format_report, next_run, partner_report
+from tests.catalog.conftest import read_table
 
 SAMPLE = "sector-meldingen"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

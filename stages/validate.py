@@ -28,6 +28,7 @@ from catalog.documents import DOCUMENT_SCHEMA, utc_now
 from catalog.parquet import iter_batches
 from catalog.staging import temporary_directory
 from catalog.storage import Storage
+from catalog.zones import docs_folder, validation_path
 
 #: The zones that have a suite, and the report file (commit marker) of each.
 ZONES = ("clean", "anonymised")
@@ -39,16 +40,6 @@ MAX_TEXT_CHARS = 5_000_000
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 DOC_ID_HEX = r"^[0-9a-f]{32}$"
-
-
-def validation_path(zone: str, source_id: str) -> str:
-    """Where the latest validation summary of a zone partition is kept (read by the release)."""
-    return f"validations/{zone}/{source_id}/validation.json"
-
-
-def docs_folder(zone: str, source_id: str, validation_id: str) -> str:
-    """Where the Data Docs HTML of one validation is written."""
-    return f"validations/{zone}/{source_id}/docs/{validation_id}"
 
 
 def _present(array: pa.Array) -> pa.Array:

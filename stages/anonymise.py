@@ -38,7 +38,7 @@ from catalog.documents import DOCUMENT_SCHEMA, code_version, content_sha256
 from catalog.failpoints import failpoint
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.storage import Storage, StorageError
-from quality.clean import clean_path
+from catalog.zones import anonymised_path, anonymised_report_path, clean_path
 
 if TYPE_CHECKING:  # the engine imports Presidio: keep this module light for path helpers
     from anonymisation.anonymiser import Anonymiser
@@ -51,16 +51,6 @@ STAGE = "anonymise"
 RESIDUAL_ENTITIES = ("EMAIL_ADDRESS", "IBAN_CODE", "NL_BSN", "PHONE_NUMBER", "CREDIT_CARD")
 #: The short string fields that reach a release besides title and text (the last three in annotations.raw).
 SHORT_FIELDS = ("native_id", "url", "location", "record", "source_metadata")
-
-
-def anonymised_path(source_id: str) -> str:
-    """Path of a source's anonymised documents."""
-    return f"anonymised/{source_id}/documents.parquet"
-
-
-def anonymised_report_path(source_id: str) -> str:
-    """Path of a source's anonymisation report (commit marker of the partition)."""
-    return f"anonymised/{source_id}/anonymised.json"
 
 
 #: Fields of ``annotations.raw`` that reach a release as strings.

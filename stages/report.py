@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from catalog.documents import utc_now
-from catalog.ingest import committed_ingests
 from catalog.registry import SourceRegistry
 from catalog.storage import Storage
+from stages.ingest import committed_ingests
 
 
 def next_run(schedule: str | None, after: datetime) -> datetime | None:
@@ -55,7 +55,7 @@ def _release_duplicates(storage: Storage, source_id: str) -> list[dict[str, Any]
 
 def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, now: datetime | None = None) -> dict:
     """Build the report of one source: fetched, kept, dropped and quarantined (with reasons), runs, schedule."""
-    from quality.clean import clean_excluded_path, clean_report_path  # the report reads the clean accounting
+    from catalog.zones import clean_excluded_path, clean_report_path  # the report reads the clean accounting
 
     spec = registry.get(source_id)
     now = now or utc_now()

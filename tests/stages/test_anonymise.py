@@ -10,12 +10,13 @@ import pytest
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.checksums import bsn_valid
 from anonymisation.operators import AnonymisationKeyError
-from anonymisation.stage import anonymise_source, anonymised_path, anonymised_report_path, residual_scan
 from catalog.documents import DOCUMENT_SCHEMA, make_doc_id
-from catalog.ingest import ingest_source
 from catalog.sources import AnonymisationPolicy
 from catalog.storage import Storage
-from quality.clean import clean_path, clean_source
+from catalog.zones import anonymised_path, anonymised_report_path, clean_path
+from stages.anonymise import anonymise_source, residual_scan
+from stages.clean import clean_source
+from stages.ingest import ingest_source
 from tests.catalog.conftest import TEST_KEY
 
 RECORDS = [

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from catalog.storage import Storage
-from quality.clean import clean_path, clean_report_path, clean_source
-from quality.expectations import validate_zone, validation_matches, validation_path
+from catalog.zones import clean_path, clean_report_path, validation_path
 from quality.gate import QualityGate
+from stages.clean import clean_source
+from stages.validate import validate_zone, validation_matches
 from tests.texts import DUTCH_ARTICLE
 
 SOURCE = "test-bron"
@@ -72,7 +73,7 @@ def test_validation_is_tied_to_the_snapshot_it_checked(storage: Storage, ingeste
 
 
 def test_results_of_chunks_add_up():
-    from quality.expectations import _merge
+    from stages.validate import _merge
 
     total: dict = {}
     _merge(total, {"x": {"success": True, "element_count": 3, "unexpected_count": 0}})
