@@ -1,1 +1,1 @@
-"""Dagster assets and asset checks: thin wrappers over the catalog and quality libraries."""
+"""Dagster assets and asset checks with their resources and partitions: thin wrappers over the stages."""

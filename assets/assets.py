@@ -1,12 +1,13 @@
 """The asset graph: ``raw_documents`` → ``clean_documents`` → ``anonymised_documents`` → ``corpus_release``.
 
-Assets are thin: they call the catalog and quality libraries, which write through the storage resource,
-and return metadata (counts per outcome, bytes, durations, paths). Documents never travel through a
-Dagster IO manager. The zone assets carry blocking checks (accounting, Great Expectations suites, residual
-identifiers): a failing check stops everything downstream in the run, and ``corpus_release`` only takes a
-source whose anonymised zone passed its suite on the current snapshot. Later stages (near-duplicate
-removal) slot in as further per-source assets between ``clean_documents`` and ``anonymised_documents``:
-anonymisation is always the last stage before a release, and a release reads only the anonymised zone.
+Assets are thin: they call the stages (:mod:`stages`), which write through the storage resource, and
+return metadata (counts per outcome, bytes, durations, paths). Documents never travel through a Dagster IO
+manager. The zone assets carry blocking checks (accounting, Great Expectations suites, residual
+identifiers): a failing check stops everything downstream in the run, and ``corpus_release`` takes only the
+sources the release stage finds releasable (approved, anonymised with the current key, expectations passed
+on the current snapshot). Exact duplicates within a source go in the clean stage; exact and near
+duplicates across sources in the release, against the persistent index: anonymisation is always the last
+stage before a release, and a release reads only the anonymised zone.
 """
 
 import contextlib
@@ -25,8 +26,9 @@ from dagster import (
     asset,
 )
 
-from catalog.failures import clear_failure, current_failures, held_back_reason, record_failure
-from catalog.keys import previous_key_reason, recorded_key_id
+from assets.partitions import source_partitions
+from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
+from catalog.failures import clear_failure, record_failure
 from catalog.registry import UnknownSourceError
 from catalog.sources import SourceSpec
 from catalog.storage import Storage
@@ -39,17 +41,14 @@ from catalog.zones import (
     clean_report_path,
     quarantine_path,
     release_dir,
-    validation_path,
 )
-from pipelines.partitions import source_partitions
-from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from quality.gate import QualityGate
 from stages.anonymise import RESIDUAL_ENTITIES, anonymise_source, residual_scan
 from stages.clean import clean_source
 from stages.ingest import ingest_source
-from stages.release import build_release
+from stages.release import build_release, releasable_partitions
 from stages.report import partner_report
-from stages.validate import validate_zone, validation_matches
+from stages.validate import validate_zone
 
 ACCOUNTING_CHECK = "accounting_balanced"
 RESIDUAL_CHECK = "no_residual_identifiers"
@@ -358,45 +357,19 @@ def corpus_release(
         specs = registry.specs(strict=False)
         for problem in registry.problems:
             context.log.warning(f"invalid source spec skipped: {problem}")
-        partitions, missing, failed, previous_key = [], [], {}, {}
-        current_key_id = recorded_key_id(store)
-        failing = {source_id: held_back_reason(record) for source_id, record in current_failures(store).items()}
-        for source_id, spec in sorted(specs.items()):
-            if not spec.releasable or source_id in failing:
-                continue
-            report_path = anonymised_report_path(source_id)
-            if not store.exists(report_path):
-                missing.append(source_id)
-                continue
-            valid, why = validation_matches(store, "anonymised", source_id, report_path)
-            if not valid:  # a zone whose expectations failed (or were never run on it) is never released
-                failed[source_id] = why
-                continue
-            report = store.read_json(report_path)
-            why = previous_key_reason(report, current_key_id)
-            if why:  # a release never mixes surrogates of two keys
-                previous_key[source_id] = why
-                continue
-            summary = store.read_json(validation_path("anonymised", source_id))
-            validation = {key: summary[key] for key in ("suite", "validation_id", "validated_at", "documents")}
-            validation["evaluated_expectations"] = summary["evaluated_expectations"]
-            validation["data_docs"] = summary["data_docs"]
-            partitions.append({**report, "validation": validation})
-        held_back = sorted(source_id for source_id, spec in specs.items() if not spec.releasable)
-        if missing:
-            context.log.warning(f"approved sources without anonymised documents, left out: {', '.join(missing)}")
-        for source_id, why in (failed | previous_key).items():
+        chosen = releasable_partitions(store, specs)
+        if chosen.missing:
+            missing = ", ".join(chosen.missing)
+            context.log.warning(f"approved sources without anonymised documents, left out: {missing}")
+        for source_id, why in (chosen.failed | chosen.previous_key).items():
             context.log.warning(f"approved source {source_id} left out of the release: {why}")
-        failing = {
-            source_id: why for source_id, why in failing.items() if source_id in specs and specs[source_id].releasable
-        }
-        for source_id, why in failing.items():
+        for source_id, why in chosen.failing.items():
             context.log.warning(f"approved source {source_id} held back from the release: {why}")
         priority = {source_id: spec.priority for source_id, spec in specs.items()}
         manifest = build_release(
             store,
             release.corpus,
-            partitions,
+            chosen.partitions,
             rows_per_part=release.rows_per_part,
             near_duplicates=release.near_duplicate_index(store, priority),
             # this step holds the root's lease: no other build can be running, so what failed builds left is
@@ -436,11 +409,11 @@ def corpus_release(
                 "sources": MetadataValue.json(manifest["sources"]),
                 "sources_held_back": MetadataValue.json(
                     {
-                        "not_approved": held_back,
-                        "not_anonymised": missing,
-                        "expectations": failed,
-                        "failing": failing,
-                        "previous_key": previous_key,
+                        "not_approved": chosen.not_approved,
+                        "not_anonymised": chosen.missing,
+                        "expectations": chosen.failed,
+                        "failing": chosen.failing,
+                        "previous_key": chosen.previous_key,
                     }
                 ),
                 "code_version": manifest["code_version"],

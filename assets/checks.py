@@ -3,8 +3,8 @@
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 
 from assets.assets import corpus_release
+from assets.resources import StorageResource
 from catalog.releases import read_manifest, verify_release
-from pipelines.resources import StorageResource
 
 
 @asset_check(

@@ -410,7 +410,8 @@ def datatrove_reason(filters: list, doc: object) -> str | None:
 
 def run_ours(texts: list[str], batch: int) -> tuple[list[str | None], float, float]:
     """Return (reasons, process seconds, wall seconds) of our filters over ``texts`` in batches."""
-    from quality.filters import FINEWEB2_FILTERS, QualitySettings, first_reason, text_stats
+    from catalog.quality_settings import QualitySettings
+    from quality.filters import FINEWEB2_FILTERS, first_reason, text_stats
 
     settings = QualitySettings()
     expression = first_reason([f(settings) for f in FINEWEB2_FILTERS]).alias("reason")
@@ -522,7 +523,7 @@ def main() -> None:
     from importlib.metadata import version
 
     datatrove_version = "datatrove " + version("datatrove")
-    from quality.filters import QualitySettings
+    from catalog.quality_settings import QualitySettings
 
     ours_config = QualitySettings().model_dump()
     ours_config["stopwords"] = list(ours_config.pop("stop_words"))

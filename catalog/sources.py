@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from quality.filters import QualitySettings
+from catalog.quality_settings import LANGUAGE_CODES, QualitySettings
 
 SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 
@@ -204,9 +204,7 @@ class SourceSpec(BaseModel):
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, value: list[str]) -> list[str]:
-        from quality.language import supported_languages
-
-        known = supported_languages()
+        known = LANGUAGE_CODES
         unknown = [code for code in value if code not in known]
         if unknown:
             raise ValueError(

@@ -1,1 +1,1 @@
-"""Dagster definitions, resources, partitions, sensors, jobs and the ``corpusfabriek`` command line."""
+"""Dagster definitions, jobs, sensors, run recovery and the ``corpusfabriek`` command line (the top layer)."""

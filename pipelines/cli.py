@@ -144,10 +144,10 @@ def _check_anonymisation_key(storage: Storage) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Materialise every source partition, then a release, printing progress."""
+    from assets.partitions import source_partitions
     from catalog.zones import anonymised_report_path, clean_report_path, ingest_report_path
     from pipelines.definitions import build_definitions
     from pipelines.jobs import RELEASE_JOB
-    from pipelines.partitions import source_partitions
     from pipelines.sensors import INGEST_JOB
 
     storage = _storage(args)
@@ -563,8 +563,8 @@ def cmd_sources_validate(args: argparse.Namespace) -> int:
 
 def cmd_sources_register(args: argparse.Namespace) -> int:
     """Validate a spec and store it in the catalog; add its partition so Dagster shows it at once."""
+    from assets.partitions import source_partitions
     from catalog.zones import CATALOG_SOURCES
-    from pipelines.partitions import source_partitions
 
     registry = _registry(args)
     spec, outcome = registry.register(args.file, actor=args.actor)
@@ -711,7 +711,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     """Decide keep or drop for JSONL records (``id``, ``text``) with the quality gate, in batches."""
     import polars as pl
 
-    from quality.filters import QualitySettings
+    from catalog.quality_settings import QualitySettings
     from quality.gate import QualityGate
     from quality.normalise import normalise_text
 

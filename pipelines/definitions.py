@@ -22,13 +22,13 @@ from dagster import Definitions, EnvVar
 
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import corpus_release_manifest_verifies
+from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from catalog.keys import KEY_ENV
 from catalog.releases import DEFAULT_CORPUS
 from catalog.sources import ENV_SOURCES
 from catalog.storage import DEFAULT_ROOT, ENV_ENDPOINT, ENV_ROOT
 from pipelines.jobs import make_jobs
 from pipelines.recovery import crashed_run_sensor
-from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from pipelines.sensors import source_registry_sensor, source_schedule_sensor
 
 SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")

@@ -30,9 +30,9 @@ from dagster import (
     sensor,
 )
 
+from assets.resources import StorageResource
 from catalog.lease import DEFAULT_TTL_S, RootLease, stale_reason
 from catalog.processes import hostname, is_alive
-from pipelines.resources import StorageResource
 
 ROOT_TAG = "corpusfabriek/root"
 HOST_TAG = "corpusfabriek/host"

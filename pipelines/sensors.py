@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from assets.partitions import source_partitions
+from assets.resources import SourcesResource, StorageResource
 from catalog.registry import spec_digest
 from catalog.sources import SpecError
-from pipelines.partitions import source_partitions
-from pipelines.resources import SourcesResource, StorageResource
 
 INGEST_JOB = "ingest_source"
 

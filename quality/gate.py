@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from catalog.quality_settings import QualitySettings
 from quality.boilerplate import NewsBoilerplateCleaner
-from quality.filters import FINEWEB2_FILTERS, QualityFilter, QualitySettings, first_reason, text_stats
+from quality.filters import FINEWEB2_FILTERS, QualityFilter, first_reason, text_stats
 from quality.language import LanguageDetector
 
 #: Reasons of the language rules and the OCR rules (the filters' reasons are datatrove's names).

@@ -16,7 +16,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ import pyarrow.compute as pc
 
 from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, code_version, utc_now
 from catalog.failpoints import failpoint
+from catalog.failures import current_failures, held_back_reason
+from catalog.keys import previous_key_reason, recorded_key_id
 from catalog.parquet import BatchWriter, iter_batches, sha256_file
 from catalog.releases import (
     MANIFEST,
@@ -35,6 +38,7 @@ from catalog.releases import (
     release_digest,
     version_sort_key,
 )
+from catalog.sources import SourceSpec
 from catalog.staging import temporary_directory
 from catalog.storage import Storage, is_temp_file_name
 from catalog.zones import (
@@ -45,9 +49,11 @@ from catalog.zones import (
     corpus_folder,
     excluded_release_path,
     release_dir,
+    validation_path,
 )
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan, part_release
+from stages.validate import validation_matches
 
 DEFAULT_ROWS_PER_PART = 250_000
 
@@ -507,3 +513,67 @@ def clean_incomplete_releases(
                 if is_temp_file_name(entry):
                     sweep(f"{folder}/{entry}", "temp_files")
     return {key: sorted(paths) for key, paths in report.items()}
+
+
+@dataclass(frozen=True)
+class Releasable:
+    """Which sources a release takes, and why each other approved source is left out.
+
+    :ivar partitions: the anonymisation reports of the sources taken, each with its validation summary.
+    :ivar missing: approved sources without anonymised documents.
+    :ivar failed: approved sources whose anonymised zone failed (or never ran) its expectations, with why.
+    :ivar previous_key: sources anonymised with an earlier key (a release never mixes two keys' surrogates).
+    :ivar failing: approved sources whose last run failed, with why.
+    :ivar not_approved: sources whose status keeps them out of releases.
+    """
+
+    partitions: list[dict[str, Any]]
+    missing: list[str]
+    failed: dict[str, str]
+    previous_key: dict[str, str]
+    failing: dict[str, str]
+    not_approved: list[str]
+
+
+def releasable_partitions(storage: Storage, specs: Mapping[str, SourceSpec]) -> Releasable:
+    """Decide which sources' anonymised zones a release is built from (``specs``: the registered sources).
+
+    A source is taken when it is approved, did not fail its last run, has anonymised documents whose
+    expectations passed on exactly that output, and was anonymised with the root's current key.
+    """
+    partitions: list[dict[str, Any]] = []
+    missing: list[str] = []
+    failed: dict[str, str] = {}
+    previous_key: dict[str, str] = {}
+    current_key_id = recorded_key_id(storage)
+    failing = {source_id: held_back_reason(record) for source_id, record in current_failures(storage).items()}
+    for source_id, spec in sorted(specs.items()):
+        if not spec.releasable or source_id in failing:
+            continue
+        report_path = anonymised_report_path(source_id)
+        if not storage.exists(report_path):
+            missing.append(source_id)
+            continue
+        valid, why = validation_matches(storage, "anonymised", source_id, report_path)
+        if not valid:  # a zone whose expectations failed (or were never run on it) is never released
+            failed[source_id] = why
+            continue
+        report = storage.read_json(report_path)
+        why = previous_key_reason(report, current_key_id)
+        if why:  # a release never mixes surrogates of two keys
+            previous_key[source_id] = why
+            continue
+        summary = storage.read_json(validation_path("anonymised", source_id))
+        validation = {key: summary[key] for key in ("suite", "validation_id", "validated_at", "documents")}
+        validation["evaluated_expectations"] = summary["evaluated_expectations"]
+        validation["data_docs"] = summary["data_docs"]
+        partitions.append({**report, "validation": validation})
+    approved_failing = {s: why for s, why in failing.items() if s in specs and specs[s].releasable}
+    return Releasable(
+        partitions=partitions,
+        missing=missing,
+        failed=failed,
+        previous_key=previous_key,
+        failing=approved_failing,
+        not_approved=sorted(source_id for source_id, spec in specs.items() if not spec.releasable),
+    )

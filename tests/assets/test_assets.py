@@ -8,10 +8,10 @@ from dagster import AssetKey, AssetSelection, Definitions, define_asset_job
 
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import corpus_release_manifest_verifies
+from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
 from pipelines.jobs import build_release_job, ingest_source_job
-from pipelines.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from tests.conftest import TEST_ANONYMISATION_KEY
 from tests.leases import hold_lease
 

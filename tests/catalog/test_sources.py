@@ -642,3 +642,10 @@ def test_places_and_organisations_are_replaced_only_when_a_policy_lists_them():
     assert policy.entities == ["PERSON", "LOCATION"]
     with pytest.raises(ValueError, match=r"PLACE|Input should be"):
         AnonymisationPolicy(entities=["PLACE"])
+
+
+def test_the_language_codes_a_spec_may_name_are_those_the_language_model_knows():
+    from catalog.quality_settings import LANGUAGE_CODES
+    from quality.language import supported_languages
+
+    assert supported_languages() == LANGUAGE_CODES

@@ -13,9 +13,9 @@ from dagster import (
     build_sensor_context,
 )
 
+from assets.resources import SourcesResource, StorageResource
 from catalog.sources import bundled_sources_dir
 from pipelines.definitions import build_definitions
-from pipelines.resources import SourcesResource, StorageResource
 from pipelines.sensors import source_registry_sensor
 from tests.conftest import BIN, REPO
 

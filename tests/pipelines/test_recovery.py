@@ -9,6 +9,7 @@ import sys
 from dagster import DagsterRunStatus, SkipReason, build_sensor_context
 from dagster._core.test_utils import create_run_for_test
 
+from assets.resources import StorageResource
 from catalog.lease import RootLease
 from catalog.processes import hostname, process_start_time
 from catalog.storage import Storage
@@ -21,7 +22,6 @@ from pipelines.recovery import (
     crashed_run_sensor,
     fail_crashed_runs,
 )
-from pipelines.resources import StorageResource
 
 
 def dead_pid() -> int:

@@ -6,12 +6,11 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
+from catalog.quality_settings import DUTCH_STOP_WORDS, QualitySettings
 from quality.filters import (
-    DUTCH_STOP_WORDS,
     FineWebQualityFilter,
     GopherQualityFilter,
     GopherRepetitionFilter,
-    QualitySettings,
     first_reason,
     greedy_duplicate_ngram_chars,
     text_stats,

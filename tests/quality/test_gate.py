@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from quality.filters import FINEWEB2_FILTERS, QualitySettings
+from catalog.quality_settings import QualitySettings
+from quality.filters import FINEWEB2_FILTERS
 from quality.gate import FILTER_OF_REASON, REASONS_BY_FILTER, QualityGate, ocr_noise_ratio
 from tests.texts import DUTCH_ARTICLE as ARTICLE
 

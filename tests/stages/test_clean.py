@@ -360,7 +360,7 @@ def test_quality_gate_drops_with_reasons_and_annotates_what_it_keeps(storage: St
 
 
 def test_news_boilerplate_lines_are_stripped_before_hashing_and_judging(storage: Storage, ingested: Ingested) -> None:
-    from quality.filters import QualitySettings
+    from catalog.quality_settings import QualitySettings
     from quality.gate import QualityGate
 
     furniture = "Lees ook: Nieuwe brug over het Reitdiep\n\nDeel dit artikel\nFoto: ANP"
