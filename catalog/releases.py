@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import pyarrow.parquet as pq
 
@@ -23,6 +23,33 @@ from catalog.zones import (
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "corpusfabriek.release/1"
 DEFAULT_CORPUS = "nl-main"
+
+
+class Manifest(TypedDict):
+    """A release's ``manifest.json`` (format :data:`MANIFEST_FORMAT`), written last by the release stage.
+
+    The nested entries (``files``, ``sources``, ``excluded``, ``near_duplicates``) are described in the
+    README's release manifest section.
+    """
+
+    format: str
+    corpus: str
+    version: str
+    code_version: str
+    schema_version: str
+    schema: list[dict[str, Any]]
+    stages: list[str]
+    anonymised: bool
+    total_documents: int
+    total_bytes: int
+    files: list[dict[str, Any]]
+    release_digest: str
+    excluded: dict[str, Any]
+    near_duplicates: dict[str, Any] | None
+    sources: list[dict[str, Any]]
+    created_at: str
+    build_duration_s: float
+    inputs_digest: str
 
 
 class ReleaseError(RuntimeError):
@@ -69,7 +96,7 @@ def list_versions(storage: Storage, corpus: str | None = None) -> list[dict[str,
     return found
 
 
-def latest_manifest(storage: Storage, corpus: str) -> dict[str, Any] | None:
+def latest_manifest(storage: Storage, corpus: str) -> Manifest | None:
     """Return the manifest of a corpus's newest complete release (``None`` before the first one)."""
     for version in sorted(storage.ls(corpus_folder(corpus), dirs_only=True), key=version_sort_key, reverse=True):
         path = f"{release_dir(corpus, version)}/{MANIFEST}"
@@ -78,7 +105,7 @@ def latest_manifest(storage: Storage, corpus: str) -> dict[str, Any] | None:
     return None
 
 
-def read_manifest(storage: Storage, version: str, corpus: str | None = None) -> dict[str, Any]:
+def read_manifest(storage: Storage, version: str, corpus: str | None = None) -> Manifest:
     """Return the manifest of a complete version (``latest`` for the newest one)."""
     versions = [v for v in list_versions(storage, corpus) if v["complete"]]
     if version == "latest":
@@ -93,7 +120,7 @@ def read_manifest(storage: Storage, version: str, corpus: str | None = None) -> 
     return matches[0]["manifest"]
 
 
-def verify_release(storage: Storage, manifest: dict[str, Any]) -> list[str]:
+def verify_release(storage: Storage, manifest: Manifest) -> list[str]:
     """Check a release against its manifest; return the problems found (empty: it verifies).
 
     Every listed file must exist with the recorded size, SHA-256 and row count, nothing unlisted may

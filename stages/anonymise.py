@@ -29,7 +29,7 @@ import time
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote
 
 import pyarrow as pa
@@ -40,10 +40,11 @@ from catalog.parquet import BatchWriter, iter_batches
 from catalog.storage import Storage, StorageError
 from catalog.zones import anonymised_path, anonymised_report_path, clean_path
 
-if TYPE_CHECKING:  # the engine imports Presidio: keep this module light for path helpers
+if TYPE_CHECKING:  # the engine imports Presidio, the clean stage polars: import them only to run
     from anonymisation.anonymiser import Anonymiser
     from anonymisation.document import AnonymisedDocument, DocumentAnonymiser
     from anonymisation.engine import Finding
+    from stages.clean import CleanReport
 
 STAGE = "anonymise"
 
@@ -59,6 +60,34 @@ RAW_STRING_FIELDS = ("location", "record", "source_metadata")
 
 def _replacement_spans(replacements: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
     return [{"entity": e, "start": s, "end": t} for e, s, t in replacements]
+
+
+class AnonymisationReport(TypedDict):
+    """The anonymisation stage's report of one source (``anonymised/<source>/anonymised.json``, the commit).
+
+    Counts and types only, never a value.
+    """
+
+    source_id: str
+    ingest_id: str
+    ingested_at: str
+    licence: str
+    code_version: str
+    clean_code_version: str
+    operator: str
+    key_id: str | None
+    native_id_policy: str
+    name_model: str
+    documents_in: int
+    documents_out: int
+    documents_with_personal_data: int
+    replacements: int
+    replacements_by_entity: dict[str, int]
+    kept_names: int
+    fields_pseudonymised: dict[str, int]
+    chars: int
+    duration_s: float
+    mb_per_s: float | None
 
 
 def _annotation(version: str, operator: str, document: AnonymisedDocument) -> dict[str, Any]:
@@ -128,9 +157,9 @@ def anonymise_source(
     anonymiser: Anonymiser,
     *,
     operator: str,
-    clean_report: dict[str, Any],
+    clean_report: CleanReport,
     key_id: str | None = None,
-) -> dict[str, Any]:
+) -> AnonymisationReport:
     """Anonymise one source's clean documents into the anonymised zone; return the report.
 
     :param anonymiser: the source's anonymiser; it must hold the secret key (ids, URLs and metadata are
@@ -166,7 +195,7 @@ def anonymise_source(
             kept += kept_here
             touched += touched_here
     duration = time.perf_counter() - started
-    report = {
+    report: AnonymisationReport = {
         "source_id": source_id,
         "ingest_id": clean_report["ingest_id"],
         "ingested_at": clean_report["ingested_at"],

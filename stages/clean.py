@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import polars as pl
@@ -60,6 +60,32 @@ DEDUP_REASONS = ("superseded_record", "duplicate_content")
 _NOT_STATISTICS = frozenset({"keep", "reason", "lang", "lang_score", "ocr_confidence"})
 #: Within a source, the earliest publication is kept; ties keep the earlier record of the snapshot.
 KEEP_ORDER = "published_at NULLS LAST, file_idx, row"
+
+
+class CleanReport(TypedDict):
+    """The clean stage's accounting of one source (``clean/<source>/clean.json``, the partition's commit)."""
+
+    source_id: str
+    ingest_id: str
+    ingested_at: str
+    ingests: int
+    code_version: str
+    licence: str
+    records_read: int
+    input_documents: int
+    kept: int
+    dropped: int
+    dropped_by_reason: dict[str, int]
+    dropped_by_filter: dict[str, int]
+    quality_gate: bool
+    languages: dict[str, int]
+    quarantined: int
+    quarantined_by_reason: dict[str, int]
+    accounting_balanced: bool
+    text_changed_by_normalisation: int
+    boilerplate_lines_removed: int
+    clean_bytes: int
+    duration_s: float
 
 
 def normalise_batch(
@@ -146,7 +172,7 @@ def _by_filter(reasons: Counter[str]) -> dict[str, int]:
 
 def clean_source(
     storage: Storage, source_id: str, *, gate: QualityGate | None = None, memory_limit: str = "512MB"
-) -> dict[str, Any]:
+) -> CleanReport:
     """Clean one source's committed raw snapshot into the clean and excluded zones; return the report.
 
     :param gate: the quality gate built from the source's spec (``QualityGate(spec.quality,
@@ -216,7 +242,7 @@ def clean_source(
     for ingest in ingests:
         quarantined.update(ingest["quarantined_by_reason"])
     latest = ingests[-1]
-    report = {
+    report: CleanReport = {
         "source_id": source_id,
         "ingest_id": latest["ingest_id"],
         "ingested_at": latest["ingested_at"],

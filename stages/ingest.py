@@ -29,7 +29,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from catalog.connectors import Quarantined, RawRecord, connector_for
 from catalog.connectors.records import MAX_QUARANTINE_BYTES, lone_surrogate_detail
@@ -50,6 +50,27 @@ from catalog.zones import (
     run_reports_folder,
 )
 from quality.normalise import normalise_text
+
+
+class IngestReport(TypedDict):
+    """What one ingest run wrote (``raw/<source>/ingests/<ingest id>.json``, newest also ``ingest.json``)."""
+
+    source_id: str
+    ingest_id: str
+    ingested_at: str
+    code_version: str
+    licence: str
+    status: str
+    kind: str
+    locations: int
+    records_read: int
+    documents: int
+    documents_by_fetch_mode: dict[str, int]
+    quarantined: int
+    quarantined_by_reason: dict[str, int]
+    text_chars: int
+    raw_bytes: int
+    duration_s: float
 
 
 def current_cursor(storage: Storage, source_id: str) -> dict[str, Any]:
@@ -129,7 +150,7 @@ def _unstorable(record: RawRecord) -> Quarantined | None:
     return None
 
 
-def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = None) -> dict[str, Any]:
+def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = None) -> IngestReport:
     """Fetch what is new in a source, write one committed batch, advance its cursor; return the run report.
 
     The report accounts for every input item of the run: ``records_read == documents + quarantined``.
@@ -202,7 +223,7 @@ def ingest_source(storage: Storage, spec: SourceSpec, fetcher: Fetcher | None = 
         rejected(documents.flush())
     new_cursor = connector.next_cursor()
 
-    report = {
+    report: IngestReport = {
         "source_id": spec.id,
         "ingest_id": ingest_id,
         "ingested_at": started_at.isoformat(),

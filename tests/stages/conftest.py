@@ -16,7 +16,14 @@ from catalog.storage import Storage
 from stages.ingest import ingest_source
 
 # The stage tests ingest and clean tiny sources into a real storage zone, like the catalog tests.
-from tests.catalog.conftest import data_dir, declare_drop_folders, drop_folders, make_spec, storage  # noqa: F401
+from tests.catalog.conftest import (  # noqa: F401 - shared fixtures
+    clean_partition,
+    data_dir,
+    declare_drop_folders,
+    drop_folders,
+    make_spec,
+    storage,
+)
 
 #: Increasing modification times: every rewrite of the drop is seen as a change by the files cursor.
 _MTIMES = itertools.count(1_900_000_000)
