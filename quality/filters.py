@@ -328,6 +328,10 @@ class QualityFilter:
         """Return (failure condition, reason) pairs in the order datatrove checks them."""
         raise NotImplementedError
 
+    def reasons(self) -> tuple[str, ...]:
+        """Return every reason this filter can give with its settings, in rule order."""
+        return tuple(dict.fromkeys(why for _condition, why in self.rules()))
+
     def reason(self) -> pl.Expr:
         """Return the reason the first failing rule gives, or null when the document passes."""
         rules = self.rules()

@@ -24,22 +24,28 @@ LOW_LANGUAGE_SCORE = "low_language_score"
 OCR_LOW_CONFIDENCE = "ocr_low_confidence"
 OCR_NOISE = "ocr_noise"
 
-#: Every reason the gate can give, by the filter that gives it.
-REASONS_BY_FILTER: dict[str, tuple[str, ...]] = {
+#: The reasons of the gate's own rules, by rule (the filters' reasons come from the filters themselves).
+RULE_REASONS: dict[str, tuple[str, ...]] = {
     "language": ("empty", UNEXPECTED_LANGUAGE, LOW_LANGUAGE_SCORE),
     "ocr": (OCR_LOW_CONFIDENCE, OCR_NOISE),
-    "gopher_repetition": (
-        "dup_line_frac", "top_2_gram", "top_3_gram", "top_4_gram", "duplicated_5_n_grams",
-        "duplicated_6_n_grams", "duplicated_7_n_grams", "duplicated_8_n_grams", "duplicated_9_n_grams",
-        "duplicated_10_n_grams",
-    ),
-    "fineweb_quality": ("line_punct_ratio", "char_dup_ratio", "list_ratio"),
-    "gopher_quality": (
-        "gopher_short_doc", "gopher_long_doc", "gopher_below_avg_threshold", "gopher_above_avg_threshold",
-        "gopher_too_many_hashes", "gopher_too_many_ellipsis", "gopher_too_many_bullets",
-        "gopher_too_many_end_ellipsis", "gopher_below_alpha_threshold", "gopher_enough_stop_words",
-    ),
-}  # fmt: skip
+}
+
+
+def reasons_by_filter(settings: QualitySettings | None = None) -> dict[str, tuple[str, ...]]:
+    """Return every reason the gate can give, by the rule or filter that gives it first (in the gate's order).
+
+    A reason two filters share (``empty``) belongs to the first that checks it.
+    """
+    given: set[str] = set()
+    table: dict[str, tuple[str, ...]] = {}
+    for name, reasons in [*RULE_REASONS.items(), *((f.NAME, f(settings).reasons()) for f in FINEWEB2_FILTERS)]:
+        table[name] = tuple(r for r in reasons if r not in given)
+        given.update(reasons)
+    return table
+
+
+#: Every reason the gate can give with the default settings, by the filter that gives it.
+REASONS_BY_FILTER = reasons_by_filter()
 FILTER_OF_REASON = {reason: name for name, reasons in REASONS_BY_FILTER.items() for reason in reasons}
 
 
