@@ -55,7 +55,7 @@ def _dagster_instance() -> Any:
     Path(home).mkdir(parents=True, exist_ok=True)
     config = Path(home, "dagster.yaml")
     if not config.exists():
-        config.write_text(Path(__file__).with_name("dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        config.write_text(Path(__file__).parent.with_name("dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     return DagsterInstance.get()
 
 
@@ -1049,7 +1049,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"error: unexpected {type(exc).__name__}: {first} (set CORPUSFABRIEK_DEBUG=1 for details)", file=sys.stderr
         )
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
