@@ -44,12 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         parents=[common],
-        help="ingest and clean every source, then cut a release",
-        description="Materialise raw_documents and clean_documents for every registered "
-        "source partition, then corpus_release, with progress output.",
+        help="ingest, clean and anonymise every source, then cut a release",
+        description="For every registered source partition materialise raw_documents (ingest), clean_documents "
+        "(quality gate) and anonymised_documents (anonymisation), both zones validated with Great Expectations; "
+        "then corpus_release, a new release with exact and near duplicates dropped across sources. With progress "
+        "output.",
     )
     run.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
-    run.add_argument("--no-release", action="store_true", help="ingest and clean only")
+    run.add_argument("--no-release", action="store_true", help="ingest, clean and anonymise only")
     run.add_argument(
         "--wait",
         type=float,
