@@ -1,0 +1,180 @@
+"""The JSONL text tools: ``corpusfabriek anonymise``, ``quality`` and ``dedup`` (no storage root needed, streaming)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pipelines.cli.common import CommandError, _reasons, _registry
+
+
+def _read_records(source: Any, batch_size: int) -> Any:
+    """Yield lists of JSONL records (each with string ``text``), ``batch_size`` at a time."""
+    batch: list[dict[str, Any]] = []
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise CommandError(f"line {number}: a record needs a string field 'text'")
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _entities(value: str | None) -> list[str] | None:
+    """Parse ``--entities`` (comma-separated, ``+`` first to add to the defaults); ``None``: the defaults.
+
+    :raises SystemExit: an entity type no recognizer knows.
+    """
+    if not value:
+        return None
+    from anonymisation.engine import default_analyzer, default_entities
+    from anonymisation.recognizers import OPTIONAL_ENTITIES
+
+    analyzer = default_analyzer()
+    known = set(default_entities(analyzer)) | set(OPTIONAL_ENTITIES)
+    asked = [e.strip().upper() for e in value.lstrip("+").split(",") if e.strip()]
+    unknown = sorted(set(asked) - known)
+    if unknown or not asked:
+        raise SystemExit(
+            f"--entities: unknown entity type(s) {', '.join(unknown) or '(none)'}; known: {', '.join(sorted(known))}"
+        )
+    return default_entities(analyzer) + asked if value.startswith("+") else asked
+
+
+def cmd_anonymise(args: argparse.Namespace) -> int:
+    """Anonymise JSONL records (``id``, ``text``) from a file or stdin to a file or stdout, streaming."""
+    from anonymisation.anonymiser import Anonymiser
+    from anonymisation.operators import check_key
+    from catalog.keys import key_from_env
+
+    # JSONL in and out, no storage root: the key comes from the environment only
+    key = None if args.operator == "placeholder" else key_from_env(check=check_key)
+    entities = _entities(args.entities)
+    anonymiser = Anonymiser(operator=args.operator, key=key, entities=entities)
+    source = open(args.input, encoding="utf-8") if args.input else sys.stdin
+    sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    counts: dict[str, int] = {}
+    records = 0
+    try:
+        for (record,) in _read_records(source, batch_size=1):
+            result = anonymiser.anonymise(record["text"])
+            record["text"] = result.text
+            record["pii"] = [
+                {"entity": f.entity, "start": f.start, "end": f.end, "score": round(f.score, 4)}
+                for f in result.findings
+            ]
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            records += 1
+            for entity, n in result.replaced.items():
+                counts[entity] = counts.get(entity, 0) + n
+    finally:
+        if args.input:
+            source.close()
+        if args.output:
+            sink.close()
+    summary = ", ".join(f"{entity} {n}" for entity, n in sorted(counts.items())) or "nothing"
+    print(f"anonymised {records} record(s): replaced {summary}", file=sys.stderr)
+    return 0
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    """Decide keep or drop for JSONL records (``id``, ``text``) with the quality gate, in batches."""
+    import polars as pl
+
+    from catalog.quality_settings import QualitySettings
+    from quality.gate import QualityGate
+    from quality.normalise import normalise_text
+
+    if args.source:
+        spec = _registry(args).get(args.source)
+        settings, languages = spec.quality, list(spec.languages)
+    else:
+        settings, languages = QualitySettings(), [code.strip() for code in args.languages.split(",") if code.strip()]
+    gate = QualityGate(settings, languages)
+    source = open(args.input, encoding="utf-8") if args.input else sys.stdin
+    sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    reasons: dict[str, int] = {}
+    records = kept = 0
+    try:
+        for batch in _read_records(source, args.batch_size):
+            texts = [normalise_text(record["text"]) for record in batch]
+            removed = [0] * len(texts)
+            if gate.cleaner is not None:  # as the clean stage does: boilerplate lines go before judging
+                texts, removed = gate.cleaner.clean_normalised(texts)
+            assessment = gate.assess(texts).with_columns(boilerplate_lines=pl.Series(removed, dtype=pl.Int64))
+            for record, row in zip(batch, assessment.iter_rows(named=True), strict=True):
+                keep, reason = row.pop("keep"), row.pop("reason")
+                lang, score = row.pop("lang"), row.pop("lang_score")
+                stats = {name: (round(value, 6) if isinstance(value, float) else value) for name, value in row.items()}
+                out = {"id": record.get("id"), "keep": keep, "reason": reason, "lang": lang, "lang_score": score}
+                sink.write(json.dumps({**out, "stats": stats}, ensure_ascii=False) + "\n")
+                records += 1
+                kept += keep
+                if reason is not None:
+                    reasons[reason] = reasons.get(reason, 0) + 1
+    finally:
+        if args.input:
+            source.close()
+        if args.output:
+            sink.close()
+    print(f"kept {kept} of {records} record(s), dropped {records - kept}{_reasons(reasons)}", file=sys.stderr)
+    return 0
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    """Cluster JSONL records (``id``, ``text``, optional ``source_id``, ``published_at``, ``url``) into duplicates."""
+    from quality.neardup import Deduplicator, MinHashSettings
+    from quality.normalise import normalise_text
+
+    priority: dict[str, int] = {}
+    for item in args.priority or []:
+        source, _, value = item.partition("=")
+        try:
+            priority[source] = int(value)
+        except ValueError:
+            raise CommandError(f"--priority wants SOURCE=NUMBER, got {item!r}") from None
+    try:
+        settings = MinHashSettings(threshold=args.threshold)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    deduplicator = Deduplicator(settings, priority)
+    source = open(args.input, encoding="utf-8") if args.input else sys.stdin
+    try:
+        for batch in _read_records(source, args.batch_size):
+            deduplicator.add(
+                [record.get("id") for record in batch],
+                [normalise_text(record["text"]) for record in batch],
+                [record.get("source_id") for record in batch],
+                [record.get("published_at") for record in batch],
+                [record.get("url") for record in batch],
+            )
+    finally:
+        if args.input:
+            source.close()
+    decided = deduplicator.decide()
+    sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        for row in decided.iter_rows(named=True):
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if args.output:
+            sink.close()
+    dropped = decided.filter(~decided["keep"])
+    kinds = dropped["duplicate"].value_counts().rows() if dropped.height else []
+    summary = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds))
+    print(
+        f"kept {decided.height - dropped.height} of {decided.height} record(s)"
+        + (f", duplicates {dropped.height} ({summary})" if dropped.height else ", no duplicates"),
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,264 @@
+"""``corpusfabriek run``: the whole pipeline in-process, holding the storage root's lease, with progress output."""
+
+from __future__ import annotations
+
+import _thread
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from catalog.lease import LeaseBusyError, RootLease, tidy_root
+from catalog.registry import SourceRegistry
+from catalog.releases import read_manifest, release_dir
+from catalog.storage import Storage
+from pipelines.cli.common import CommandError, _dagster_instance, _reasons, _storage
+
+
+def _failure(result: Any) -> str:
+    """Return why a Dagster run failed as one line: the blocking checks that failed, or the first step's error."""
+    from catalog.failures import error_line
+
+    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    if failed_checks:
+        return f"blocking check(s) failed: {', '.join(failed_checks)}"
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            cause = error.cause or error
+            name = cause.cls_name or "error"
+            message = cause.message.strip()
+            # Dagster's message starts with the qualified class name for non-builtin errors: name it once
+            qualified, _, rest = message.partition(": ")
+            if qualified.rsplit(".", 1)[-1] == name:
+                message = rest
+            return f"{event.step_key}: " + error_line(f"{name}: {message}" if name != "Failure" else message)
+    return "the run failed"
+
+
+def _checks_passed(result: Any) -> bool:
+    return all(evaluation.passed for evaluation in result.get_asset_check_evaluations())
+
+
+class FailureLog:
+    """The file under the Dagster home that holds the full traces of a command's failures (stderr gets one line each).
+
+    Created on the first failure only, so a clean run leaves no file behind.
+    """
+
+    def __init__(self, home: str | Path) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self.path = Path(home, "logs", f"corpusfabriek-{stamp}-{os.getpid()}.log")
+
+    def write(self, what: str, result: Any) -> Path:
+        """Append the run id, every step failure with its trace, and the failed checks of a Dagster run."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"== {what}: run {result.run_id} ({time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC)"]
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+                lines += [f"-- step {event.step_key} failed:", event.step_failure_data.error.to_string()]
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                metadata = {key: value.value for key, value in evaluation.metadata.items()}
+                lines.append(f"-- check {evaluation.check_name} failed: {json.dumps(metadata, default=str)}")
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n\n")
+        return self.path
+
+
+#: In-process runs print nothing themselves: progress is ours, failures get one line on stderr and their full
+#: traces go to a log file (:class:`FailureLog`); everything is also in the Dagster event log.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def _check_anonymisation_key(storage: Storage) -> None:
+    """Resolve the storage root's anonymisation key and check it against the root's record, before any run.
+
+    The key comes from CORPUSFABRIEK_ANONYMISATION_KEY or, on a local root, from the root's key file
+    (generated on first use: its notice is printed once, on stderr). The Dagster resources find the same key
+    when the steps run: the variable through an ``EnvVar``, the file through the storage root.
+    """
+    from anonymisation.operators import check_key
+    from catalog.keys import root_key
+
+    key = root_key(storage, check=check_key)
+    if key.notice:
+        print(f"note: {key.notice}", file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Materialise every source partition, then a release, printing progress."""
+    from assets.partitions import source_partitions
+    from catalog.zones import anonymised_report_path, clean_report_path, ingest_report_path
+    from pipelines.definitions import build_definitions
+    from pipelines.jobs import RELEASE_JOB
+    from pipelines.sensors import INGEST_JOB
+
+    storage = _storage(args)
+    defs = build_definitions(root=args.root, run_tags=getattr(args, "run_tags", None))
+    registry = SourceRegistry.from_env(storage=storage)
+    specs = registry.specs(strict=False)
+    for problem in registry.problems:
+        print(f"warning: invalid source spec skipped: {problem}", file=sys.stderr)
+    selected = args.source or sorted(specs)
+    unknown = sorted(set(selected) - set(specs))
+    if unknown:
+        raise CommandError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(sorted(specs))}")
+    instance = _dagster_instance()
+    known = set(instance.get_dynamic_partitions(source_partitions.name))
+    missing = sorted(set(specs) - known)
+    if missing:
+        instance.add_dynamic_partitions(source_partitions.name, missing)
+
+    fetch = [source_id for source_id in selected if specs[source_id].fetchable]
+    _check_anonymisation_key(storage)
+    steps = len(fetch) + (0 if args.no_release else 1)
+    print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest", flush=True)
+    for skipped in sorted(set(selected) - set(fetch)):
+        print(f"  skipped {skipped}: status suspended", flush=True)
+    ingest_job = defs.resolve_job_def(INGEST_JOB)
+    failures = FailureLog(os.environ["DAGSTER_HOME"])
+    failed: dict[str, str] = {}
+    for step, source_id in enumerate(fetch, start=1):
+        started = time.perf_counter()
+        print(f"[{step}/{steps}] {source_id}: ingest, clean, anonymise ...", end=" ", flush=True)
+        result = ingest_job.execute_in_process(
+            instance=instance, partition_key=source_id, run_config=QUIET_RUN_CONFIG, raise_on_error=False
+        )
+        if not result.success or not _checks_passed(result):
+            print("FAILED", flush=True)
+            failed[source_id] = _failure(result)
+            log = failures.write(f"source {source_id}", result)
+            print(f"error: source {source_id} failed: {failed[source_id]} (trace: {log})", file=sys.stderr, flush=True)
+            continue
+        ingest = storage.read_json(ingest_report_path(source_id))
+        clean = storage.read_json(clean_report_path(source_id))
+        anonymised = storage.read_json(anonymised_report_path(source_id))
+        print(
+            f"{ingest['records_read']} new records -> {ingest['documents']} documents, {ingest['quarantined']} "
+            f"quarantined{_reasons(ingest['quarantined_by_reason'])}; source total {clean['kept']} kept, "
+            f"{clean['dropped']} dropped{_reasons(clean['dropped_by_reason'])}; {anonymised['replacements']} "
+            f"replacements in {anonymised['documents_with_personal_data']} documents "
+            f"[{time.perf_counter() - started:.1f} s]",
+            flush=True,
+        )
+    if args.no_release:
+        return 1 if failed else 0
+
+    # A failing source is held back (its failure record says why) while the healthy ones are released.
+    print(f"[{steps}/{steps}] release: building ...", end=" ", flush=True)
+    result = defs.resolve_job_def(RELEASE_JOB).execute_in_process(
+        instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False
+    )
+    if not result.success or not _checks_passed(result):
+        print("FAILED", flush=True)
+        log = failures.write("release", result)
+        held = f"; failing source(s) held back: {', '.join(failed)}" if failed else ""
+        raise CommandError(f"release failed: {_failure(result)}{held} (trace: {log})")
+    metadata = result.asset_materializations_for_node("corpus_release")[0].metadata
+    corpus, version = metadata["corpus"].value, metadata["version"].value
+    held_back = metadata["sources_held_back"].value
+    held_lines = [
+        f"  held back {source_id}: {why}"
+        for source_id, why in sorted({**held_back.get("expectations", {}), **held_back.get("failing", {})}.items())
+    ]
+    if "unchanged_since" in metadata:  # nothing changed since the latest release: no version was cut
+        print(f"nothing new since {version}, no version cut; manifest verified", flush=True)
+        print("\n".join(held_lines or [""]).rstrip("\n") or "", end="\n" if held_lines else "", flush=True)
+        print(f"release {corpus}/{version}: unchanged since {version} ({storage.url(release_dir(corpus, version))})")
+        return 1 if failed else 0
+    manifest = read_manifest(storage, version, corpus)
+    print(
+        f"{manifest['total_documents']} documents in {len(manifest['files'])} part(s), "
+        f"{manifest['excluded']['duplicate_content']} exact and {manifest['excluded'].get('near_duplicate', 0)} "
+        "near duplicate(s) dropped across sources; manifest verified",
+        flush=True,
+    )
+    if not manifest["anonymised"]:
+        print("note: this release was built before the anonymisation stage existed: treat it as personal data")
+    for line in held_lines:
+        print(line, flush=True)
+    print(f"release {corpus}/{version}: {storage.url(release_dir(corpus, version))}")
+    # The release went out without the failing sources: the command still fails, naming them (one line each above).
+    return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt while running, so a terminated run releases its lease as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def cmd_run_exclusive(args: argparse.Namespace) -> int:
+    """Run the pipeline (:func:`cmd_run`) holding the storage root's lease from start to end.
+
+    Before anything is written (Dagster instance included) the lease is taken, waiting up to ``--wait``
+    seconds; a busy root ends the command at once with one line naming the holder. Holding it, leftovers
+    of crashed runs are cleared first: a stale lease taken over, runs left STARTED by a killed process
+    marked failed, staging folders and temporary files of dead processes removed (one line each). The
+    lease is released at the end, on error, on Ctrl-C and on SIGTERM.
+    """
+    from dagster import DagsterExecutionInterruptedError
+
+    from catalog.keys import require_key_source
+    from pipelines.recovery import cli_run_tags, fail_crashed_runs
+
+    storage = _storage(args)
+    require_key_source(storage)  # before the lease: a root that can have no key is left untouched
+    # A lease found taken over while held (we were frozen past its TTL) stops the run: interrupt the main thread.
+    lease = RootLease(storage, {"command": "corpusfabriek run"}, on_lost=_thread.interrupt_main)
+    with _sigterm_interrupts():
+        try:
+            lease.acquire(wait=args.wait)
+        except LeaseBusyError as exc:
+            raise CommandError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise CommandError(f"interrupted while waiting for the lease of storage root {storage.url()}") from None
+        try:
+            for line in tidy_root(lease):
+                print(line, flush=True)
+            instance = _dagster_instance()
+            try:
+                for line in fail_crashed_runs(instance, lease.root, holding=lease.token):
+                    print(line, flush=True)
+            finally:
+                instance.dispose()
+            args.run_tags = cli_run_tags(lease)
+            return cmd_run(args)
+        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+            why = "stopped: another process took over the root's lease" if lease.lost else "interrupted"
+            _fail_own_runs(lease, why)
+            if lease.lost:
+                raise CommandError(f"stopped: another process took over the lease of {storage.url()}") from None
+            raise CommandError("interrupted; the storage root's lease is released") from None
+        finally:
+            lease.release()
+
+
+def _fail_own_runs(lease: RootLease, why: str) -> None:
+    """Mark the runs this process leaves unfinished (interrupted mid-run) failed, so none stays STARTED."""
+    from pipelines.recovery import fail_own_runs
+
+    instance = _dagster_instance()
+    try:
+        fail_own_runs(instance, lease.root, lease.token or "", why)
+    finally:
+        instance.dispose()
