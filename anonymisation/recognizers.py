@@ -36,8 +36,10 @@ import tldextract
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 from anonymisation.checksums import IBAN_LENGTHS, bsn_valid, btw_valid, iban_valid, kvk_valid, luhn_valid
-from anonymisation.names import NameLexicon, PersonNameFinder, default_finder
+from anonymisation.lexicon import NameLexicon
+from anonymisation.names import PersonNameFinder, default_finder
 from anonymisation.persons import configured_model, find_persons
+from anonymisation.vocabulary import BIRTH_MONTH_NUMBERS, MONTH_PATTERN, STREET_SUFFIXES
 
 if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -73,15 +75,8 @@ _NUM_END = r"(?![\w@]|[.,/-]?\d|[ ]\d)"
 # Amounts are not identifiers: "123.456.782 euro", "€ 123.456.782".
 _NOT_AMOUNT = r"(?!\s*(?i:euro|eur\b|%|procent|mln|miljoen|mld|miljard))"
 
-_MONTH_NAMES = (
-    r"januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
-    r"|jan|feb|febr|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec"
-)
+_MONTH_NAMES = MONTH_PATTERN
 _MONTHS = rf"(?:{_MONTH_NAMES})"
-_MONTH_NUMBERS = {
-    "jan": 1, "feb": 2, "mrt": 3, "maa": 3, "apr": 4, "mei": 5, "jun": 6,
-    "jul": 7, "aug": 8, "sep": 9, "okt": 10, "nov": 11, "dec": 12,
-}  # fmt: skip
 _DATE = (
     r"(?:(?:[0-2]?\d|3[01])[-/.](?:0?\d|1[0-2])[-/.](?:1[89]|20)?\d\d"  # 12-03-1985, 12/3/85
     r"|(?:[0-2]?\d|3[01])\s+" + _MONTHS + r"\.?\s+(?:1[89]|20)\d\d"  # 12 maart 1985
@@ -566,11 +561,7 @@ class NlPostcodeRecognizer(DutchPatternRecognizer):
     SKIP_INSIDE_IBAN = True
 
 
-_STREET_SUFFIXES = (
-    "straat", "weg", "laan", "plein", "gracht", "kade", "dijk", "singel", "steeg", "hof", "pad", "dreef",
-    "markt", "park", "wal", "plantsoen", "baan", "haven", "kanaal", "brink", "boulevard", "allee", "hout",
-)  # fmt: skip
-_SUFFIX_WORDS = (*_STREET_SUFFIXES, "ring", "dam", "vaart", "zijde", "oever", "burgwal")
+_SUFFIX_WORDS = (*STREET_SUFFIXES, "ring", "dam", "vaart", "zijde", "oever", "burgwal")
 # A capitalised name word ("Prins", "IJssel", "Oost-Indië") or a title abbreviation ("Burg.", "St.").
 # All-caps tokens ("AB" of a postcode) and words ending a sentence ("Den Haag.") are not name words.
 _WORD = (
@@ -592,7 +583,7 @@ _PREFIX_WORD = rf"{_NOT_STREET_WORD}{_WORD}\s+(?:{_PARTICLE}\s+){{0,2}}"
 # matching them in the main regex at every capitalised word made it four times slower.
 _STREET = (
     r"(?:"
-    rf"\p{{Lu}}[\p{{L}}'’-]*?(?:{'|'.join(_STREET_SUFFIXES)})"
+    rf"\p{{Lu}}[\p{{L}}'’-]*?(?:{'|'.join(STREET_SUFFIXES)})"
     rf"|(?P<bare>{'|'.join(word.capitalize() for word in _SUFFIX_WORDS)})"
     rf"|(?:Laan|Plein|Weg|Kade|Dijk|Singel|Straat|Park|Hof|Dreef|Gracht|Markt)\s+(?:{_PARTICLE}\s+){{1,2}}"
     rf"{_WORD}(?:\s+{_WORD})?"
@@ -822,7 +813,7 @@ class NlDateOfBirthRecognizer(DutchPatternRecognizer):
             year, month, day = (int(part) for part in parts)
         else:
             day, year = int(parts[0]), int(parts[2])
-            month = int(parts[1]) if parts[1].isdigit() else _MONTH_NUMBERS.get(parts[1][:3].lower(), 0)
+            month = int(parts[1]) if parts[1].isdigit() else BIRTH_MONTH_NUMBERS.get(parts[1][:3].lower(), 0)
             if year < 100:
                 year += 1900
         try:

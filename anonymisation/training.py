@@ -40,6 +40,7 @@ import pycrfsuite
 
 from anonymisation import namemodel
 from anonymisation.namemodel import ModelSpan, NameModel, features, scan, tokenize, windows
+from anonymisation.vocabulary import MONTHS, WEEKDAYS
 
 #: Synthetic sentences generated (modern news register; the historical corpora are much larger).
 SYNTHETIC_SENTENCES = 24_000
@@ -347,21 +348,8 @@ ADDRESS = (
     "De heer",
 )
 SAY = ("zei", "zegt", "vertelde", "liet weten", "verklaarde", "schrijft", "meldde", "benadrukte", "reageerde")
-DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag", "gisteren", "vandaag")
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
+#: Days of the week, then "gisteren" and "vandaag" (months: vocabulary.MONTHS).
+DAYS = (*WEEKDAYS, "gisteren", "vandaag")
 SYLLABLES = (
     "ba be bo ka ke ko la le li lo ma me mi mo na ne no ra re ri ro sa se so ta te ti to va ve vo wa we za".split()
 )
