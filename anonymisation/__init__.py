@@ -1,5 +1,15 @@
-"""Dutch anonymisation (Presidio recognizers and operators); no Dagster.
+"""Dutch anonymisation: find personal data in Dutch text and replace it, offline and without Dagster.
 
-Nothing lives here yet: the anonymisation stage is its own issue. Until it lands, releases carry
-``"anonymised": false`` in their manifest and must be treated as containing personal data.
+The rooms:
+
+- finding: :mod:`~anonymisation.recognizers` (Presidio recognizers, one per entity type),
+  :mod:`~anonymisation.names`, :mod:`~anonymisation.lexicon` and :mod:`~anonymisation.persons` (person-name
+  rules and their merge with the model), :mod:`~anonymisation.namemodel` (the shipped name model; trained by
+  :mod:`~anonymisation.training`), :mod:`~anonymisation.checksums` and :mod:`~anonymisation.engine` (the
+  offline analyzer);
+- :mod:`~anonymisation.vocabulary`: the Dutch words all of them decide with, in one place;
+- replacing: :mod:`~anonymisation.operators` (placeholders, keyed hashes, surrogates),
+  :mod:`~anonymisation.pseudonyms` (ids and URLs), :mod:`~anonymisation.anonymiser` and
+  :mod:`~anonymisation.document` (a text, a whole document);
+- :mod:`~anonymisation.stage`: the pipeline's anonymisation stage and its residual scan.
 """

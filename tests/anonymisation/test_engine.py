@@ -121,7 +121,7 @@ def test_rejects_recognizers_for_another_language(tmp_path: Path):
         build_analyzer([english], cache_dir=tmp_path)
 
 
-@pytest.mark.skipif(not HAS_DUTCH_RECOGNIZERS, reason="anonymisation/recognizers.py (other engineer) not there yet")
+@pytest.mark.skipif(not HAS_DUTCH_RECOGNIZERS, reason="anonymisation/recognizers (other engineer) not there yet")
 def test_default_dutch_recognizers_find_planted_email_and_iban(shared_cache: Path, blocked_network: list[object]):
     analyzer = build_analyzer(cache_dir=shared_cache)
     text = "Mail naar p.bakker@voorbeeld.nl of maak het bedrag over naar NL91 ABNA 0417 1643 00, dank je!"
@@ -167,7 +167,7 @@ def test_resolve_overlaps_prefers_score_then_length_and_keeps_touching_spans():
     ]
 
 
-@pytest.mark.skipif(not HAS_DUTCH_RECOGNIZERS, reason="anonymisation/recognizers.py not there")
+@pytest.mark.skipif(not HAS_DUTCH_RECOGNIZERS, reason="anonymisation/recognizers not there")
 def test_without_tokenising_the_dutch_recognizers_find_the_same(shared_cache: Path):
     text = (
         "Mijn BSN is 264183757 en mijn IBAN NL08 ABNA 0417 2639 58. Bel 06-12345678 of mail naar "
@@ -179,7 +179,7 @@ def test_without_tokenising_the_dutch_recognizers_find_the_same(shared_cache: Pa
     assert {f.entity for f in fast} >= {"NL_BSN", "IBAN_CODE", "PHONE_NUMBER", "EMAIL_ADDRESS", "DATE_OF_BIRTH"}
 
 
-@pytest.mark.skipif(not HAS_DUTCH_RECOGNIZERS, reason="anonymisation/recognizers.py not there")
+@pytest.mark.skipif(not HAS_DUTCH_RECOGNIZERS, reason="anonymisation/recognizers not there")
 def test_skipping_the_stock_context_enhancer_for_pre_enhanced_results_changes_nothing(shared_cache: Path):
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 

@@ -10,7 +10,6 @@ import phonenumbers
 import pytest
 from presidio_analyzer import RecognizerResult
 
-from anonymisation import operators
 from anonymisation.engine import Finding
 from anonymisation.operators import (
     AnonymisationKeyError,
@@ -19,7 +18,9 @@ from anonymisation.operators import (
     SurrogateOperator,
     anonymise_text,
     check_key,
+    wordlists,
 )
+from anonymisation.vocabulary import MONTHS
 
 try:  # the other engineer's checksums; the rules are short enough to restate if they are not there yet
     from anonymisation.checksums import bsn_valid, iban_valid, luhn_valid
@@ -186,14 +187,14 @@ def test_surrogate_date_of_birth_is_another_real_date_in_the_same_format(
     if parse is not None:
         assert 1980 <= parse(result).year <= 1985  # plausible: the same age give or take a few years
     else:
-        assert result.split()[1] in operators._MONTHS_FULL
+        assert result.split()[1] in MONTHS
 
 
 def test_surrogate_address_replaces_street_number_postcode_and_place(surrogate: SurrogateOperator):
     result = surrogate.replace("NL_ADDRESS", "Kalverstraat 12-II, 1012 AB 's-Hertogenbosch")
 
     street, rest = result.split(" ", 1)
-    assert street in operators._STREETS
+    assert street in wordlists.STREETS
     assert re.fullmatch(r"\d+-II, [1-9]\d{3} [A-Z]{2} .+", rest)
     assert "Kalverstraat" not in result and "1012 AB" not in result and "Hertogenbosch" not in result
 
@@ -213,7 +214,7 @@ def test_person_initials_stay_initials(surrogate: SurrogateOperator):
 def test_person_tussenvoegsel_pattern_is_kept(surrogate: SurrogateOperator):
     first, *middle, last = surrogate.replace("PERSON", "Jan van der Berg").split()
 
-    assert first in operators._MALE_NAMES and first != "Jan"
+    assert first in wordlists.MALE_NAMES and first != "Jan"
     assert len(middle) == 2 and {w.lower() for w in middle} <= TUSSENVOEGSELS
     assert last[0].isupper() and last != "Berg"
 
@@ -229,9 +230,9 @@ def test_person_titles_are_kept_and_only_the_name_replaced(surrogate: SurrogateO
 
 
 def test_person_title_decides_gender_of_first_name(surrogate: SurrogateOperator):
-    assert surrogate.replace("PERSON", "mevrouw Chris Bakker").split()[1] in operators._FEMALE_NAMES
-    assert surrogate.replace("PERSON", "Anna Bakker").split()[0] in operators._FEMALE_NAMES
-    assert surrogate.replace("PERSON", "Pieter Bakker").split()[0] in operators._MALE_NAMES
+    assert surrogate.replace("PERSON", "mevrouw Chris Bakker").split()[1] in wordlists.FEMALE_NAMES
+    assert surrogate.replace("PERSON", "Anna Bakker").split()[0] in wordlists.FEMALE_NAMES
+    assert surrogate.replace("PERSON", "Pieter Bakker").split()[0] in wordlists.MALE_NAMES
 
 
 def test_person_double_surnames_stay_double(surrogate: SurrogateOperator):
@@ -283,7 +284,7 @@ def test_same_value_gets_the_same_surrogate_within_a_document(surrogate: Surroga
 
 
 def test_different_values_never_share_a_surrogate_within_a_document(surrogate: SurrogateOperator):
-    surnames = operators._SURNAMES[:60]
+    surnames = wordlists.SURNAMES[:60]
     document = surrogate.for_document()
 
     replaced = [document.replace("PERSON", f"mevrouw {name}") for name in surnames]
