@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from anonymisation.config import current
+
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, EntityRecognizer
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
     from spacy.tokens import Doc
 
 LANGUAGE = "nl"
-CACHE_DIR_ENV = "CORPUSFABRIEK_CACHE_DIR"
 # Bump when the blank pipeline changes, so cached folders from older code are not reused.
 BLANK_PIPELINE_VERSION = 1
 LEMMA_COMPONENT = "corpusfabriek_lower_lemma"
@@ -94,13 +95,11 @@ def _register_lemma_component() -> None:
 
 
 def default_cache_dir() -> Path:
-    """Where the blank pipeline is cached: ``$CORPUSFABRIEK_CACHE_DIR``, the user cache dir, or a temp dir."""
-    configured = os.environ.get(CACHE_DIR_ENV)
+    """Where the blank pipeline is cached: the configured folder, the user cache dir, or a temp dir."""
+    configured = current().cache_dir
     if configured:
         return Path(configured)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    candidate = base / "corpusfabriek"
+    candidate = Path.home() / ".cache" / "corpusfabriek"
     try:
         candidate.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -143,8 +142,8 @@ def ensure_offline_tldextract() -> None:
     """Make ``tldextract.extract`` use its bundled public suffix list: no download, no disk cache."""
     import tldextract.tldextract as tld
 
-    current = tld.TLD_EXTRACTOR
-    if current.suffix_list_urls or not current.fallback_to_snapshot:
+    extractor = tld.TLD_EXTRACTOR
+    if extractor.suffix_list_urls or not extractor.fallback_to_snapshot:
         tld.TLD_EXTRACTOR = tld.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 
 

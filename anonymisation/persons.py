@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from anonymisation.config import current
 from anonymisation.names import NameSpan
 from anonymisation.vocabulary import (
     ADJECTIVE_ENDINGS,
@@ -32,10 +32,6 @@ from anonymisation.vocabulary import (
 
 if TYPE_CHECKING:
     from anonymisation.namemodel import NameModel
-
-#: Where an operator points the anonymiser at another name model (a ``.crfsuite`` file trained with
-#: ``python -m anonymisation.training``), or ``none`` for the rules alone. Unset: the shipped model.
-NAME_MODEL_ENV = "CORPUSFABRIEK_NAME_MODEL"
 
 #: The model's ``PER`` spans count from this score (its marginal probability). Below it the model mostly
 #: takes unknown company and place names for persons; the rules cover the clear cases anyway.
@@ -300,14 +296,14 @@ def _joins(char: str) -> bool:
 
 
 def configured_model(setting: str | None = None) -> NameModel | None:
-    """Return the name model the configuration asks for: ``setting`` or ``$CORPUSFABRIEK_NAME_MODEL``.
+    """Return the name model the configuration asks for: ``setting``, else :func:`anonymisation.config.configure`'s.
 
     Unset or empty: the shipped model; ``none``: no model (the rules alone); otherwise the path of a model
     file. Loaded once per setting and process.
 
     :raises FileNotFoundError: the configured model file does not exist.
     """
-    value = (os.environ.get(NAME_MODEL_ENV, "") if setting is None else setting).strip()
+    value = (current().name_model if setting is None else setting).strip()
     return _load(value)
 
 

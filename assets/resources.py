@@ -16,10 +16,11 @@ from pydantic import Field
 
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.operators import check_key
-from catalog.keys import KEY_ENV, RootKey, root_key
+from catalog.keys import RootKey, root_key
 from catalog.lease import RootLease, tidy_root
 from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS
+from catalog.settings import KEY_ENV
 from catalog.sources import bundled_sources_dir
 from catalog.storage import DEFAULT_ROOT, Storage
 from quality.dedup_index import NearDuplicateIndex

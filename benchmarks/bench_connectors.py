@@ -96,7 +96,7 @@ def local_only_fetcher_class() -> type:
 @contextlib.contextmanager
 def allow_loopback() -> Iterator[None]:
     """Allow-list 127.0.0.1/32 for the address guard while the local server is used, then restore."""
-    from catalog.fetch import ENV_ALLOW_NETWORKS
+    from catalog.settings import ENV_ALLOW_NETWORKS
 
     previous = os.environ.get(ENV_ALLOW_NETWORKS)
     os.environ[ENV_ALLOW_NETWORKS] = f"{LOOPBACK}/32"

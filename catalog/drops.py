@@ -41,10 +41,9 @@ from typing import Any, BinaryIO
 import fsspec
 from fsspec.implementations.local import make_path_posix
 
+from catalog.settings import ENV_DROP_FOLDERS, S3Settings, Settings
 from catalog.sources import SourceSpec, SpecError, bundled_sources_dir
-from catalog.storage import S3Settings, Storage, root_from_env
-
-ENV_DROP_FOLDERS = "CORPUSFABRIEK_DROP_FOLDERS"
+from catalog.storage import Storage, root_from_env
 
 #: System folders no source may read, whatever the drop folders are.
 SYSTEM_FOLDERS = ("/proc", "/sys", "/dev", "/etc")
@@ -155,9 +154,8 @@ class DropPolicy:
     @classmethod
     def from_env(cls, *, storage_root: str | None = None, env: Mapping[str, str] | None = None) -> DropPolicy:
         """Build the policy from ``CORPUSFABRIEK_DROP_FOLDERS``; ``storage_root`` defaults as a run's does."""
-        env = os.environ if env is None else env
         root = root_from_env(storage_root, env)
-        folders = [part for part in env.get(ENV_DROP_FOLDERS, "").split(os.pathsep) if part.strip()]
+        folders = list(Settings.read(env).drop_folders)
         if not folders:
             folders = [os.getcwd(), str(bundled_samples_dir())]
         allowed = tuple(dict.fromkeys(_real(folder) for folder in folders))

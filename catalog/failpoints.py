@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import signal
 
-ENV_FAILPOINT = "CORPUSFABRIEK_FAILPOINT"
+from catalog.settings import Settings
 
 #: Read once: the variable is set for a whole process by the test that starts it.
-_ARMED = os.environ.get(ENV_FAILPOINT, "")
+_ARMED = Settings.read().failpoint
 
 #: Every failpoint, in pipeline order (the tests kill a run at each of them).
 FAILPOINTS = (

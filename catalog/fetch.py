@@ -40,12 +40,11 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from catalog.settings import ENV_ALLOW_NETWORKS, Settings
+
 if TYPE_CHECKING:
     from catalog.sources import Credentials, Politeness, SourceSpec
 
-ENV_ALLOW_NETWORKS = "CORPUSFABRIEK_ALLOW_NETWORKS"
-ENV_USER_AGENT = "CORPUSFABRIEK_USER_AGENT"
-ENV_CONTACT = "CORPUSFABRIEK_CONTACT"
 ROBOTS_AGENT = "corpusfabriek"
 MAX_REDIRECTS = 5
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -65,16 +64,16 @@ _SITE_LOCAL = ipaddress.ip_network("fec0::/10")
 
 def default_user_agent() -> str:
     """Return the identifying user agent (``CORPUSFABRIEK_USER_AGENT`` overrides it)."""
-    if os.environ.get(ENV_USER_AGENT):
-        return os.environ[ENV_USER_AGENT]
+    settings = Settings.read()
+    if settings.user_agent:
+        return settings.user_agent
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         package = version("corpusfabriek")
     except PackageNotFoundError:
         package = "0"
-    contact = os.environ.get(ENV_CONTACT, "")
-    contact = f"; contact: {contact}" if contact else ""
+    contact = f"; contact: {settings.contact}" if settings.contact else ""
     return f"corpusfabriek/{package} (Dutch AI factory corpus pipeline; respects robots.txt{contact})"
 
 
@@ -168,11 +167,10 @@ class Fetcher:
     @classmethod
     def for_spec(cls, spec: SourceSpec, env: Mapping[str, str] | None = None) -> Fetcher:
         """Build the fetcher of a source: its politeness and credentials, the operator's allow-list."""
-        env = os.environ if env is None else env
         origin = _split(spec.location)[:3] if spec.is_remote else None
         return cls(
             politeness=spec.politeness,
-            allow_networks=parse_networks(env.get(ENV_ALLOW_NETWORKS, "")),
+            allow_networks=parse_networks(Settings.read(env).allow_networks),
             credentials=spec.credentials,
             credential_origin=origin,
         )

@@ -46,10 +46,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from catalog.settings import KEY_ENV, Settings
 from catalog.storage import Storage
 from catalog.zones import ANONYMISED_REPORTS, KEY_FILE, KEY_RECORD
 
-KEY_ENV = "CORPUSFABRIEK_ANONYMISATION_KEY"
 #: The root's record of its key (fingerprints and times only), by its short name here.
 RECORD = KEY_RECORD
 RECORD_FORMAT = 1
@@ -287,8 +287,7 @@ def require_key_source(storage: Storage, env: Mapping[str, str] | None = None) -
 
     A command checks this before it takes the root's lease, so a missing variable leaves no trace in the bucket.
     """
-    env = os.environ if env is None else env
-    if storage.is_remote and not env.get(KEY_ENV):
+    if storage.is_remote and not Settings.read(env).anonymisation_key:
         raise RootKeyError(f"no anonymisation key: set {KEY_ENV} (an S3 storage root keeps no key file)")
 
 
@@ -300,14 +299,13 @@ def root_key(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | None
     here: a new one would silently change every surrogate, so that is an error).
 
     :param check: the anonymisation library's key check (``anonymisation.operators.check_key``).
-    :param env: the environment (default ``os.environ``).
+    :param env: the environment settings are read from (default: the process environment).
     :raises RootKeyError: no key, an unsafe key file, or (:class:`KeyMismatchError`) another key than the
         recorded one; every message is one line and names what to do.
     """
-    env = os.environ if env is None else env
     require_key_source(storage, env)
     path = key_file_path(storage)
-    value = env.get(KEY_ENV)
+    value = Settings.read(env).anonymisation_key
     notice = None
     if value:
         origin, secret = "environment", check(value.encode("utf-8"), f"environment variable {KEY_ENV}")
@@ -330,8 +328,7 @@ def key_from_env(*, check: KeyCheck, env: Mapping[str, str] | None = None) -> by
 
     :raises RootKeyError: the variable is unset or empty (the message says how to use a root's key file).
     """
-    env = os.environ if env is None else env
-    value = env.get(KEY_ENV)
+    value = Settings.read(env).anonymisation_key
     if not value:
         raise RootKeyError(
             f"environment variable {KEY_ENV} is not set; set it to your secret key (a storage root's generated "
@@ -371,9 +368,8 @@ def rotate(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | None =
 
     :raises RootKeyError: an S3 root without the variable, or the variable holds the current key already.
     """
-    env = os.environ if env is None else env
     path = key_file_path(storage)
-    value = env.get(KEY_ENV)
+    value = Settings.read(env).anonymisation_key
     if not value and path is None:
         raise RootKeyError(
             f"rotating the key of an S3 storage root needs the new key: set {KEY_ENV} to it, then run "
@@ -466,7 +462,7 @@ def key_status(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | No
 
     Never contains the key or a full fingerprint: key ids, times, paths, file modes.
     """
-    env = os.environ if env is None else env
+    value = Settings.read(env).anonymisation_key
     path = key_file_path(storage)
     record = read_record(storage)
     file_exists = path is not None and path.exists()
@@ -484,9 +480,9 @@ def key_status(storage: Storage, *, check: KeyCheck, env: Mapping[str, str] | No
     }
     secret = None
     try:
-        if env.get(KEY_ENV):
+        if value:
             status["origin"] = "environment"
-            secret = check(env[KEY_ENV].encode("utf-8"), f"environment variable {KEY_ENV}")
+            secret = check(value.encode("utf-8"), f"environment variable {KEY_ENV}")
         elif file_exists:
             status["origin"] = "file"
             secret = _read_key_file(path, check)

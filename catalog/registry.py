@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -23,7 +22,8 @@ import yaml
 
 from catalog.documents import utc_now
 from catalog.drops import check_spec_location
-from catalog.sources import ENV_SOURCES, SourceSpec, SpecError, bundled_sources_dir, load_spec, parse_spec
+from catalog.settings import Settings
+from catalog.sources import SourceSpec, SpecError, bundled_sources_dir, load_spec, parse_spec
 from catalog.storage import Storage
 from catalog.zones import CATALOG_SOURCES
 
@@ -53,9 +53,7 @@ class SourceRegistry:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, storage: Storage | None = None) -> SourceRegistry:
         """Folders from ``CORPUSFABRIEK_SOURCES`` (path-separated), else the bundled samples; plus storage."""
-        env = os.environ if env is None else env
-        value = env.get(ENV_SOURCES, "")
-        folders = [part for part in value.split(os.pathsep) if part] or [bundled_sources_dir()]
+        folders = list(Settings.read(env).sources) or [bundled_sources_dir()]
         return cls(folders, storage)
 
     # -- reading -----------------------------------------------------------------------------------

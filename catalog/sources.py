@@ -20,8 +20,6 @@ from catalog.quality_settings import LANGUAGE_CODES, QualitySettings
 
 SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 
-ENV_SOURCES = "CORPUSFABRIEK_SOURCES"
-
 
 class SpecError(ValueError):
     """A source spec is invalid; ``problems`` lists ``(field path, message)`` pairs, all of them."""

@@ -21,19 +21,17 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import fsspec
 
 from catalog.processes import is_alive, this_process
+from catalog.settings import S3Settings, Settings
 from catalog.staging import process_staging_dir, temporary_directory
 
 DEFAULT_ROOT = ".corpusfabriek"
 
-ENV_ROOT = "CORPUSFABRIEK_ROOT"
-ENV_ENDPOINT = "CORPUSFABRIEK_S3_ENDPOINT_URL"
 
 #: Hidden temporary files of local writes: ``.<name>.tmp-<pid>-<start time>-<random>``, so that the file of
 #: a writer that died before its rename can be told from a live writer's.
@@ -56,45 +54,7 @@ def temp_file_name(target: str) -> str:
 
 def root_from_env(root: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Return the storage root a run uses: ``root`` if given, else ``CORPUSFABRIEK_ROOT``, else the default."""
-    env = os.environ if env is None else env
-    return root or env.get(ENV_ROOT) or DEFAULT_ROOT
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    """Where S3-compatible object storage is and how to log in: from the environment only, never logged.
-
-    One reading of the environment serves the storage root and every source on ``s3://`` alike, so a
-    partner drop on the factory's object storage is read from the same endpoint with the same keys.
-    """
-
-    endpoint_url: str | None = None
-    region: str | None = None
-    access_key_id: str | None = field(default=None, repr=False)
-    secret_access_key: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Settings:
-        """Read ``CORPUSFABRIEK_S3_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL``), ``AWS_REGION``, ``AWS_*`` keys."""
-        env = os.environ if env is None else env
-        return cls(
-            endpoint_url=env.get(ENV_ENDPOINT) or env.get("AWS_ENDPOINT_URL") or None,
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-            access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
-            secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
-        )
-
-    def fsspec_options(self) -> dict[str, Any]:
-        """Return the s3fs options (``fsspec.open(..., **options)``); unset values are left to botocore."""
-        options: dict[str, Any] = {"anon": False}
-        for name, value in (("key", self.access_key_id), ("secret", self.secret_access_key)):
-            if value:
-                options[name] = value
-        if self.endpoint_url:
-            options["endpoint_url"] = self.endpoint_url
-        if self.region:
-            options["client_kwargs"] = {"region_name": self.region}
-        return options
+    return root or Settings.read(env).root or DEFAULT_ROOT
 
 
 def sql_quote(value: str) -> str:

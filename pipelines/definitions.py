@@ -11,6 +11,9 @@ where source specs are registered. Environment variables:
 - ``CORPUSFABRIEK_CORPUS``: corpus name of releases (default ``nl-main``)
 - ``CORPUSFABRIEK_ANONYMISATION_KEY``: secret key of surrogates and keyed hashes (``EnvVar``; >= 16 bytes);
   unset on a local root: the root's owner-only key file, read at run time (``catalog.keys``)
+- ``CORPUSFABRIEK_NAME_MODEL``, ``CORPUSFABRIEK_CACHE_DIR``: handed to the anonymisation library
+
+Every variable is named and read in ``catalog/settings.py``; the command line reads the same settings.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from dagster import Definitions, EnvVar
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import corpus_release_manifest_verifies
 from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
-from catalog.keys import KEY_ENV
 from catalog.releases import DEFAULT_CORPUS
-from catalog.sources import ENV_SOURCES
-from catalog.storage import DEFAULT_ROOT, ENV_ENDPOINT, ENV_ROOT
+from catalog.settings import KEY_ENV, Settings
+from catalog.storage import DEFAULT_ROOT
+from pipelines.configuration import apply_settings
 from pipelines.jobs import make_jobs
 from pipelines.recovery import crashed_run_sensor
 from pipelines.sensors import source_registry_sensor, source_schedule_sensor
@@ -36,11 +39,12 @@ SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 def storage_resource(env: Mapping[str, str], root: str | None = None) -> StorageResource:
     """Configure storage from the environment; secrets are ``EnvVar`` references, never values."""
+    settings = Settings.read(env)
     secrets = {name: EnvVar(name) if env.get(name) else None for name in SECRET_ENV}
     return StorageResource(
-        root=root or env.get(ENV_ROOT) or DEFAULT_ROOT,
-        s3_endpoint_url=env.get(ENV_ENDPOINT) or env.get("AWS_ENDPOINT_URL"),
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        root=root or settings.root or DEFAULT_ROOT,
+        s3_endpoint_url=settings.s3.endpoint_url,
+        region=settings.s3.region,
         access_key_id=secrets["AWS_ACCESS_KEY_ID"],
         secret_access_key=secrets["AWS_SECRET_ACCESS_KEY"],
     )
@@ -54,7 +58,8 @@ def build_definitions(
     ``run_tags`` are set on every run of the jobs (``corpusfabriek run`` names its root and process).
     """
     env = os.environ if env is None else env
-    folders = [part for part in env.get(ENV_SOURCES, "").split(os.pathsep) if part]
+    settings = Settings.read(env)
+    apply_settings(settings)
     return Definitions(
         assets=[raw_documents, clean_documents, anonymised_documents, corpus_release],
         asset_checks=[corpus_release_manifest_verifies],
@@ -62,9 +67,9 @@ def build_definitions(
         sensors=[source_registry_sensor, source_schedule_sensor, crashed_run_sensor],
         resources={
             "storage": storage_resource(env, root),
-            "sources": SourcesResource(folders=folders),
-            "release": ReleaseResource(corpus=env.get("CORPUSFABRIEK_CORPUS") or DEFAULT_CORPUS),
-            "anonymisation": AnonymisationResource(key=EnvVar(KEY_ENV) if env.get(KEY_ENV) else None),
+            "sources": SourcesResource(folders=list(settings.sources)),
+            "release": ReleaseResource(corpus=settings.corpus or DEFAULT_CORPUS),
+            "anonymisation": AnonymisationResource(key=EnvVar(KEY_ENV) if settings.anonymisation_key else None),
         },
     )
 

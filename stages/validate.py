@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import pyarrow.compute as pc
 
 from catalog.documents import DOCUMENT_SCHEMA, utc_now
 from catalog.parquet import iter_batches
+from catalog.settings import keep_libraries_offline
 from catalog.staging import temporary_directory
 from catalog.storage import Storage
 from catalog.zones import docs_folder, validation_path
@@ -175,7 +175,7 @@ def validate_zone(
     """
     if zone not in ZONES:
         raise ValueError(f"unknown zone {zone!r}; expected one of {', '.join(ZONES)}")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics, ever (offline factory)
+    keep_libraries_offline()  # no usage statistics, ever (offline factory)
     started = utc_now()
     validation_id = f"{started:%Y%m%dT%H%M%S%fZ}"
     expectations = zone_expectations(zone, source_id, languages)

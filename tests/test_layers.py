@@ -44,3 +44,19 @@ def test_a_layer_imports_nothing_above_it(package):
 def test_every_package_of_the_project_has_a_rule_or_is_the_top():
     packages = {p.name for p in REPO.iterdir() if (p / "__init__.py").is_file() and p.name != "tests"}
     assert packages == set(FORBIDDEN) | {"pipelines"}
+
+
+#: The only modules below ``pipelines/`` that read the environment: the settings, and the fetcher for the
+#: credential variables a source's spec names itself.
+ENVIRONMENT_READERS = {"catalog/settings.py", "catalog/fetch.py"}
+
+
+def test_only_the_settings_module_reads_the_environment():
+    readers = set()
+    for package in sorted(FORBIDDEN):
+        for path in (REPO / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv"):
+                    readers.add(str(path.relative_to(REPO)))
+    assert readers == ENVIRONMENT_READERS

@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from catalog.lease import LeaseError
 from catalog.registry import UnknownSourceError
 from catalog.releases import ReleaseError
+from catalog.settings import Settings
 from catalog.sources import SpecError
 from catalog.storage import StorageError
 from pipelines.cli.common import CommandError
 from pipelines.cli.parser import build_parser
+from pipelines.configuration import apply_settings
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -27,6 +29,7 @@ __all__ = ["CommandError", "build_parser", "main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``corpusfabriek`` console script."""
     args = build_parser().parse_args(argv)
+    apply_settings(Settings.read())
     try:
         code = args.func(args)
         sys.stdout.flush()  # inside the try: a reader that went away shows up here, not at interpreter exit

@@ -12,7 +12,8 @@ from pipelines.cli.common import CommandError, _holding_lease, _storage
 def cmd_key_show(args: argparse.Namespace) -> int:
     """Print where the storage root's anonymisation key comes from and its record (never the key)."""
     from anonymisation.operators import check_key
-    from catalog.keys import KEY_ENV, key_status
+    from catalog.keys import key_status
+    from catalog.settings import KEY_ENV
 
     status = key_status(_storage(args), check=check_key)
     if args.json:
@@ -57,7 +58,8 @@ def cmd_key_show(args: argparse.Namespace) -> int:
 def cmd_key_rotate(args: argparse.Namespace) -> int:
     """Make a new anonymisation key the storage root's key (explicitly: with --yes)."""
     from anonymisation.operators import check_key
-    from catalog.keys import KEY_ENV, RECORD, key_file_path, rotate
+    from catalog.keys import RECORD, key_file_path, rotate
+    from catalog.settings import KEY_ENV
 
     storage = _storage(args)
     path = key_file_path(storage)

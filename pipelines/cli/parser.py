@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from catalog.sources import ENV_SOURCES
+from catalog.settings import ENV_SOURCES
 from catalog.storage import DEFAULT_ROOT
 from pipelines.cli.jsonl import cmd_anonymise, cmd_dedup, cmd_quality
 from pipelines.cli.keys import cmd_key_rotate, cmd_key_show

@@ -215,3 +215,18 @@ def test_the_model_id_names_the_shipped_file_and_its_digest():
     digest = hashlib.sha256(DEFAULT_MODEL_PATH.read_bytes()).hexdigest()
     assert model_id("") == f"names-nl.crfsuite sha256:{digest[:12]}"
     assert model_id("none") == "none"
+
+
+def test_the_top_layer_chooses_the_name_model_through_the_configuration(tmp_path):
+    from anonymisation.config import configure, current
+
+    before = current()
+    try:
+        configure(name_model="none")
+        assert configured_model() is None and model_id() == "none"
+        configure(name_model=str(tmp_path / "ontbreekt.crfsuite"))
+        with pytest.raises(FileNotFoundError):
+            configured_model()
+    finally:
+        configure(name_model=before.name_model, cache_dir=before.cache_dir)
+    assert configured_model() is not None

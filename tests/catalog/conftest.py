@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from anonymisation.anonymiser import Anonymiser
-from catalog.drops import ENV_DROP_FOLDERS, bundled_samples_dir
+from catalog.drops import bundled_samples_dir
+from catalog.settings import ENV_DROP_FOLDERS
 from catalog.sources import SourceSpec, parse_spec
 from catalog.storage import Storage
 from stages.anonymise import anonymise_source

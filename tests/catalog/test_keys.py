@@ -9,7 +9,6 @@ import pytest
 
 from anonymisation.operators import AnonymisationKeyError, check_key
 from catalog.keys import (
-    KEY_ENV,
     PREVIOUS_KEY_REASON,
     RECORD,
     KeyMismatchError,
@@ -23,6 +22,7 @@ from catalog.keys import (
     root_key,
     rotate,
 )
+from catalog.settings import KEY_ENV
 from catalog.storage import Storage
 
 USER_KEY = "a-user-chosen-key-of-enough-length"

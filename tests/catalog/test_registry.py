@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from catalog.registry import SourceRegistry, UnknownSourceError, spec_digest, spec_yaml
-from catalog.sources import ENV_SOURCES, SpecError, bundled_sources_dir, parse_spec
+from catalog.settings import ENV_SOURCES
+from catalog.sources import SpecError, bundled_sources_dir, parse_spec
 from catalog.storage import Storage
 from catalog.zones import CATALOG_SOURCES
 

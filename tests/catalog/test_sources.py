@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from catalog.registry import SourceRegistry, UnknownSourceError
+from catalog.settings import ENV_SOURCES
 from catalog.sources import (
-    ENV_SOURCES,
     Credentials,
     OaiPmhOptions,
     Politeness,

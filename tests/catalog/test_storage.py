@@ -6,7 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from catalog.storage import DEFAULT_ROOT, ENV_ROOT, Storage, StorageError, sql_quote
+from catalog.settings import ENV_ROOT
+from catalog.storage import DEFAULT_ROOT, Storage, StorageError, sql_quote
 from catalog.zones import ZONES
 
 SECRET = "zeer-geheim-Wachtwoord/9+x"

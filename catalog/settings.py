@@ -1,0 +1,133 @@
+"""Every setting the pipeline takes from the environment: named, read and checked in this one place.
+
+The command line and the Dagster code location (``pipelines/definitions.py``, which hands the secret ones
+to Dagster as ``EnvVar``) both build their objects from :class:`Settings`. Functions below take an ``env``
+mapping only so that tests and a run's own configuration can stand in for the process environment. The
+one other reader is the fetcher, for the credential variables a source's spec names itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_ROOT = "CORPUSFABRIEK_ROOT"
+ENV_ENDPOINT = "CORPUSFABRIEK_S3_ENDPOINT_URL"
+ENV_SOURCES = "CORPUSFABRIEK_SOURCES"
+ENV_DROP_FOLDERS = "CORPUSFABRIEK_DROP_FOLDERS"
+KEY_ENV = "CORPUSFABRIEK_ANONYMISATION_KEY"
+ENV_ALLOW_NETWORKS = "CORPUSFABRIEK_ALLOW_NETWORKS"
+ENV_USER_AGENT = "CORPUSFABRIEK_USER_AGENT"
+ENV_CONTACT = "CORPUSFABRIEK_CONTACT"
+ENV_FAILPOINT = "CORPUSFABRIEK_FAILPOINT"
+ENV_NAME_MODEL = "CORPUSFABRIEK_NAME_MODEL"
+ENV_CACHE_DIR = "CORPUSFABRIEK_CACHE_DIR"
+ENV_CORPUS = "CORPUSFABRIEK_CORPUS"
+
+
+def environment(env: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """Return the mapping settings are read from: ``env`` when given, else the process environment."""
+    return os.environ if env is None else env
+
+
+def _paths(value: str) -> tuple[str, ...]:
+    """Split a path-separated list (``a:b``), dropping empty parts."""
+    return tuple(part for part in value.split(os.pathsep) if part.strip())
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where S3-compatible object storage is and how to log in: from the environment only, never logged.
+
+    One reading of the environment serves the storage root and every source on ``s3://`` alike, so a
+    partner drop on the factory's object storage is read from the same endpoint with the same keys.
+    """
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Settings:
+        """Read ``CORPUSFABRIEK_S3_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL``), ``AWS_REGION``, ``AWS_*`` keys."""
+        env = environment(env)
+        return cls(
+            endpoint_url=env.get(ENV_ENDPOINT) or env.get("AWS_ENDPOINT_URL") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        )
+
+    def fsspec_options(self) -> dict[str, Any]:
+        """Return the s3fs options (``fsspec.open(..., **options)``); unset values are left to botocore."""
+        options: dict[str, Any] = {"anon": False}
+        for name, value in (("key", self.access_key_id), ("secret", self.secret_access_key)):
+            if value:
+                options[name] = value
+        if self.endpoint_url:
+            options["endpoint_url"] = self.endpoint_url
+        if self.region:
+            options["client_kwargs"] = {"region_name": self.region}
+        return options
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The operator's settings, read once from the environment (:meth:`read`).
+
+    :ivar root: the storage root (``CORPUSFABRIEK_ROOT``; ``None``: the default local root).
+    :ivar sources: spec folders (``CORPUSFABRIEK_SOURCES``, path-separated; empty: the bundled samples).
+    :ivar drop_folders: folders a ``files`` source may read (``CORPUSFABRIEK_DROP_FOLDERS``; empty: the
+        working folder and the bundled samples).
+    :ivar anonymisation_key: the key (``CORPUSFABRIEK_ANONYMISATION_KEY``; never shown: not in ``repr``).
+    :ivar allow_networks: private networks a source may fetch from (``CORPUSFABRIEK_ALLOW_NETWORKS``).
+    :ivar user_agent: the fetcher's user agent (``CORPUSFABRIEK_USER_AGENT``; ``None``: the default).
+    :ivar contact: a contact address in the default user agent (``CORPUSFABRIEK_CONTACT``).
+    :ivar failpoint: the failpoint a fault test arms in a run (``CORPUSFABRIEK_FAILPOINT``).
+    :ivar name_model: the person-name model (``CORPUSFABRIEK_NAME_MODEL``: a path, ``none``; empty: shipped).
+    :ivar cache_dir: where the blank spaCy pipeline is cached (``CORPUSFABRIEK_CACHE_DIR``, else
+        ``XDG_CACHE_HOME``/corpusfabriek; ``None``: the user cache folder).
+    :ivar corpus: the corpus releases are cut for (``CORPUSFABRIEK_CORPUS``; ``None``: the default).
+    :ivar s3: endpoint and keys of S3-compatible storage.
+    """
+
+    root: str | None = None
+    sources: tuple[str, ...] = ()
+    drop_folders: tuple[str, ...] = ()
+    anonymisation_key: str | None = field(default=None, repr=False)
+    allow_networks: str = ""
+    user_agent: str | None = None
+    contact: str = ""
+    failpoint: str = ""
+    name_model: str = ""
+    cache_dir: str | None = None
+    corpus: str | None = None
+    s3: S3Settings = field(default_factory=S3Settings)
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from ``env`` (default: the process environment)."""
+        env = environment(env)
+        xdg = env.get("XDG_CACHE_HOME")
+        return cls(
+            root=env.get(ENV_ROOT) or None,
+            sources=_paths(env.get(ENV_SOURCES, "")),
+            drop_folders=_paths(env.get(ENV_DROP_FOLDERS, "")),
+            anonymisation_key=env.get(KEY_ENV) or None,
+            allow_networks=env.get(ENV_ALLOW_NETWORKS, ""),
+            user_agent=env.get(ENV_USER_AGENT) or None,
+            contact=env.get(ENV_CONTACT, ""),
+            failpoint=env.get(ENV_FAILPOINT, ""),
+            name_model=env.get(ENV_NAME_MODEL, "").strip(),
+            cache_dir=env.get(ENV_CACHE_DIR) or (os.path.join(xdg, "corpusfabriek") if xdg else None),
+            corpus=env.get(ENV_CORPUS) or None,
+            s3=S3Settings.from_env(env),
+        )
+
+
+def keep_libraries_offline() -> None:
+    """Switch off what third-party libraries would send home (Great Expectations' usage statistics)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
