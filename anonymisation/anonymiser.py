@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anonymisation.engine import Finding, analyse, resolve_overlaps
+from anonymisation.entities import OPTIONAL_ENTITIES
 from anonymisation.operators import (
     MIN_KEY_BYTES,
     AnonymisationKeyError,
@@ -27,7 +28,6 @@ from anonymisation.operators import (
     anonymise_with_spans,
 )
 from anonymisation.pseudonyms import ReplacedValues, TokenOperator
-from anonymisation.recognizers import OPTIONAL_ENTITIES
 
 OPERATORS = ("surrogate", "placeholder", "hash")
 #: What to do with native ids: always a keyed pseudonym, or keep one in which nothing is found.

@@ -287,7 +287,7 @@ def default_analyzer() -> AnalyzerEngine:
 
 def default_entities(analyzer: AnalyzerEngine) -> list[str]:
     """Return the entities an analysis looks for unless told otherwise: all but places and organisations."""
-    from anonymisation.recognizers import OPTIONAL_ENTITIES
+    from anonymisation.entities import OPTIONAL_ENTITIES
 
     return [e for e in analyzer.get_supported_entities(LANGUAGE) if e not in OPTIONAL_ENTITIES]
 

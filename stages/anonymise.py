@@ -34,6 +34,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
+from anonymisation.entities import RESIDUAL_ENTITIES
 from catalog.documents import DOCUMENT_SCHEMA, code_version, content_sha256
 from catalog.failpoints import failpoint
 from catalog.parquet import BatchWriter, iter_batches
@@ -48,8 +49,6 @@ if TYPE_CHECKING:  # the engine imports Presidio, the clean stage polars: import
 
 STAGE = "anonymise"
 
-#: Entity types whose presence after anonymisation blocks a release.
-RESIDUAL_ENTITIES = ("EMAIL_ADDRESS", "IBAN_CODE", "NL_BSN", "PHONE_NUMBER", "CREDIT_CARD")
 #: The short string fields that reach a release besides title and text (the last three in annotations.raw).
 SHORT_FIELDS = ("native_id", "url", "location", "record", "source_metadata")
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+from anonymisation.entities import OPTIONAL_ENTITIES
 from anonymisation.lexicon import NameLexicon
 from anonymisation.names import PersonNameFinder, default_finder
 from anonymisation.persons import configured_model, find_persons
@@ -65,10 +66,6 @@ class NlPersonRecognizer(EntityRecognizer):
             spans = find_persons(spans, model.find(text), text, _never_alone(lexicon), lexicon.given_names)
         return [_result(self, "PERSON", span.start, span.end, span.score) for span in spans]
 
-
-#: Entity types a recognizer finds but that are replaced only where a policy names them: places and
-#: organisations are not personal data in themselves, and news without them loses its meaning.
-OPTIONAL_ENTITIES = ("LOCATION", "ORGANIZATION")
 
 #: Model labels of places and organisations -> Presidio entity names.
 _MODEL_ENTITIES = {"LOC": "LOCATION", "ORG": "ORGANIZATION"}

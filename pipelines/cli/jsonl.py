@@ -38,7 +38,7 @@ def _entities(value: str | None) -> list[str] | None:
     if not value:
         return None
     from anonymisation.engine import default_analyzer, default_entities
-    from anonymisation.recognizers import OPTIONAL_ENTITIES
+    from anonymisation.entities import OPTIONAL_ENTITIES
 
     analyzer = default_analyzer()
     known = set(default_entities(analyzer)) | set(OPTIONAL_ENTITIES)
