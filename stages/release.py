@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, SCHEMA_VERSION, 
 from catalog.failpoints import failpoint
 from catalog.failures import current_failures, held_back_reason
 from catalog.keys import previous_key_reason, recorded_key_id
-from catalog.parquet import BatchWriter, iter_batches, sha256_file
+from catalog.parquet import BatchWriter, iter_batches
 from catalog.releases import (
     MANIFEST,
     MANIFEST_FORMAT,
@@ -39,7 +38,6 @@ from catalog.releases import (
     version_sort_key,
 )
 from catalog.sources import SourceSpec
-from catalog.staging import temporary_directory
 from catalog.storage import Storage, is_temp_file_name
 from catalog.zones import (
     EXCLUDED_RELEASES,
@@ -53,6 +51,7 @@ from catalog.zones import (
 )
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan, part_release
+from stages.release_format import RELEASE_FORMATS, ReleaseFormat
 from stages.validate import validation_matches
 
 DEFAULT_ROWS_PER_PART = 250_000
@@ -154,6 +153,7 @@ def build_release(
     memory_limit: str = "512MB",
     near_duplicates: NearDuplicateIndex | None = None,
     clean_min_age_s: float = AUTO_CLEAN_MIN_AGE_S,
+    release_format: ReleaseFormat | None = None,
 ) -> ReleaseManifest:
     """Build a new release version from anonymised source partitions and return its manifest.
 
@@ -170,7 +170,8 @@ def build_release(
     content (``release_digest``). The latest manifest is then returned with ``unchanged_since`` set, and
     whatever the build wrote is removed. Incomplete builds older than ``clean_min_age_s`` are removed first
     (a caller holding the root's lease knows no other build runs and passes 0); a build that fails removes
-    what it wrote.
+    what it wrote. ``release_format`` writes the parts and the manifest (default: Parquet, see
+    :data:`RELEASE_FORMATS`).
     """
     if not partitions:
         raise ReleaseError("no releasable source has anonymised documents: nothing to release")
@@ -188,9 +189,18 @@ def build_release(
     published = [v["version"] for v in list_versions(storage, corpus) if v["complete"]]
     version = new_version_id(storage, corpus, created_at)
     manifest_path = f"{release_dir(corpus, version)}/{MANIFEST}"
+    release_format = release_format or RELEASE_FORMATS["parquet"]
     try:
         manifest, plan = _write_release(
-            storage, corpus, version, partitions, rows_per_part, memory_limit, near_duplicates, published
+            storage,
+            corpus,
+            version,
+            partitions,
+            rows_per_part,
+            memory_limit,
+            near_duplicates,
+            published,
+            release_format,
         )
         manifest.update(
             created_at=created_at.isoformat(),
@@ -204,7 +214,7 @@ def build_release(
         if plan is not None and near_duplicates is not None:
             # before the manifest: the parts count only once it exists, and a crash after it loses nothing
             near_duplicates.commit(plan, version)
-        storage.write_json(manifest_path, manifest)
+        release_format.write_manifest(storage, manifest_path, manifest)
     except BaseException:
         if not storage.exists(manifest_path):  # never remove a committed release
             _remove_build(storage, corpus, version, near_duplicates)
@@ -232,7 +242,8 @@ def _write_release(
     rows_per_part: int,
     memory_limit: str,
     near_duplicates: NearDuplicateIndex | None,
-    published: Sequence[str] = (),
+    published: Sequence[str],
+    release_format: ReleaseFormat,
 ) -> tuple[dict[str, Any], NearDuplicatePlan | None]:
     """Write a version's parts and excluded file; return its manifest (without build times) and the plan."""
     folder = release_dir(corpus, version)
@@ -254,7 +265,7 @@ def _write_release(
     with (
         storage.staged_file(excluded_release_path(corpus, version)) as excluded_local,
         BatchWriter(excluded_local, EXCLUDED_SCHEMA) as excluded_writer,
-        PartWriter(storage, folder, rows_per_part) as parts,
+        release_format.parts(storage, folder, rows_per_part) as parts,
     ):
         for index, partition in enumerate(partitions):
             counts = per_source.setdefault(
@@ -364,66 +375,6 @@ def _split_near(batch: pa.RecordBatch, drops: dict[str, str]) -> tuple[pa.Record
     """Split a batch into the rows to keep and the near duplicates to drop."""
     near = pa.array([doc in drops for doc in batch.column("doc_id").to_pylist()], pa.bool_())
     return batch.filter(pc.invert(near)), batch.filter(near)
-
-
-class PartWriter:
-    """Write a release's rows into numbered Parquet parts of at most ``rows_per_part`` rows.
-
-    Each part is written locally, checksummed and uploaded before the next one starts, so local disk
-    use is one part. An empty release still gets one empty part that carries the schema.
-    """
-
-    def __init__(self, storage: Storage, folder: str, rows_per_part: int) -> None:
-        self.storage = storage
-        self.folder = folder
-        self.rows_per_part = rows_per_part
-        self.files: list[dict[str, Any]] = []
-        self._tmp = temporary_directory("release-")
-        self._writer: BatchWriter | None = None
-        self._local = ""
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        """Append rows, rolling over to a new part when the current one is full."""
-        offset = 0
-        while offset < batch.num_rows:
-            if self._writer is None:
-                self._local = os.path.join(self._tmp.name, f"part-{len(self.files):05d}.parquet")
-                self._writer = BatchWriter(self._local, DOCUMENT_SCHEMA)
-            take = min(self.rows_per_part - self._writer.rows_written, batch.num_rows - offset)
-            self._writer.write_batch(batch.slice(offset, take))
-            offset += take
-            if self._writer.rows_written >= self.rows_per_part:
-                self._finish()
-
-    def _finish(self) -> None:
-        assert self._writer is not None
-        self._writer.close()
-        name = f"part-{len(self.files):05d}.parquet"
-        entry = {
-            "path": name,
-            "rows": self._writer.rows_written,
-            "bytes": os.path.getsize(self._local),
-            "sha256": sha256_file(self._local),
-        }
-        self.storage.put_file(self._local, f"{self.folder}/{name}")
-        os.remove(self._local)
-        self.files.append(entry)
-        self._writer = None
-
-    def __enter__(self) -> PartWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        try:
-            if exc_type is None and (self._writer is not None or not self.files):
-                if self._writer is None:
-                    self._local = os.path.join(self._tmp.name, "part-00000.parquet")
-                    self._writer = BatchWriter(self._local, DOCUMENT_SCHEMA)
-                self._finish()
-            elif self._writer is not None:
-                self._writer.close()
-        finally:
-            self._tmp.cleanup()
 
 
 def _empty_cleanup() -> dict[str, list[str]]:

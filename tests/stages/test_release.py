@@ -18,10 +18,12 @@ from catalog.sources import SourceSpec
 from catalog.storage import Storage, sql_quote
 from catalog.zones import excluded_release_path, release_dir
 from stages import release as releases  # the build: patched where it runs
+from stages import release_format
 from stages.anonymise import anonymise_source
 from stages.clean import clean_source
 from stages.ingest import ingest_source
-from stages.release import PartWriter, build_release
+from stages.release import build_release
+from stages.release_format import PartWriter
 from tests.catalog.conftest import TEST_KEY, numbered_records, write_drop
 
 CleanPartition = Callable[..., dict[str, Any]]
@@ -214,7 +216,7 @@ def test_a_rebuild_with_nothing_new_cuts_no_version(
             built.append(folder)
             super().__init__(storage, folder, rows_per_part)
 
-    monkeypatch.setattr(releases, "PartWriter", RecordingPartWriter)
+    monkeypatch.setattr(release_format, "PartWriter", RecordingPartWriter)
     second = build_release(storage, CORPUS, partitions, rows_per_part=4)
     assert second.unchanged_since == first["version"]
     assert second == first  # the latest release's manifest: nothing was written
@@ -877,3 +879,21 @@ def test_a_failed_build_removes_its_index_parts(
             storage, CORPUS, [clean_partition("krant", [{"id": "a", "text": DUTCH_ARTICLE}])], near_duplicates=index
         )
     assert list_versions(storage, CORPUS) == [] and index.parts() == {}
+
+
+def test_a_release_format_writes_the_parts_and_commits_the_manifest(storage: Storage, partitions: list[dict[str, Any]]):
+    from stages.release_format import RELEASE_FORMATS, ParquetRelease
+
+    written: list[str] = []
+
+    class RecordingFormat(ParquetRelease):
+        name = "recording"
+
+        def write_manifest(self, storage: Storage, path: str, manifest: dict[str, Any]) -> None:
+            written.append(path)
+            super().write_manifest(storage, path, manifest)
+
+    manifest = build_release(storage, "nl-test", partitions, release_format=RecordingFormat())
+    assert written == [f"releases/nl-test/{manifest['version']}/manifest.json"]
+    assert verify_release(storage, read_manifest(storage, manifest["version"])) == []
+    assert set(RELEASE_FORMATS) == {"parquet"}
