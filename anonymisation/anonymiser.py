@@ -26,6 +26,7 @@ from anonymisation.operators import (
     PlaceholderOperator,
     SurrogateOperator,
     anonymise_with_spans,
+    check_key,
 )
 from anonymisation.pseudonyms import ReplacedValues, TokenOperator
 
@@ -145,13 +146,16 @@ class Anonymiser:
 
         :raises AnonymisationKeyError: no key (or a too short one) was given; the message never holds a key.
         """
-        if self._key is None or len(self._key) < MIN_KEY_BYTES:
+        try:
+            if self._key is None:
+                raise AnonymisationKeyError("no key")
+            return check_key(self._key)
+        except AnonymisationKeyError:
             raise AnonymisationKeyError(
                 f"anonymising documents needs the secret key (at least {MIN_KEY_BYTES} bytes; a storage root's key "
                 "comes from CORPUSFABRIEK_ANONYMISATION_KEY or its key file): ids, URLs and metadata are "
                 "pseudonymised with it even under the placeholder operator"
-            )
-        return self._key
+            ) from None
 
     @classmethod
     def from_policy(cls, policy: Any, key: bytes | None, analyzer: Any = None) -> Anonymiser:
