@@ -4,4 +4,5 @@ import sys
 
 from pipelines.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing this module runs no command
+    sys.exit(main())

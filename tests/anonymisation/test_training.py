@@ -67,3 +67,23 @@ def test_operator_conll_file(tmp_path):
     assert len(examples) == 2
     assert examples[0].spans == [(0, 11, "PER")]
     assert training.read_any(path)[1].spans == [(4, 10, "LOC")]
+
+
+def test_importing_the_training_package_runs_nothing(tmp_path):
+    """Importing ``anonymisation.training.__main__`` (as the import checks do) must not retrain the model."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    models = repo / "anonymisation" / "models"
+    before = {p.name: p.stat().st_mtime_ns for p in models.iterdir()}
+    done = subprocess.run(
+        [sys.executable, "-c", "import anonymisation.training.__main__"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert {p.name: p.stat().st_mtime_ns for p in models.iterdir()} == before
