@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Train (and evaluate) the person-name model, or only evaluate one with ``--evaluate``."""
     from anonymisation import training  # the package's docstring is the command's description
 
-    parser = argparse.ArgumentParser(description=training.__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m anonymisation.training", description=training.__doc__.splitlines()[0]
+    )
     parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="the shared data folder")
     parser.add_argument("--out", type=Path, default=Path("anonymisation/models"), help="model output folder")
     parser.add_argument("--name", default="names-nl", help="model file name without extension")
