@@ -184,6 +184,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from anonymisation.engine import analyse, build_analyzer
+    from catalog.settings import Settings
+    from pipelines.configuration import apply_settings
+
+    apply_settings(Settings.read())  # CORPUSFABRIEK_NAME_MODEL chooses the model, as in a run
     from anonymisation.recognizers import NlPersonRecognizer, dutch_recognizers
 
     recognizers = dutch_recognizers()
