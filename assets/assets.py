@@ -13,6 +13,7 @@ stage before a release, and a release reads only the anonymised zone.
 import contextlib
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from dagster import (
@@ -26,12 +27,13 @@ from dagster import (
     asset,
 )
 
+from assets.metadata import COLUMN_SCHEMA, column_lineage, counts_table, rows_table
 from assets.partitions import source_partitions
 from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from catalog.failures import clear_failure, record_failure
 from catalog.registry import UnknownSourceError
 from catalog.sources import SourceSpec
-from catalog.storage import Storage
+from catalog.storage import Storage, human_size
 from catalog.zones import (
     anonymised_path,
     anonymised_report_path,
@@ -47,8 +49,18 @@ from stages.anonymise import RESIDUAL_ENTITIES, anonymise_source, residual_scan
 from stages.clean import clean_source
 from stages.ingest import ingest_source
 from stages.release import build_release, releasable_partitions
-from stages.report import partner_report
+from stages.report import format_report_markdown, partner_report
 from stages.validate import validate_zone
+
+#: Every asset is the data engineers' (one team, as the factory runs it); partners read their report.
+OWNERS = ["team:data-engineering"]
+#: One group: the graph opens with the asset names, in pipeline order.
+GROUP = "corpusfabriek"
+
+
+def _definition_metadata() -> dict[str, Any]:
+    return {"dagster/column_schema": COLUMN_SCHEMA}
+
 
 ACCOUNTING_CHECK = "accounting_balanced"
 RESIDUAL_CHECK = "no_residual_identifiers"
@@ -89,6 +101,30 @@ def _expectations_check(store: Storage, check_name: str, summary: dict[str, Any]
     )
 
 
+#: The columns of the release's ``sources`` table (one row per source in the release).
+SOURCE_COLUMNS = [
+    ("source_id", "string"),
+    ("licence", "string"),
+    ("documents", "int"),
+    ("duplicates_dropped", "int"),
+    ("near_duplicates_dropped", "int"),
+    ("replacements", "int"),
+    ("suite", "string"),
+    ("validated_documents", "int"),
+]
+
+
+def _source_row(entry: dict[str, Any]) -> dict[str, Any]:
+    """Flatten a manifest's source entry into a row of :data:`SOURCE_COLUMNS` (the manifest has the rest)."""
+    expectations = entry.get("expectations") or {}
+    return {
+        **{name: entry.get(name) for name, _ in SOURCE_COLUMNS[:5]},
+        "replacements": sum((entry.get("anonymisation") or {}).get("replacements_by_entity", {}).values()),
+        "suite": expectations.get("suite"),
+        "validated_documents": expectations.get("documents"),
+    }
+
+
 def _spec(sources: SourcesResource, store: Storage, source_id: str) -> SourceSpec:
     """Return the spec of a partition's source; a partition nobody registered fails with the known sources named."""
     try:
@@ -124,7 +160,10 @@ def _location(storage: Storage, rel: str) -> MetadataValue:
 
 @asset(
     partitions_def=source_partitions,
-    group_name="ingest",
+    group_name=GROUP,
+    owners=OWNERS,
+    tags={"zone": "raw", "privacy": "restricted", "pii": "original"},
+    metadata=_definition_metadata(),
     kinds={"parquet"},
     description="Documents as fetched from each partner source (restricted zone: contains personal data). "
     "Unparseable input goes to quarantine/ with a reason.",
@@ -145,14 +184,16 @@ def raw_documents(
                 "dagster/row_count": report["documents"],
                 "records_read": report["records_read"],
                 "documents": report["documents"],
-                "documents_by_fetch_mode": MetadataValue.json(report["documents_by_fetch_mode"]),
+                "documents_by_fetch_mode": counts_table(report["documents_by_fetch_mode"], "fetch mode"),
                 "quarantined": report["quarantined"],
-                "quarantined_by_reason": MetadataValue.json(report["quarantined_by_reason"]),
+                "quarantined_by_reason": counts_table(report["quarantined_by_reason"], "reason", "records"),
                 "ingest_id": report["ingest_id"],
+                "ingested_at": MetadataValue.timestamp(datetime.fromisoformat(report["ingested_at"])),
                 "kind": spec.kind,
                 "licence": spec.licence,
                 "status": spec.status,
                 "raw_bytes": report["raw_bytes"],
+                "raw size": human_size(report["raw_bytes"]),
                 "duration_s": report["duration_s"],
                 "path": _location(store, batch_path(spec.id, report["ingest_id"])),
                 "quarantine_path": _location(store, quarantine_path(spec.id, report["ingest_id"])),
@@ -163,7 +204,10 @@ def raw_documents(
 @asset(
     partitions_def=source_partitions,
     deps=[raw_documents],
-    group_name="clean",
+    group_name=GROUP,
+    owners=OWNERS,
+    tags={"zone": "clean", "privacy": "restricted", "pii": "original"},
+    metadata=_definition_metadata(),
     kinds={"parquet", "duckdb"},
     description="Normalised documents per source (mojibake, NFC, line endings, invisible characters, blanks) "
     "that pass the quality gate (expected language, OCR noise, the FineWeb-2 Dutch filters), exact duplicates "
@@ -205,7 +249,8 @@ def clean_documents(
         checks = [check, _expectations_check(store, CLEAN_EXPECTATIONS_CHECK, expectations)]
         _record_check_outcome(store, spec.id, "clean_documents", checks, context.run.run_id)
         metadata = clean_metadata(store, report)
-        metadata["partner_report"] = MetadataValue.json({k: v for k, v in partner.items() if k != "registration"})
+        # without the registry's events: they name the people who registered the source
+        metadata["partner_report"] = MetadataValue.md(format_report_markdown({**partner, "registration": []}))
         metadata["next_scheduled_run"] = partner["next_scheduled_run"] or "not scheduled"
         metadata["last_successful_run"] = partner["last_successful_run"] or "never"
         return MaterializeResult(metadata=metadata, check_results=checks)
@@ -219,11 +264,11 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
         "records_read": report["records_read"],
         "kept": report["kept"],
         "dropped": report["dropped"],
-        "dropped_by_reason": MetadataValue.json(report["dropped_by_reason"]),
-        "dropped_by_filter": MetadataValue.json(report.get("dropped_by_filter", {})),
-        "languages": MetadataValue.json(report.get("languages", {})),
+        "dropped_by_reason": counts_table(report["dropped_by_reason"], "reason"),
+        "dropped_by_filter": counts_table(report.get("dropped_by_filter", {}), "filter"),
+        "languages": counts_table(report.get("languages", {}), "language"),
         "quarantined": report["quarantined"],
-        "quarantined_by_reason": MetadataValue.json(report["quarantined_by_reason"]),
+        "quarantined_by_reason": counts_table(report["quarantined_by_reason"], "reason", "records"),
         "accounting": MetadataValue.md(
             f"records read **{report['records_read']}** = kept **{report['kept']}** + dropped "
             f"**{report['dropped']}** + quarantined **{report['quarantined']}**"
@@ -231,6 +276,7 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
         "text_changed_by_normalisation": report["text_changed_by_normalisation"],
         "ingest_id": report["ingest_id"],
         "clean_bytes": report["clean_bytes"],
+        "clean size": human_size(report["clean_bytes"]),
         "duration_s": report["duration_s"],
         "path": _location(store, clean_path(source_id)),
         "excluded_path": _location(store, clean_excluded_path(source_id)),
@@ -240,7 +286,10 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
 @asset(
     partitions_def=source_partitions,
     deps=[clean_documents],
-    group_name="anonymise",
+    group_name=GROUP,
+    owners=OWNERS,
+    tags={"zone": "anonymised", "privacy": "shareable", "pii": "replaced"},
+    metadata=_definition_metadata(),
     kinds={"parquet", "presidio"},
     description="Clean documents with personal data replaced in context (surrogate, placeholder or keyed "
     "hash, per the source's policy); per-document entity counts and replacement offsets in "
@@ -305,8 +354,8 @@ def anonymised_documents(
             metadata={
                 "documents_scanned": scan["documents"],
                 "residuals": scan["residuals"],
-                "residuals_by_entity": MetadataValue.json(scan["by_entity"]),
-                "residuals_by_field": MetadataValue.json(scan["by_field"]),
+                "residuals_by_entity": counts_table(scan["by_entity"], "entity", "residuals"),
+                "residuals_by_field": counts_table(scan["by_field"], "field", "residuals"),
                 # document ids and offsets only: never the values found
                 "examples": MetadataValue.json(scan["examples"]),
                 "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
@@ -322,10 +371,11 @@ def anonymised_documents(
                 "documents_out": report["documents_out"],
                 "documents_with_personal_data": report["documents_with_personal_data"],
                 "replacements": report["replacements"],
-                "replacements_by_entity": MetadataValue.json(report["replacements_by_entity"]),
+                "replacements_by_entity": counts_table(report["replacements_by_entity"], "entity", "replacements"),
                 "kept_names": report["kept_names"],
                 # documents whose native id, URL, location, record or metadata had parts pseudonymised
-                "fields_pseudonymised": MetadataValue.json(report["fields_pseudonymised"]),
+                "fields_pseudonymised": counts_table(report["fields_pseudonymised"], "field"),
+                "dagster/column_lineage": column_lineage("clean_documents"),
                 "operator": report["operator"],
                 "mb_per_s": report["mb_per_s"] or 0.0,
                 "duration_s": report["duration_s"],
@@ -337,7 +387,10 @@ def anonymised_documents(
 
 @asset(
     deps=[anonymised_documents],
-    group_name="release",
+    group_name=GROUP,
+    owners=OWNERS,
+    tags={"zone": "releases", "privacy": "shareable", "pii": "replaced"},
+    metadata=_definition_metadata(),
     kinds={"parquet", "duckdb"},
     description="An immutable, versioned corpus release of all approved sources: exact and near duplicates "
     "across sources removed (a persistent MinHash index: only new documents are hashed, published ones are "
@@ -400,13 +453,15 @@ def corpus_release(
                 "version": manifest["version"],
                 "total_documents": manifest["total_documents"],
                 "total_bytes": manifest["total_bytes"],
+                "size": human_size(manifest["total_bytes"]),
                 "files": len(manifest["files"]),
                 "release_digest": manifest["release_digest"],
                 "duplicates_dropped_across_sources": manifest["excluded"]["duplicate_content"],
                 "near_duplicates_dropped": manifest["excluded"]["near_duplicate"],
                 "near_duplicates": MetadataValue.json(manifest["near_duplicates"] or {}),
                 "anonymised": manifest["anonymised"],
-                "sources": MetadataValue.json(manifest["sources"]),
+                "sources": rows_table([_source_row(entry) for entry in manifest["sources"]], SOURCE_COLUMNS),
+                "dagster/column_lineage": column_lineage("anonymised_documents"),
                 "sources_held_back": MetadataValue.json(
                     {
                         "not_approved": chosen.not_approved,

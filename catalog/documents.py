@@ -92,6 +92,22 @@ DOCUMENT_SCHEMA = pa.schema(
     metadata={"corpusfabriek.schema_version": SCHEMA_VERSION},
 )
 
+#: What each column of :data:`DOCUMENT_SCHEMA` holds (shown as the column schema of every zone and release).
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    "doc_id": "stable id: hash of source id and native id (or URL)",
+    "source_id": "the partner source (its spec's id)",
+    "native_id": "the source's own id; pseudonymised (keyed) from the anonymised zone on",
+    "url": "where the document was published; query values and identifying path parts pseudonymised",
+    "title": "title; personal data replaced from the anonymised zone on",
+    "text": "normalised text; personal data replaced in context from the anonymised zone on",
+    "lang": "detected language (ISO 639-1)",
+    "published_at": "publication time given by the source (UTC)",
+    "fetched_at": "when the pipeline fetched it (UTC)",
+    "licence": "licence or usage terms of the source",
+    "content_sha256": "SHA-256 of the text as fetched",
+    "annotations": "provenance and what each stage did: raw, clean, anonymised (types, counts, offsets)",
+}
+
 #: Documents dropped by a stage: the document itself plus why, kept reviewable in ``excluded/``.
 EXCLUDED_SCHEMA = (
     DOCUMENT_SCHEMA.append(pa.field("excluded_stage", pa.string(), nullable=False))

@@ -57,6 +57,16 @@ def root_from_env(root: str | None = None, env: Mapping[str, str] | None = None)
     return root or Settings.read(env).root or DEFAULT_ROOT
 
 
+def human_size(size: int) -> str:
+    """Return a size in bytes as a person reads it: ``812 B``, ``14.2 KB``, ``3.1 MB`` (powers of 1024)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
 def sql_quote(value: str) -> str:
     """Return a SQL string literal for a path or name (single quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"

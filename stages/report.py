@@ -150,3 +150,12 @@ def format_report(report: dict[str, Any]) -> str:
         note = f" — {event['reason']}" if event.get("reason") else ""
         lines.append(f"registry        {event['at'][:19]} {event['action']} by {event['actor']}{note}")
     return "\n".join(lines)
+
+
+def format_report_markdown(report: dict[str, Any]) -> str:
+    """Render a partner report as a two-column markdown table (the same lines as :func:`format_report`)."""
+    rows = ["| | |", "|---|---|"]
+    for line in format_report(report).splitlines():
+        label, _, value = line.partition("  ")
+        rows.append(f"| **{label.strip()}** | {value.strip().replace('|', '/')} |")
+    return "\n".join(rows)

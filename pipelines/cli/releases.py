@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from catalog.releases import list_versions, read_manifest, release_dir, verify_release
+from catalog.storage import human_size
 from pipelines.cli.common import CommandError, _holding_lease, _storage
 from stages.release import clean_incomplete_releases
 
@@ -33,7 +34,7 @@ def cmd_releases_list(args: argparse.Namespace) -> int:
         print(
             f"{entry['corpus']:<16} {entry['version']:<22} {manifest['created_at'][:19]:<20} "
             f"{manifest['total_documents']:>10} {len(manifest['files']):>6} "
-            f"{_human_bytes(manifest['total_bytes']):>10}  complete"
+            f"{human_size(manifest['total_bytes']):>10}  complete"
         )
     return 0
 
@@ -61,7 +62,7 @@ def cmd_releases_show(args: argparse.Namespace) -> int:
     print(f"code version   {manifest['code_version']}")
     print(f"schema         v{manifest['schema_version']} ({len(manifest['schema'])} columns)")
     print(f"documents      {manifest['total_documents']}")
-    print(f"size           {_human_bytes(manifest['total_bytes'])} in {len(manifest['files'])} part(s)")
+    print(f"size           {human_size(manifest['total_bytes'])} in {len(manifest['files'])} part(s)")
     print(f"digest         {manifest['release_digest']}")
     print(f"stages         {', '.join(manifest['stages'])}")
     print(f"anonymised     {'yes' if manifest['anonymised'] else 'NO: contains personal data'}")
@@ -78,8 +79,7 @@ def cmd_releases_show(args: argparse.Namespace) -> int:
     print("files")
     for entry in manifest["files"]:
         print(
-            f"  {entry['path']:<20} {entry['rows']:>8} rows {_human_bytes(entry['bytes']):>10}  "
-            f"sha256 {entry['sha256']}"
+            f"  {entry['path']:<20} {entry['rows']:>8} rows {human_size(entry['bytes']):>10}  sha256 {entry['sha256']}"
         )
     return 0
 
@@ -128,12 +128,3 @@ def cmd_releases_clean(args: argparse.Namespace) -> int:
         f"{len(report['temp_files'])} temporary file(s)"
     )
     return 0
-
-
-def _human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"

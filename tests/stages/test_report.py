@@ -218,3 +218,20 @@ def test_unscheduled_source(storage: Storage, tmp_path: Path) -> None:
 def test_report_of_an_unknown_source(storage: Storage, registry: SourceRegistry) -> None:
     with pytest.raises(UnknownSourceError, match="onbekende-bron"):
         partner_report(storage, registry, "onbekende-bron", now=NOW)
+
+
+def test_the_markdown_report_has_the_text_reports_lines_as_a_table():
+    from stages.report import format_report, format_report_markdown
+
+    report = {
+        "source_id": "krant", "name": "De Krant", "owner": "Uitgever", "kind": "rss", "status": "approved",
+        "in_releases": True, "licence": "CC-BY-4.0", "runs": 2, "last_successful_run": None,
+        "next_scheduled_run": None, "schedule": None, "fetched": 3, "documents_by_fetch_mode": {"record": 3},
+        "quarantined": 0, "quarantined_by_reason": {}, "kept": 3, "dropped": 0, "dropped_by_reason": {},
+        "languages": {"nl": 3}, "excluded_documents": "clean/krant/excluded.parquet", "in_latest_releases": [],
+        "last_run": None, "registration": [],
+    }  # fmt: skip
+    markdown = format_report_markdown(report).splitlines()
+    assert markdown[:2] == ["| | |", "|---|---|"]
+    assert len(markdown) == 2 + len(format_report(report).splitlines())
+    assert "| **source** | krant — De Krant |" in markdown and "| **kept** | 3 |" in markdown
