@@ -21,6 +21,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    DataVersion,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -30,6 +31,7 @@ from dagster import (
 from assets.metadata import COLUMN_SCHEMA, column_lineage, counts_table, rows_table
 from assets.partitions import source_partitions
 from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
+from assets.versions import CODE_VERSIONS, DATA_FIELDS, data_version, raw_data_version
 from catalog.failures import clear_failure, record_failure
 from catalog.registry import UnknownSourceError
 from catalog.sources import SourceSpec
@@ -47,7 +49,7 @@ from catalog.zones import (
 from quality.gate import QualityGate
 from stages.anonymise import RESIDUAL_ENTITIES, anonymise_source, residual_scan
 from stages.clean import clean_source
-from stages.ingest import ingest_source
+from stages.ingest import committed_ingests, ingest_source
 from stages.release import build_release, releasable_partitions
 from stages.report import format_report_markdown, partner_report
 from stages.validate import validate_zone
@@ -125,6 +127,12 @@ def _source_row(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _zone_version(store: Storage, source_id: str, report: Any, asset_name: str) -> DataVersion:
+    """Return a source zone's data version: its input snapshot and what its stage report says it holds."""
+    upstream = raw_data_version(committed_ingests(store, source_id))
+    return DataVersion(data_version(report, DATA_FIELDS[asset_name], upstream))
+
+
 def _spec(sources: SourcesResource, store: Storage, source_id: str) -> SourceSpec:
     """Return the spec of a partition's source; a partition nobody registered fails with the known sources named."""
     try:
@@ -163,6 +171,7 @@ def _location(storage: Storage, rel: str) -> MetadataValue:
     group_name=GROUP,
     owners=OWNERS,
     tags={"zone": "raw", "privacy": "restricted", "pii": "original"},
+    code_version=CODE_VERSIONS["raw_documents"],
     metadata=_definition_metadata(),
     kinds={"parquet"},
     description="Documents as fetched from each partner source (restricted zone: contains personal data). "
@@ -180,6 +189,7 @@ def raw_documents(
             f"ingested {spec.id}: {report['documents']} new documents, {report['quarantined']} quarantined"
         )
         return MaterializeResult(
+            data_version=DataVersion(raw_data_version(committed_ingests(store, spec.id))),
             metadata={
                 "dagster/row_count": report["documents"],
                 "records_read": report["records_read"],
@@ -197,7 +207,7 @@ def raw_documents(
                 "duration_s": report["duration_s"],
                 "path": _location(store, batch_path(spec.id, report["ingest_id"])),
                 "quarantine_path": _location(store, quarantine_path(spec.id, report["ingest_id"])),
-            }
+            },
         )
 
 
@@ -207,6 +217,7 @@ def raw_documents(
     group_name=GROUP,
     owners=OWNERS,
     tags={"zone": "clean", "privacy": "restricted", "pii": "original"},
+    code_version=CODE_VERSIONS["clean_documents"],
     metadata=_definition_metadata(),
     kinds={"parquet", "duckdb"},
     description="Normalised documents per source (mojibake, NFC, line endings, invisible characters, blanks) "
@@ -253,7 +264,15 @@ def clean_documents(
         metadata["partner_report"] = MetadataValue.md(format_report_markdown({**partner, "registration": []}))
         metadata["next_scheduled_run"] = partner["next_scheduled_run"] or "not scheduled"
         metadata["last_successful_run"] = partner["last_successful_run"] or "never"
-        return MaterializeResult(metadata=metadata, check_results=checks)
+        return MaterializeResult(
+            metadata=metadata,
+            check_results=checks,
+            data_version=DataVersion(
+                data_version(
+                    report, DATA_FIELDS["clean_documents"], raw_data_version(committed_ingests(store, spec.id))
+                )
+            ),
+        )
 
 
 def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
@@ -289,6 +308,7 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
     group_name=GROUP,
     owners=OWNERS,
     tags={"zone": "anonymised", "privacy": "shareable", "pii": "replaced"},
+    code_version=CODE_VERSIONS["anonymised_documents"],
     metadata=_definition_metadata(),
     kinds={"parquet", "presidio"},
     description="Clean documents with personal data replaced in context (surrogate, placeholder or keyed "
@@ -365,6 +385,7 @@ def anonymised_documents(
         if _record_check_outcome(store, source_id, "anonymised_documents", checks, context.run.run_id):
             clear_failure(store, source_id)  # the last stage of the source passed with its checks: healthy again
         return MaterializeResult(
+            data_version=_zone_version(store, source_id, report, "anonymised_documents"),
             metadata={
                 "dagster/row_count": report["documents_out"],
                 "documents_in": report["documents_in"],
@@ -390,6 +411,7 @@ def anonymised_documents(
     group_name=GROUP,
     owners=OWNERS,
     tags={"zone": "releases", "privacy": "shareable", "pii": "replaced"},
+    code_version=CODE_VERSIONS["corpus_release"],
     metadata=_definition_metadata(),
     kinds={"parquet", "duckdb"},
     description="An immutable, versioned corpus release of all approved sources: exact and near duplicates "
@@ -445,6 +467,7 @@ def corpus_release(
                 f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents"
             )
         return MaterializeResult(
+            data_version=DataVersion(manifest["release_digest"]),
             metadata={
                 **unchanged,
                 "cleaned_up": MetadataValue.json(cleaned),
@@ -475,5 +498,5 @@ def corpus_release(
                 "duration_s": manifest["build_duration_s"],
                 "path": _location(store, folder),
                 "manifest": _location(store, f"{folder}/manifest.json"),
-            }
+            },
         )
