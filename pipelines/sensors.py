@@ -86,10 +86,20 @@ def source_schedule_sensor(
         return SkipReason(f"source registry unavailable: {exc}")
     known = set(context.instance.get_dynamic_partitions(source_partitions.name))
     runs = []
+    upcoming: list[tuple[datetime, str]] = []
     for source_id, spec in specs.items():
         if not spec.schedule or not spec.fetchable or source_id not in known:
             continue
         due = croniter(spec.schedule, since).get_next(datetime)
         if due <= now:
             runs.append(RunRequest(partition_key=source_id, run_key=f"schedule:{source_id}:{due.isoformat()}"))
-    return SensorResult(run_requests=runs, cursor=now.isoformat())
+        upcoming.append((croniter(spec.schedule, now).get_next(datetime), source_id))
+    if runs:
+        return SensorResult(run_requests=runs, cursor=now.isoformat())
+    # say what comes next, so an operator reading the ticks knows the sensor is alive and what it waits for
+    if upcoming:
+        when, source_id = min(upcoming)
+        why = f"no source due; next: {source_id} at {when:%Y-%m-%d %H:%M} UTC"
+    else:
+        why = "no scheduled source (no fetchable source with a schedule has a partition yet)"
+    return SensorResult(cursor=now.isoformat(), skip_reason=SkipReason(why))

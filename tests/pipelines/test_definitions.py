@@ -170,6 +170,9 @@ def test_schedule_sensor_runs_sources_whose_cron_fell_due(dagster_instance, tmp_
         build_sensor_context(instance=dagster_instance, resources=resources, cursor=due.cursor)
     )
     assert again.run_requests == []
+    # the samples are due daily at 03:00 UTC: the tick says which source comes next, and when
+    assert again.skip_reason.skip_message.startswith("no source due; next: ")
+    assert "03:00 UTC" in again.skip_reason.skip_message
 
 
 def test_registry_sensor_reports_an_invalid_spec_instead_of_crashing(dagster_instance, tmp_path):
