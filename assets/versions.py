@@ -21,6 +21,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "clean_documents": ("catalog", "stages/clean.py", "stages/validate.py", "stages/report.py", "quality"),
     "anonymised_documents": ("catalog", "stages/anonymise.py", "stages/validate.py", "anonymisation"),
     "corpus_release": ("catalog", "stages/release.py", "stages/release_format.py", "quality"),
+    "partner_reports": ("catalog", "stages/report.py", "stages/ingest.py"),
 }
 
 

@@ -25,6 +25,7 @@ from dagster import Definitions, EnvVar
 
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import corpus_release_manifest_verifies
+from assets.reports import partner_reports
 from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from catalog.releases import DEFAULT_CORPUS
 from catalog.settings import KEY_ENV, Settings
@@ -61,7 +62,7 @@ def build_definitions(
     settings = Settings.read(env)
     apply_settings(settings)
     return Definitions(
-        assets=[raw_documents, clean_documents, anonymised_documents, corpus_release],
+        assets=[raw_documents, clean_documents, anonymised_documents, corpus_release, partner_reports],
         asset_checks=[corpus_release_manifest_verifies],
         jobs=make_jobs(run_tags),
         sensors=[source_registry_sensor, source_schedule_sensor, crashed_run_sensor],

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from dagster import AssetSelection, define_asset_job
 
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
+from assets.reports import partner_reports
 from pipelines.sensors import INGEST_JOB
 
 if TYPE_CHECKING:  # not exported by dagster's public API
@@ -31,8 +32,9 @@ def make_jobs(run_tags: Mapping[str, str] | None = None) -> list[UnresolvedAsset
         ),
         define_asset_job(
             RELEASE_JOB,
-            selection=AssetSelection.assets(corpus_release),
-            description="Cut a new immutable release from the anonymised zone of every approved source.",
+            selection=AssetSelection.assets(corpus_release, partner_reports),
+            description="Cut a new immutable release from the anonymised zone of every approved source, then "
+            "refresh the partners' reports.",
             run_tags=run_tags,
         ),
     ]

@@ -8,6 +8,7 @@ from dagster import AssetKey, AssetSelection, Definitions, define_asset_job
 
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import corpus_release_manifest_verifies
+from assets.reports import partner_reports
 from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
@@ -31,7 +32,7 @@ def counts(value, key: str, count: str = "documents") -> dict:
 def make_defs(root: Path, folders: list[str], **storage_options: float) -> Definitions:
     verify_job = define_asset_job("verify_release", selection=AssetSelection.checks(corpus_release_manifest_verifies))
     return Definitions(
-        assets=[raw_documents, clean_documents, anonymised_documents, corpus_release],
+        assets=[raw_documents, clean_documents, anonymised_documents, corpus_release, partner_reports],
         asset_checks=[corpus_release_manifest_verifies],
         jobs=[ingest_source_job, build_release_job, verify_job],
         resources={
@@ -137,6 +138,13 @@ def test_release_is_built_from_all_partitions_and_its_check_passes(defs, dagster
         assert entry["validated_documents"] == entry["documents"] + dropped
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == "corpus_release_manifest_verifies" and check.passed
+    # the partners' reports are refreshed after the release and name it
+    (reports,) = result.asset_materializations_for_node("partner_reports")
+    overview = rows(reports.metadata["sources"].value)
+    assert [row["source_id"] for row in overview] == SOURCES
+    release_name = f"test-corpus/{release.metadata['version'].value}"
+    assert all(row["in_release"] == release_name and row["documents_in_release"] > 0 for row in overview)
+    assert f"| **in release** | {release_name}" in reports.metadata["report: nieuws-dagblad"].value
 
     # Tamper with a published part: the check run on its own now fails.
     version = release.metadata["version"].value
@@ -382,7 +390,7 @@ def test_code_versions_per_asset_and_data_versions_that_change_only_with_content
     graph = defs.resolve_asset_graph()
     for name, version in CODE_VERSIONS.items():
         assert graph.get(AssetKey(name)).code_version == version and len(version) == 16
-    assert len(set(CODE_VERSIONS.values())) == 4  # each stage its own version
+    assert len(set(CODE_VERSIONS.values())) == len(CODE_VERSIONS)  # each stage its own version
 
     def versions(result):
         return {
