@@ -11,5 +11,8 @@ The rooms:
 - replacing: :mod:`~anonymisation.operators` (placeholders, keyed hashes, surrogates),
   :mod:`~anonymisation.pseudonyms` (ids and URLs), :mod:`~anonymisation.anonymiser` and
   :mod:`~anonymisation.document` (a text, a whole document);
-- :mod:`~anonymisation.stage`: the pipeline's anonymisation stage and its residual scan.
+- :mod:`~anonymisation.entities`: the registry of entity types; :mod:`~anonymisation.config`: the choices
+  the top layer hands over (name model, cache folder).
+
+The pipeline's anonymisation stage and its residual scan are in :mod:`stages.anonymise`.
 """

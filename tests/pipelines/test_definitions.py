@@ -19,7 +19,7 @@ from pipelines.definitions import build_definitions
 from pipelines.sensors import source_registry_sensor
 from tests.conftest import BIN, REPO
 
-EXPECTED_ASSETS = {"raw_documents", "clean_documents", "anonymised_documents", "corpus_release"}
+EXPECTED_ASSETS = {"raw_documents", "clean_documents", "anonymised_documents", "corpus_release", "partner_reports"}
 
 
 def load_workspace_definitions():

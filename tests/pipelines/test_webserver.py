@@ -63,7 +63,9 @@ def test_webserver_lists_the_assets_of_the_workspace(tmp_path):
             if nodes:
                 break
             time.sleep(1)
-        assert set(nodes) == {"raw_documents", "clean_documents", "anonymised_documents", "corpus_release"}
+        assert set(nodes) == {
+            "raw_documents", "clean_documents", "anonymised_documents", "corpus_release", "partner_reports"
+        }  # fmt: skip
         for name in ("raw_documents", "clean_documents", "anonymised_documents"):
             assert nodes[name]["isPartitioned"]
             assert nodes[name]["partitionDefinition"]["type"] == "DYNAMIC"
