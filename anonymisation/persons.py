@@ -71,8 +71,10 @@ class LabelledSpan(Protocol):
 
 def after_place_noun(text: str, start: int) -> bool:
     """Tell whether the word before ``start`` names a place or body (``wijk``, ``gemeente``, ``softwarebedrijf``)."""
-    words = _WORD.findall(text[max(0, start - 30) : start])
-    if not words or "\n" in text[start - len(words[-1]) - 2 if start > len(words[-1]) + 2 else 0 : start]:
+    before = text[max(0, start - 30) : start]
+    words = _WORD.findall(before)
+    # a noun that ends the line above names nothing on this one
+    if not words or "\n" in before[before.rfind(words[-1]) :]:
         return False
     last = words[-1].lower()
     return last in PLACE_NOUNS or (len(last) > 7 and last.endswith(BODY_ENDINGS))

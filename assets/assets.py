@@ -127,12 +127,6 @@ def _source_row(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _zone_version(store: Storage, source_id: str, report: Any, asset_name: str) -> DataVersion:
-    """Return a source zone's data version: its input snapshot and what its stage report says it holds."""
-    upstream = raw_data_version(committed_ingests(store, source_id))
-    return DataVersion(data_version(report, DATA_FIELDS[asset_name], upstream))
-
-
 def _spec(sources: SourcesResource, store: Storage, source_id: str) -> SourceSpec:
     """Return the spec of a partition's source; a partition nobody registered fails with the known sources named."""
     try:
@@ -267,11 +261,7 @@ def clean_documents(
         return MaterializeResult(
             metadata=metadata,
             check_results=checks,
-            data_version=DataVersion(
-                data_version(
-                    report, DATA_FIELDS["clean_documents"], raw_data_version(committed_ingests(store, spec.id))
-                )
-            ),
+            data_version=DataVersion(data_version(report, DATA_FIELDS["clean_documents"])),
         )
 
 
@@ -385,7 +375,13 @@ def anonymised_documents(
         if _record_check_outcome(store, source_id, "anonymised_documents", checks, context.run.run_id):
             clear_failure(store, source_id)  # the last stage of the source passed with its checks: healthy again
         return MaterializeResult(
-            data_version=_zone_version(store, source_id, report, "anonymised_documents"),
+            data_version=DataVersion(
+                data_version(
+                    report,
+                    DATA_FIELDS["anonymised_documents"],
+                    upstream=data_version(clean_report, DATA_FIELDS["clean_documents"]),
+                )
+            ),
             metadata={
                 "dagster/row_count": report["documents_out"],
                 "documents_in": report["documents_in"],

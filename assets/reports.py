@@ -12,7 +12,7 @@ from assets.assets import GROUP, OWNERS, corpus_release
 from assets.metadata import rows_table
 from assets.resources import SourcesResource, StorageResource
 from assets.versions import CODE_VERSIONS
-from stages.report import format_report_markdown, partner_report
+from stages.report import format_report_markdown, newest_manifests, partner_report
 
 #: The columns of the overview table (one row per registered source).
 OVERVIEW_COLUMNS = [
@@ -44,7 +44,8 @@ def partner_reports(
     """Build every registered source's report as it stands after the release."""
     store = storage.get()
     registry = sources.registry(store)
-    reports = [partner_report(store, registry, source_id) for source_id in sorted(registry.specs(strict=False))]
+    newest, specs = newest_manifests(store), registry.specs(strict=False)
+    reports = [partner_report(store, registry, sid, spec=specs[sid], newest=newest) for sid in sorted(specs)]
     rows = []
     metadata: dict[str, MetadataValue] = {}
     for report in reports:

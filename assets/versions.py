@@ -44,7 +44,8 @@ CODE_VERSIONS = {name: source_digest(paths) for name, paths in SOURCES.items()}
 
 #: The fields of each stage's report that say what the zone holds (not when or how fast it was written).
 DATA_FIELDS: dict[str, tuple[str, ...]] = {
-    "clean_documents": ("code_version", "kept", "dropped", "dropped_by_reason", "quarantined"),
+    # records_read counts every record of every committed ingest run: it grows exactly when input came in
+    "clean_documents": ("code_version", "records_read", "kept", "dropped", "dropped_by_reason", "quarantined"),
     "anonymised_documents": (
         "code_version", "clean_code_version", "key_id", "operator", "native_id_policy", "name_model",
         "documents_out", "replacements_by_entity",
@@ -52,11 +53,11 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def data_version(report: Mapping[str, Any], fields: Iterable[str], upstream: str) -> str:
-    """Return a digest of what a report says the zone holds, made from ``upstream`` (the raw snapshot's version).
+def data_version(report: Mapping[str, Any], fields: Iterable[str], upstream: str = "") -> str:
+    """Return a digest of what a stage report says its zone holds, made from ``upstream`` (the input's version).
 
-    The same input snapshot processed the same way gives the same version: an ingest run that brought
-    nothing leaves every zone in sync.
+    The same input processed the same way gives the same version: an ingest run that brought nothing leaves
+    every zone in sync.
     """
     content = {"upstream": upstream, **{name: report.get(name) for name in fields}}
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]

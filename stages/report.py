@@ -8,6 +8,7 @@ from typing import Any
 
 from catalog.documents import utc_now
 from catalog.registry import SourceRegistry
+from catalog.sources import SourceSpec
 from catalog.storage import Storage
 from stages.ingest import committed_ingests
 
@@ -21,14 +22,19 @@ def next_run(schedule: str | None, after: datetime) -> datetime | None:
     return croniter(schedule, after).get_next(datetime)
 
 
-def _release_duplicates(storage: Storage, source_id: str) -> list[dict[str, Any]]:
-    """Per corpus, the newest release: the source's documents in it and its duplicates (counts, other sources)."""
+def newest_manifests(storage: Storage) -> dict[str, dict[str, Any]]:
+    """Return the manifest of each corpus's newest complete release, by corpus (read once for many reports)."""
     from catalog.releases import list_versions
 
     newest: dict[str, dict[str, Any]] = {}
     for entry in list_versions(storage) if storage.exists("releases") else []:
         if entry["complete"]:
             newest[entry["corpus"]] = entry["manifest"]
+    return newest
+
+
+def _release_duplicates(newest: dict[str, dict[str, Any]], source_id: str) -> list[dict[str, Any]]:
+    """Per corpus, the newest release: the source's documents in it and its duplicates (counts, other sources)."""
     found = []
     for corpus, manifest in sorted(newest.items()):
         mine = next((s for s in manifest["sources"] if s["source_id"] == source_id), None)
@@ -53,11 +59,23 @@ def _release_duplicates(storage: Storage, source_id: str) -> list[dict[str, Any]
     return found
 
 
-def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, now: datetime | None = None) -> dict:
-    """Build the report of one source: fetched, kept, dropped and quarantined (with reasons), runs, schedule."""
+def partner_report(
+    storage: Storage,
+    registry: SourceRegistry,
+    source_id: str,
+    now: datetime | None = None,
+    *,
+    spec: SourceSpec | None = None,
+    newest: dict[str, dict[str, Any]] | None = None,
+) -> dict:
+    """Build the report of one source: fetched, kept, dropped and quarantined (with reasons), runs, schedule.
+
+    ``spec`` (the source's, loaded) and ``newest`` (:func:`newest_manifests`) let a caller that reports on many
+    sources read the registry and the releases once, not once per source.
+    """
     from catalog.zones import clean_excluded_path, clean_report_path  # the report reads the clean accounting
 
-    spec = registry.get(source_id)
+    spec = spec or registry.get(source_id)
     now = now or utc_now()
     ingests = committed_ingests(storage, source_id)
     quarantined: Counter[str] = Counter()
@@ -98,7 +116,7 @@ def partner_report(storage: Storage, registry: SourceRegistry, source_id: str, n
         "dropped_by_filter": clean.get("dropped_by_filter") if clean else None,
         "languages": clean.get("languages") if clean else None,
         "excluded_documents": clean_excluded_path(source_id) if clean else None,
-        "in_latest_releases": _release_duplicates(storage, source_id),
+        "in_latest_releases": _release_duplicates(newest_manifests(storage) if newest is None else newest, source_id),
         "cleaned_at_ingest": clean["ingest_id"] if clean else None,
         "registration": registry.history(source_id),
     }
