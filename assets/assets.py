@@ -11,15 +11,11 @@ stage before a release, and a release reads only the anonymised zone.
 """
 
 import contextlib
-import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     DataVersion,
     Failure,
@@ -28,17 +24,16 @@ from dagster import (
     asset,
 )
 
-from assets.metadata import COLUMN_SCHEMA, column_lineage, counts_table, rows_table
+from assets.metadata import COLUMN_SCHEMA, column_lineage, counts_table, location, rows_table
 from assets.partitions import source_partitions
 from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
 from assets.versions import CODE_VERSIONS, DATA_FIELDS, data_version, raw_data_version
-from catalog.failures import clear_failure, record_failure
+from catalog.failures import record_failure
 from catalog.registry import UnknownSourceError
 from catalog.sources import SourceSpec
 from catalog.storage import Storage, human_size
 from catalog.zones import (
     anonymised_path,
-    anonymised_report_path,
     batch_path,
     clean_excluded_path,
     clean_path,
@@ -47,60 +42,27 @@ from catalog.zones import (
     release_dir,
 )
 from quality.gate import QualityGate
-from stages.anonymise import RESIDUAL_ENTITIES, anonymise_source, residual_scan
+from stages.anonymise import anonymise_source
 from stages.clean import clean_source
 from stages.ingest import committed_ingests, ingest_source
 from stages.release import build_release, releasable_partitions
 from stages.report import format_report_markdown, partner_report
-from stages.validate import validate_zone
 
 #: Every asset is the data engineers' (one team, as the factory runs it); partners read their report.
 OWNERS = ["team:data-engineering"]
 #: One group: the graph opens with the asset names, in pipeline order.
 GROUP = "corpusfabriek"
+#: The tag that carries a source's status (sandbox, approved, suspended) on its partition's events and runs.
+SOURCE_STATUS_TAG = "corpusfabriek/source_status"
+
+
+def status_tags(spec: SourceSpec) -> dict[str, str]:
+    """Return the tags of a source partition's materialisations: its status when the stage ran."""
+    return {SOURCE_STATUS_TAG: spec.status}
 
 
 def _definition_metadata() -> dict[str, Any]:
     return {"dagster/column_schema": COLUMN_SCHEMA}
-
-
-ACCOUNTING_CHECK = "accounting_balanced"
-RESIDUAL_CHECK = "no_residual_identifiers"
-CLEAN_EXPECTATIONS_CHECK = "clean_zone_expectations"
-ANONYMISED_EXPECTATIONS_CHECK = "anonymised_zone_expectations"
-
-
-def _zone_check(name: str, asset_name: str, description: str) -> AssetCheckSpec:
-    """Return a blocking check of a per-source zone asset, evaluated per partition (per source).
-
-    Per partition, so that one source's passing check never hides another source's failure.
-    """
-    with warnings.catch_warnings():
-        # Partitioned checks are a Dagster preview feature (1.13); the warning would reach every CLI user's
-        # terminal and says nothing they can act on.
-        warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
-        return AssetCheckSpec(
-            name, asset=asset_name, blocking=True, partitions_def=source_partitions, description=description
-        )
-
-
-def _expectations_check(store: Storage, check_name: str, summary: dict[str, Any]) -> AssetCheckResult:
-    """Turn a zone validation summary into a blocking check result with the GX results as metadata."""
-    metadata: dict[str, Any] = {
-        "suite": summary["suite"],
-        "documents": summary["documents"],
-        "evaluated_expectations": summary["evaluated_expectations"],
-        "successful_expectations": summary["successful_expectations"],
-        "failed_expectations": MetadataValue.json(summary["failed_expectations"]),
-        "duplicate_doc_ids_across_zone": summary["duplicate_doc_ids_across_zone"],
-        "results": MetadataValue.json(summary["results"]),
-        "validation_id": summary["validation_id"],
-    }
-    if summary["data_docs"]:
-        metadata["data_docs"] = _location(store, summary["data_docs"])
-    return AssetCheckResult(
-        check_name=check_name, passed=summary["success"], severity=AssetCheckSeverity.ERROR, metadata=metadata
-    )
 
 
 #: The columns of the release's ``sources`` table (one row per source in the release).
@@ -127,7 +89,7 @@ def _source_row(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _spec(sources: SourcesResource, store: Storage, source_id: str) -> SourceSpec:
+def partition_spec(sources: SourcesResource, store: Storage, source_id: str) -> SourceSpec:
     """Return the spec of a partition's source; a partition nobody registered fails with the known sources named."""
     try:
         return sources.registry(store).get(source_id)
@@ -136,28 +98,13 @@ def _spec(sources: SourcesResource, store: Storage, source_id: str) -> SourceSpe
 
 
 @contextlib.contextmanager
-def _failure_recorded(store: Storage, source_id: str, stage: str, run_id: str) -> Iterator[None]:
+def failure_recorded(store: Storage, source_id: str, stage: str, run_id: str) -> Iterator[None]:
     """Record a failing stage of a source (it holds the source back from releases), then let it fail the step."""
     try:
         yield
     except Exception as exc:
         record_failure(store, source_id, stage, exc, run_id)
         raise
-
-
-def _record_check_outcome(
-    store: Storage, source_id: str, stage: str, checks: list[AssetCheckResult], run_id: str
-) -> bool:
-    """Record a failed blocking check of a source as its failure; return whether every check passed."""
-    failed = [check.check_name for check in checks if not check.passed]
-    if failed:
-        record_failure(store, source_id, stage, f"blocking check(s) failed: {', '.join(failed)}", run_id)
-    return not failed
-
-
-def _location(storage: Storage, rel: str) -> MetadataValue:
-    url = storage.url(rel)
-    return MetadataValue.url(url) if storage.is_remote else MetadataValue.path(url)
 
 
 @asset(
@@ -176,13 +123,14 @@ def raw_documents(
 ) -> MaterializeResult:
     """Fetch what is new in one source (the partition) into the raw and quarantine zones."""
     with storage.exclusive(context) as store:
-        spec = _spec(sources, store, context.partition_key)
-        with _failure_recorded(store, spec.id, "raw_documents", context.run.run_id):
+        spec = partition_spec(sources, store, context.partition_key)
+        with failure_recorded(store, spec.id, "raw_documents", context.run.run_id):
             report = ingest_source(store, spec)
         context.log.info(
             f"ingested {spec.id}: {report['documents']} new documents, {report['quarantined']} quarantined"
         )
         return MaterializeResult(
+            tags=status_tags(spec),
             data_version=DataVersion(raw_data_version(committed_ingests(store, spec.id))),
             metadata={
                 "dagster/row_count": report["documents"],
@@ -199,8 +147,8 @@ def raw_documents(
                 "raw_bytes": report["raw_bytes"],
                 "raw size": human_size(report["raw_bytes"]),
                 "duration_s": report["duration_s"],
-                "path": _location(store, batch_path(spec.id, report["ingest_id"])),
-                "quarantine_path": _location(store, quarantine_path(spec.id, report["ingest_id"])),
+                "path": location(store, batch_path(spec.id, report["ingest_id"])),
+                "quarantine_path": location(store, quarantine_path(spec.id, report["ingest_id"])),
             },
         )
 
@@ -218,41 +166,16 @@ def raw_documents(
     "that pass the quality gate (expected language, OCR noise, the FineWeb-2 Dutch filters), exact duplicates "
     "within the source removed; every dropped document kept beside them with its reason (restricted: not yet "
     "anonymised).",
-    check_specs=[
-        _zone_check(
-            ACCOUNTING_CHECK,
-            "clean_documents",
-            "Every input record is accounted for: records read = kept + dropped + quarantined.",
-        ),
-        _zone_check(
-            CLEAN_EXPECTATIONS_CHECK,
-            "clean_documents",
-            "Great Expectations suite of the clean zone: unique well-formed ids, text within bounds, "
-            "language in the source's set, licence, source and provenance present. Data Docs linked.",
-        ),
-    ],
 )
 def clean_documents(
     context: AssetExecutionContext, storage: StorageResource, sources: SourcesResource
 ) -> MaterializeResult:
     """Clean one source's raw batches, check that every input record is accounted for, report to the partner."""
     with storage.exclusive(context) as store:
-        spec = _spec(sources, store, context.partition_key)
-        with _failure_recorded(store, spec.id, "clean_documents", context.run.run_id):
+        spec = partition_spec(sources, store, context.partition_key)
+        with failure_recorded(store, spec.id, "clean_documents", context.run.run_id):
             report = clean_source(store, spec.id, gate=QualityGate(spec.quality, spec.languages))
             partner = partner_report(store, sources.registry(store), spec.id)
-            expectations = validate_zone(
-                store, "clean", spec.id, clean_path(spec.id), clean_report_path(spec.id), spec.languages
-            )
-        unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
-        check = AssetCheckResult(
-            check_name=ACCOUNTING_CHECK,
-            passed=unaccounted == 0 and store.exists(clean_path(report["source_id"])),
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
-        )
-        checks = [check, _expectations_check(store, CLEAN_EXPECTATIONS_CHECK, expectations)]
-        _record_check_outcome(store, spec.id, "clean_documents", checks, context.run.run_id)
         metadata = clean_metadata(store, report)
         # without the registry's events: they name the people who registered the source
         metadata["partner_report"] = MetadataValue.md(format_report_markdown({**partner, "registration": []}))
@@ -260,7 +183,7 @@ def clean_documents(
         metadata["last_successful_run"] = partner["last_successful_run"] or "never"
         return MaterializeResult(
             metadata=metadata,
-            check_results=checks,
+            tags=status_tags(spec),
             data_version=DataVersion(data_version(report, DATA_FIELDS["clean_documents"])),
         )
 
@@ -287,8 +210,8 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
         "clean_bytes": report["clean_bytes"],
         "clean size": human_size(report["clean_bytes"]),
         "duration_s": report["duration_s"],
-        "path": _location(store, clean_path(source_id)),
-        "excluded_path": _location(store, clean_excluded_path(source_id)),
+        "path": location(store, clean_path(source_id)),
+        "excluded_path": location(store, clean_excluded_path(source_id)),
     }
 
 
@@ -304,21 +227,6 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
     description="Clean documents with personal data replaced in context (surrogate, placeholder or keyed "
     "hash, per the source's policy); per-document entity counts and replacement offsets in "
     "annotations.anonymised. Only this zone is ever released.",
-    check_specs=[
-        _zone_check(
-            RESIDUAL_CHECK,
-            "anonymised_documents",
-            "No e-mail, IBAN, BSN, phone or credit card number is left in the anonymised zone "
-            "other than the recorded replacements (surrogates pass checksums on purpose).",
-        ),
-        _zone_check(
-            ANONYMISED_EXPECTATIONS_CHECK,
-            "anonymised_documents",
-            "Great Expectations suite of the anonymised zone: the clean zone's expectations plus an "
-            "anonymisation annotation on every document and no residual structured identifier. A release "
-            "only takes a source whose current anonymised snapshot passed it.",
-        ),
-    ],
 )
 def anonymised_documents(
     context: AssetExecutionContext,
@@ -329,8 +237,8 @@ def anonymised_documents(
     """Anonymise one source's clean documents with its policy, then scan the result for residual identifiers."""
     with storage.exclusive(context) as store:
         source_id = context.partition_key
-        spec = _spec(sources, store, source_id)
-        with _failure_recorded(store, source_id, "anonymised_documents", context.run.run_id):
+        spec = partition_spec(sources, store, source_id)
+        with failure_recorded(store, source_id, "anonymised_documents", context.run.run_id):
             clean_report = store.read_json(clean_report_path(source_id))
             key = anonymisation.root_key(store)  # every policy: ids, URLs and metadata are pseudonymised with it
             if key.notice:
@@ -343,38 +251,12 @@ def anonymised_documents(
                 clean_report=clean_report,
                 key_id=key.key_id,
             )
-            scan = residual_scan(store, source_id)
-            expectations = validate_zone(
-                store,
-                "anonymised",
-                source_id,
-                anonymised_path(source_id),
-                anonymised_report_path(source_id),
-                spec.languages,
-                residuals=scan["by_document"],
-            )
         context.log.info(
             f"{source_id}: {report['replacements']} replacements in {report['documents_with_personal_data']} of "
-            f"{report['documents_out']} documents; residual identifiers: {scan['residuals']}"
+            f"{report['documents_out']} documents"
         )
-        check = AssetCheckResult(
-            check_name=RESIDUAL_CHECK,
-            passed=scan["residuals"] == 0 and report["documents_in"] == report["documents_out"],
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "documents_scanned": scan["documents"],
-                "residuals": scan["residuals"],
-                "residuals_by_entity": counts_table(scan["by_entity"], "entity", "residuals"),
-                "residuals_by_field": counts_table(scan["by_field"], "field", "residuals"),
-                # document ids and offsets only: never the values found
-                "examples": MetadataValue.json(scan["examples"]),
-                "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
-            },
-        )
-        checks = [check, _expectations_check(store, ANONYMISED_EXPECTATIONS_CHECK, expectations)]
-        if _record_check_outcome(store, source_id, "anonymised_documents", checks, context.run.run_id):
-            clear_failure(store, source_id)  # the last stage of the source passed with its checks: healthy again
         return MaterializeResult(
+            tags=status_tags(spec),
             data_version=DataVersion(
                 data_version(
                     report,
@@ -396,9 +278,8 @@ def anonymised_documents(
                 "operator": report["operator"],
                 "mb_per_s": report["mb_per_s"] or 0.0,
                 "duration_s": report["duration_s"],
-                "path": _location(store, anonymised_path(source_id)),
+                "path": location(store, anonymised_path(source_id)),
             },
-            check_results=checks,
         )
 
 
@@ -492,7 +373,7 @@ def corpus_release(
                 ),
                 "code_version": manifest["code_version"],
                 "duration_s": manifest["build_duration_s"],
-                "path": _location(store, folder),
-                "manifest": _location(store, f"{folder}/manifest.json"),
+                "path": location(store, folder),
+                "manifest": location(store, f"{folder}/manifest.json"),
             },
         )

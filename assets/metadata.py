@@ -23,6 +23,7 @@ from dagster import (
 )
 
 from catalog.documents import COLUMN_DESCRIPTIONS, DOCUMENT_SCHEMA
+from catalog.storage import Storage
 
 
 def _type_name(arrow_type: pa.DataType) -> str:
@@ -75,3 +76,9 @@ def column_lineage(upstream: str) -> TableColumnLineage:
             for field in DOCUMENT_SCHEMA
         }
     )
+
+
+def location(storage: Storage, rel: str) -> MetadataValue:
+    """Return a stored path as metadata: a URL on object storage, a path on a local root."""
+    url = storage.url(rel)
+    return MetadataValue.url(url) if storage.is_remote else MetadataValue.path(url)

@@ -60,7 +60,9 @@ class StorageResource(ConfigurableResource):
         a process cleans up after crashed processes (staging folders, temporary files) and logs it.
         """
         store = self.get()
-        step = context.asset_key.to_user_string() if context.has_assets_def else context.op_def.name
+        # a check's op has an assets definition but no asset output: name it by its op
+        keys = list(context.assets_def.keys_by_output_name.values()) if context.has_assets_def else []
+        step = keys[0].to_user_string() if len(keys) == 1 else context.op_def.name
         if context.has_partition_key:
             step += f"[{context.partition_key}]"
         lease = RootLease(
