@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from assets.assets import status_tags
 from assets.partitions import source_partitions
 from assets.resources import SourcesResource, StorageResource
 from catalog.registry import spec_digest
@@ -50,7 +51,11 @@ def source_registry_sensor(
     # `corpusfabriek sources register` adds the partition itself. The run key makes it exactly one run.
     unseen = sorted(source_id for source_id in specs if seen.get(source_id) != digests[source_id])
     runs = [
-        RunRequest(partition_key=source_id, run_key=f"spec:{source_id}:{digests[source_id]}")
+        RunRequest(
+            partition_key=source_id,
+            run_key=f"spec:{source_id}:{digests[source_id]}",
+            tags=status_tags(specs[source_id]),
+        )
         for source_id in unseen
         if specs[source_id].fetchable
     ]
@@ -92,7 +97,8 @@ def source_schedule_sensor(
             continue
         due = croniter(spec.schedule, since).get_next(datetime)
         if due <= now:
-            runs.append(RunRequest(partition_key=source_id, run_key=f"schedule:{source_id}:{due.isoformat()}"))
+            key = f"schedule:{source_id}:{due.isoformat()}"
+            runs.append(RunRequest(partition_key=source_id, run_key=key, tags=status_tags(spec)))
         upcoming.append((croniter(spec.schedule, now).get_next(datetime), source_id))
     if runs:
         return SensorResult(run_requests=runs, cursor=now.isoformat())

@@ -136,6 +136,7 @@ def test_registry_sensor_picks_up_a_registered_and_a_changed_spec_without_restar
     )
     assert second.dynamic_partitions_requests[0].partition_keys == ["nieuws-tweede"]
     assert [run.partition_key for run in second.run_requests] == ["nieuws-tweede"]
+    assert second.run_requests[0].tags["corpusfabriek/source_status"] == "sandbox"  # the partition's status
     dagster_instance.add_dynamic_partitions("sources", ["nieuws-tweede"])
 
     # Changing a registered spec triggers a new ingest of that source only; suspending triggers none.
@@ -145,6 +146,7 @@ def test_registry_sensor_picks_up_a_registered_and_a_changed_spec_without_restar
     )
     assert third.dynamic_partitions_requests == []
     assert [run.partition_key for run in third.run_requests] == ["nieuws-tweede"]
+    assert third.run_requests[0].tags["corpusfabriek/source_status"] == "approved"
     registry.set_status("nieuws-tweede", "suspended", reason="partner asked to pause")
     fourth = source_registry_sensor(
         build_sensor_context(instance=dagster_instance, resources=resources, cursor=third.cursor)
@@ -166,6 +168,7 @@ def test_schedule_sensor_runs_sources_whose_cron_fell_due(dagster_instance, tmp_
     due = source_schedule_sensor(build_sensor_context(instance=dagster_instance, resources=resources, cursor=since))
     assert sorted(run.partition_key for run in due.run_requests) == ["archief-courant", "nieuws-dagblad"]
     assert all(run.run_key.startswith("schedule:") for run in due.run_requests)
+    assert {run.tags["corpusfabriek/source_status"] for run in due.run_requests} == {"approved"}
     again = source_schedule_sensor(
         build_sensor_context(instance=dagster_instance, resources=resources, cursor=due.cursor)
     )
