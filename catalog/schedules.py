@@ -30,7 +30,7 @@ class FreshnessWindow:
 
     @classmethod
     def for_gap(cls, gap: timedelta) -> FreshnessWindow:
-        """The window of data expected at least once per ``gap``."""
+        """Return the window of data expected at least once per ``gap``."""
         return cls(warn=gap + GRACE, fail=2 * gap + GRACE)
 
 
@@ -53,7 +53,7 @@ def _gaps(specs: Iterable[SourceSpec]) -> list[timedelta]:
 
 
 def ingest_freshness(specs: Mapping[str, SourceSpec]) -> FreshnessWindow | None:
-    """The window of the raw zone: the most often scheduled source sets it (None: nothing is scheduled).
+    """Return the raw zone's window: the most often scheduled source sets it (None: nothing is scheduled).
 
     Every scheduled run materialises a partition, so when nothing at all arrived within that source's gap,
     the schedule itself has stopped (a source that is merely late shows in its partner report).
@@ -63,6 +63,6 @@ def ingest_freshness(specs: Mapping[str, SourceSpec]) -> FreshnessWindow | None:
 
 
 def release_freshness(specs: Mapping[str, SourceSpec]) -> FreshnessWindow | None:
-    """The window of releases: a release at least as often as the slowest approved, scheduled source delivers."""
+    """Return the releases' window: one at least as often as the slowest approved, scheduled source delivers."""
     gaps = _gaps(spec for spec in specs.values() if spec.releasable)
     return FreshnessWindow.for_gap(max(gaps)) if gaps else None
