@@ -25,6 +25,11 @@ ENV_FAILPOINT = "CORPUSFABRIEK_FAILPOINT"
 ENV_NAME_MODEL = "CORPUSFABRIEK_NAME_MODEL"
 ENV_CACHE_DIR = "CORPUSFABRIEK_CACHE_DIR"
 ENV_CORPUS = "CORPUSFABRIEK_CORPUS"
+ENV_DATA_DOCS_KEEP = "CORPUSFABRIEK_DATA_DOCS_KEEP"
+ENV_DATA_DOCS_URL = "CORPUSFABRIEK_DATA_DOCS_URL"
+
+#: Validation pages kept per zone and source when ``CORPUSFABRIEK_DATA_DOCS_KEEP`` is unset.
+DEFAULT_DATA_DOCS_KEEP = 10
 
 
 def environment(env: Mapping[str, str] | None = None) -> Mapping[str, str]:
@@ -35,6 +40,19 @@ def environment(env: Mapping[str, str] | None = None) -> Mapping[str, str]:
 def _paths(value: str) -> tuple[str, ...]:
     """Split a path-separated list (``a:b``), dropping empty parts."""
     return tuple(part for part in value.split(os.pathsep) if part.strip())
+
+
+def _at_least_one(name: str, value: str, default: int) -> int:
+    """Read a whole number >= 1 (``default`` when empty); anything else is a configuration error."""
+    if not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,10 @@ class Settings:
     :ivar cache_dir: where the blank spaCy pipeline is cached (``CORPUSFABRIEK_CACHE_DIR``, else
         ``XDG_CACHE_HOME``/corpusfabriek; ``None``: the user cache folder).
     :ivar corpus: the corpus releases are cut for (``CORPUSFABRIEK_CORPUS``; ``None``: the default).
+    :ivar data_docs_keep_text: validation pages of Data Docs kept per zone and source, as set
+        (``CORPUSFABRIEK_DATA_DOCS_KEEP``); read it as a number with :attr:`data_docs_keep`.
+    :ivar data_docs_url: the address ``corpusfabriek docs serve`` is reached at (``CORPUSFABRIEK_DATA_DOCS_URL``,
+        e.g. ``http://127.0.0.1:8765``; ``None``: validations name only the storage path of their page).
     :ivar s3: endpoint and keys of S3-compatible storage.
     """
 
@@ -105,6 +127,8 @@ class Settings:
     name_model: str = ""
     cache_dir: str | None = None
     corpus: str | None = None
+    data_docs_keep_text: str = ""
+    data_docs_url: str | None = None
     s3: S3Settings = field(default_factory=S3Settings)
 
     @classmethod
@@ -124,8 +148,21 @@ class Settings:
             name_model=env.get(ENV_NAME_MODEL, "").strip(),
             cache_dir=env.get(ENV_CACHE_DIR) or (os.path.join(xdg, "corpusfabriek") if xdg else None),
             corpus=env.get(ENV_CORPUS) or None,
+            data_docs_keep_text=env.get(ENV_DATA_DOCS_KEEP, "").strip(),
+            data_docs_url=env.get(ENV_DATA_DOCS_URL, "").strip().rstrip("/") or None,
             s3=S3Settings.from_env(env),
         )
+
+    @property
+    def data_docs_keep(self) -> int:
+        """Validation pages kept per zone and source (default 10).
+
+        Checked where it is used, not when the settings are read (modules read them on import), so a
+        malformed value fails the validations that need it and nothing else.
+
+        :raises ValueError: when ``CORPUSFABRIEK_DATA_DOCS_KEEP`` is not a whole number of at least 1.
+        """
+        return _at_least_one(ENV_DATA_DOCS_KEEP, self.data_docs_keep_text, DEFAULT_DATA_DOCS_KEEP)
 
 
 def keep_libraries_offline() -> None:

@@ -107,9 +107,35 @@ def validation_path(zone: str, source_id: str) -> str:
     return f"validations/{zone}/{source_id}/validation.json"
 
 
+#: The Data Docs of the whole root: the only folder ``corpusfabriek docs serve`` makes reachable. It holds the
+#: index of every kept validation page, the static files all pages share, and one folder per zone and source.
+DATA_DOCS = "validations/docs"
+
+#: The plain-HTML index of the kept validation pages, newest first.
+DATA_DOCS_INDEX = f"{DATA_DOCS}/index.html"
+
+#: Stylesheet and icon, stored once per root and referenced by every page.
+DATA_DOCS_STATIC = f"{DATA_DOCS}/static"
+
+
+def docs_partition_folder(zone: str, source_id: str) -> str:
+    """Folder of the kept validation pages of a zone partition (one subfolder per validation)."""
+    return f"{DATA_DOCS}/{zone}/{source_id}"
+
+
 def docs_folder(zone: str, source_id: str, validation_id: str) -> str:
-    """Where the Data Docs HTML of one validation is written."""
-    return f"validations/{zone}/{source_id}/docs/{validation_id}"
+    """Where the Data Docs HTML of one validation is written (its page is ``index.html`` in it)."""
+    return f"{docs_partition_folder(zone, source_id)}/{validation_id}"
+
+
+def docs_pages_path(zone: str, source_id: str) -> str:
+    """Path of the list of a zone partition's kept validation pages, with what the index shows of each."""
+    return f"{docs_partition_folder(zone, source_id)}/pages.json"
+
+
+def legacy_docs_folder(zone: str, source_id: str) -> str:
+    """Where Data Docs were written before they moved under :data:`DATA_DOCS` (a full GX site per validation)."""
+    return f"validations/{zone}/{source_id}/docs"
 
 
 # -- dedup, releases and what a release left out ---------------------------------------------------------------

@@ -3,8 +3,9 @@
 dagster-ge does not work with GX 1.x, so this is the thin wrapper: it profiles a zone batch by batch into
 a small frame of *safe* columns (ids, codes, lengths, presence flags, counts; never text, titles or
 URLs, so neither the results nor the Data Docs can hold personal data), validates each batch with the
-zone's suite in a throw-away GX project, uploads the generated Data Docs HTML to storage and writes a
-``validation.json`` that the release reads: a zone whose expectations fail is never released.
+zone's suite in a throw-away GX project, stores the Data Docs (made to open offline, see
+:mod:`stages.data_docs`) and writes a ``validation.json`` that the release reads: a zone whose expectations
+fail is never released.
 
 Uniqueness of ``doc_id`` over the whole zone is counted by DuckDB out of core (GX sees one batch at a
 time, so memory does not grow with the zone); the GX uniqueness expectation covers each batch.
@@ -25,10 +26,11 @@ import pyarrow.compute as pc
 
 from catalog.documents import DOCUMENT_SCHEMA, utc_now
 from catalog.parquet import iter_batches
-from catalog.settings import keep_libraries_offline
+from catalog.settings import Settings, keep_libraries_offline
 from catalog.staging import temporary_directory
 from catalog.storage import Storage
-from catalog.zones import docs_folder, validation_path
+from catalog.zones import DATA_DOCS, validation_path
+from stages.data_docs import expectation_rows, publish_validation
 
 #: The zones that have a suite, and the report file (commit marker) of each.
 ZONES = ("clean", "anonymised")
@@ -112,6 +114,10 @@ def _gx_project(root: Path, zone: str, expectations: list[Any]) -> tuple[Any, An
     context = gx.get_context(mode="file", project_root_dir=str(root))
     context.enable_analytics(False)
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # no walkthrough pop-ups and no profiling section: the pages are read offline, without script
+    for site in (context.variables.data_docs_sites or {}).values():
+        site["show_how_to_buttons"] = False
+        site["site_section_builders"] = {"profiling": "None"}
     context.variables.save()
     asset = context.data_sources.add_pandas(f"{zone}_zone").add_dataframe_asset("documents")
     batch_definition = asset.add_batch_definition_whole_dataframe("batch")
@@ -146,15 +152,6 @@ def _duplicate_doc_ids(storage: Storage, path: str) -> int:
     return int(duplicates)
 
 
-def _upload_folder(storage: Storage, local: Path, target: str) -> int:
-    files = 0
-    for path in sorted(local.rglob("*")):
-        if path.is_file():
-            storage.put_file(path, f"{target}/{path.relative_to(local).as_posix()}")
-            files += 1
-    return files
-
-
 def validate_zone(
     storage: Storage,
     zone: str,
@@ -165,6 +162,8 @@ def validate_zone(
     *,
     residuals: Mapping[str, int] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    data_docs_keep: int | None = None,
+    data_docs_url: str | None = None,
 ) -> dict[str, Any]:
     """Validate one zone partition with its suite; write Data Docs and ``validation.json``; return the summary.
 
@@ -172,9 +171,18 @@ def validate_zone(
         marker), whose SHA-256 ties the validation to this exact snapshot of the zone.
     :param languages: the source's expected languages.
     :param residuals: for ``anonymised``: residual identifiers per document id from the residual scan.
+    :param data_docs_keep: validation pages kept per zone and source (default: the setting
+        ``CORPUSFABRIEK_DATA_DOCS_KEEP``).
+    :param data_docs_url: where ``corpusfabriek docs serve`` is reached (default: ``CORPUSFABRIEK_DATA_DOCS_URL``);
+        when known, the summary's ``data_docs_url`` is the page's address there.
+
+    The summary's ``data_docs`` is the storage path of the validation's page (``index.html``).
     """
     if zone not in ZONES:
         raise ValueError(f"unknown zone {zone!r}; expected one of {', '.join(ZONES)}")
+    settings = Settings.read()
+    keep = settings.data_docs_keep if data_docs_keep is None else data_docs_keep
+    base_url = (settings.data_docs_url if data_docs_url is None else data_docs_url.rstrip("/")) or None
     keep_libraries_offline()  # no usage statistics, ever (offline factory)
     started = utc_now()
     validation_id = f"{started:%Y%m%dT%H%M%S%fZ}"
@@ -202,30 +210,58 @@ def validate_zone(
             if chunks == 0:  # an empty zone is still validated (and passes: there is nothing wrong in it)
                 _merge(results, _run_checkpoint(checkpoint, [profile_batch(_empty_batch(), zone, residuals)]))
                 chunks = 1
+        duplicates = _duplicate_doc_ids(storage, zone_path)
+        failed = sorted(name for name, result in results.items() if not result["success"])
+        summary: dict[str, Any] = {
+            "zone": zone,
+            "source_id": source_id,
+            "suite": f"{zone}_zone",
+            "validation_id": validation_id,
+            "validated_at": started.isoformat(),
+            "success": not failed and duplicates == 0,
+            "documents": documents,
+            "chunks": chunks,
+            "evaluated_expectations": len(results) + 1,
+            "successful_expectations": len(results) - len(failed) + (duplicates == 0),
+            "failed_expectations": failed + (["doc_id unique across the zone"] if duplicates else []),
+            "duplicate_doc_ids_across_zone": duplicates,
+            "results": results,
+            "report_sha256": hashlib.sha256(storage.read_bytes(report_path)).hexdigest(),
+        }
         site = Path(tmp) / "gx" / "uncommitted" / "data_docs" / "local_site"
-        docs = docs_folder(zone, source_id, validation_id)
-        docs_files = _upload_folder(storage, site, docs) if site.is_dir() else 0
-    duplicates = _duplicate_doc_ids(storage, zone_path)
-    failed = sorted(name for name, result in results.items() if not result["success"])
-    summary = {
-        "zone": zone,
-        "source_id": source_id,
-        "suite": f"{zone}_zone",
-        "validation_id": validation_id,
-        "validated_at": started.isoformat(),
-        "success": not failed and duplicates == 0,
-        "documents": documents,
-        "chunks": chunks,
-        "evaluated_expectations": len(results) + 1,
-        "successful_expectations": len(results) - len(failed) + (duplicates == 0),
-        "failed_expectations": failed + (["doc_id unique across the zone"] if duplicates else []),
-        "duplicate_doc_ids_across_zone": duplicates,
-        "results": results,
-        "report_sha256": hashlib.sha256(storage.read_bytes(report_path)).hexdigest(),
-        "data_docs": f"{docs}/index.html" if docs_files else None,
-    }
+        page = publish_validation(storage, site, summary, keep=keep)
+    summary["data_docs"] = page
+    summary["data_docs_url"] = f"{base_url}/{page.removeprefix(DATA_DOCS + '/')}" if base_url else None
     storage.write_json(validation_path(zone, source_id), summary)
     return summary
+
+
+def failed_expectations_markdown(summary: Mapping[str, Any]) -> str:
+    """Return a markdown table of a validation's failed expectations, or ``All N expectations passed.``.
+
+    Columns: expectation type, column, unexpected (of the values checked), and what was expected (the
+    expectation's parameters). Built from the summary alone, which holds counts and parameters, never text.
+    """
+    rows = [row for row in expectation_rows(summary) if not row["success"]]
+    if not rows:
+        return f"All {summary.get('evaluated_expectations', len(expectation_rows(summary)))} expectations passed."
+    lines = ["| Expectation | Column | Unexpected | Expected |", "|---|---|---|---|"]
+    for row in rows:
+        checked = row["element_count"]
+        share = f" ({row['unexpected_count'] / checked:.0%})" if checked else ""
+        cells = [
+            f"`{row['expectation']}`",
+            f"`{row['column']}`",
+            f"{row['unexpected_count']:,} of {checked:,}{share}",
+            row["expected"] or "-",
+        ]
+        lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def _markdown_cell(text: str) -> str:
+    """Keep a value inside its table cell: one line, pipes escaped (also inside code spans)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def _empty_batch() -> pa.RecordBatch:
@@ -245,6 +281,12 @@ def _run_checkpoint(checkpoint: Any, frames: list[Any]) -> dict[str, dict[str, A
         name = f"{config.type}({config.kwargs.get('column', '')})"
         details = result.result or {}
         chunk[name] = {
+            "expectation_type": config.type,
+            "column": config.kwargs.get("column", ""),
+            # the suite's parameters (value sets, patterns, bounds): from the spec and the code, not the data
+            "expected": {
+                key: value for key, value in config.kwargs.items() if key not in ("column", "batch_id", "result_format")
+            },
             "success": bool(result.success),
             "element_count": int(details.get("element_count") or 0),
             "unexpected_count": int(details.get("unexpected_count") or 0),
@@ -254,7 +296,8 @@ def _run_checkpoint(checkpoint: Any, frames: list[Any]) -> dict[str, dict[str, A
 
 def _merge(total: dict[str, dict[str, Any]], chunk: dict[str, dict[str, Any]]) -> None:
     for name, result in chunk.items():
-        seen = total.setdefault(name, {"success": True, "element_count": 0, "unexpected_count": 0})
+        counts = {"success": True, "element_count": 0, "unexpected_count": 0}
+        seen = total.setdefault(name, {**{k: v for k, v in result.items() if k not in counts}, **counts})
         seen["success"] = seen["success"] and result["success"]
         seen["element_count"] += result["element_count"]
         seen["unexpected_count"] += result["unexpected_count"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from catalog.settings import ENV_SOURCES
+from catalog.docs_server import DEFAULT_HOST, DEFAULT_PORT
+from catalog.settings import ENV_DATA_DOCS_KEEP, ENV_DATA_DOCS_URL, ENV_SOURCES
 from catalog.storage import DEFAULT_ROOT
+from pipelines.cli.docs import cmd_docs_serve
 from pipelines.cli.jsonl import cmd_anonymise, cmd_dedup, cmd_quality
 from pipelines.cli.keys import cmd_key_rotate, cmd_key_show
 from pipelines.cli.releases import cmd_releases_clean, cmd_releases_list, cmd_releases_show, cmd_releases_verify
@@ -88,6 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--yes", action="store_true", help="really rotate (without it: only say what would happen)")
     rotate.set_defaults(func=cmd_key_rotate)
+
+    docs = commands.add_parser(
+        "docs",
+        help="serve the Data Docs of the zone validations",
+        description="The Great Expectations validations of the clean and anonymised zones keep Data Docs in the "
+        "storage root: an index of the validation pages, newest first, and one page per validation with every "
+        f"expectation and its outcome ({ENV_DATA_DOCS_KEEP} pages per zone and source are kept, default 10).",
+    )
+    docs_commands = docs.add_subparsers(dest="docs_command", required=True, metavar="COMMAND")
+    serve = docs_commands.add_parser(
+        "serve",
+        parents=[common],
+        help="serve the Data Docs over HTTP (read-only) until Ctrl-C",
+        description="Serve the storage root's Data Docs folder (local or S3) over HTTP: GET and HEAD only, nothing "
+        f"outside that folder. Set {ENV_DATA_DOCS_URL} to the address it is reached at (e.g. "
+        f"http://{DEFAULT_HOST}:{DEFAULT_PORT}) and validations name their page's URL there.",
+    )
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help=f"port (default: the port of {ENV_DATA_DOCS_URL}, else {DEFAULT_PORT}; 0: any free port)",
+    )
+    serve.set_defaults(func=cmd_docs_serve)
 
     releases = commands.add_parser(
         "releases",

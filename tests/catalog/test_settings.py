@@ -1,5 +1,7 @@
 """The settings: every environment variable read in one place, the secret one never shown."""
 
+import pytest
+
 from catalog.settings import S3Settings, Settings
 
 
@@ -26,3 +28,15 @@ def test_settings_are_read_from_a_mapping_with_defaults_for_what_is_unset():
 def test_the_own_cache_variable_wins_over_the_user_cache_folder():
     env = {"CORPUSFABRIEK_CACHE_DIR": "/srv/cache", "XDG_CACHE_HOME": "/cache"}
     assert Settings.read(env).cache_dir == "/srv/cache"
+
+
+def test_data_docs_settings_have_defaults_and_a_malformed_count_fails_where_it_is_used():
+    assert Settings.read({}).data_docs_keep == 10 and Settings.read({}).data_docs_url is None
+    settings = Settings.read(
+        {"CORPUSFABRIEK_DATA_DOCS_KEEP": " 3 ", "CORPUSFABRIEK_DATA_DOCS_URL": "http://127.0.0.1:8765/"}
+    )
+    assert (settings.data_docs_keep, settings.data_docs_url) == (3, "http://127.0.0.1:8765")
+    for wrong in ("0", "-1", "drie", "2.5"):
+        malformed = Settings.read({"CORPUSFABRIEK_DATA_DOCS_KEEP": wrong})  # reading the rest still works
+        with pytest.raises(ValueError, match="CORPUSFABRIEK_DATA_DOCS_KEEP must be a whole number of at least 1"):
+            _ = malformed.data_docs_keep
