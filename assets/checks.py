@@ -35,7 +35,7 @@ from catalog.releases import read_manifest, verify_release
 from catalog.storage import Storage
 from catalog.zones import anonymised_path, anonymised_report_path, clean_path, clean_report_path
 from stages.anonymise import RESIDUAL_ENTITIES, residual_scan
-from stages.validate import validate_zone
+from stages.validate import failed_expectations_markdown, validate_zone
 
 ACCOUNTING_CHECK = "accounting_balanced"
 RESIDUAL_CHECK = "no_residual_identifiers"
@@ -61,6 +61,8 @@ def expectations_result(store: Storage, check_name: str, summary: dict[str, Any]
         "documents": summary["documents"],
         "evaluated_expectations": summary["evaluated_expectations"],
         "successful_expectations": summary["successful_expectations"],
+        # what failed, readable in the check's page; the Data Docs page has every expectation
+        "failed": MetadataValue.md(failed_expectations_markdown(summary)),
         "failed_expectations": MetadataValue.json(summary["failed_expectations"]),
         "duplicate_doc_ids_across_zone": summary["duplicate_doc_ids_across_zone"],
         "results": MetadataValue.json(summary["results"]),
@@ -68,11 +70,16 @@ def expectations_result(store: Storage, check_name: str, summary: dict[str, Any]
     }
     if summary["data_docs"]:
         metadata["data_docs"] = location(store, summary["data_docs"])
-    if summary.get("data_docs_url"):
+    if summary.get("data_docs_url"):  # served by `corpusfabriek docs serve`: a link the UI opens
         metadata["data_docs_page"] = MetadataValue.url(summary["data_docs_url"])
     return AssetCheckResult(
         check_name=check_name, passed=summary["success"], severity=AssetCheckSeverity.ERROR, metadata=metadata
     )
+
+
+def _selected(context: AssetCheckExecutionContext) -> set[str]:
+    """Return the names of the checks this run asked for ("Execute" on one check runs only that one)."""
+    return {key.name for key in context.selected_asset_check_keys}
 
 
 def _record_outcome(store: Storage, source_id: str, stage: str, results: list[AssetCheckResult], run_id: str) -> bool:
@@ -98,29 +105,34 @@ def _record_outcome(store: Storage, source_id: str, stage: str, results: list[As
         ),
     ],
     description="Re-read one source's stored clean zone: its accounting and its Great Expectations suite.",
+    can_subset=True,
 )
 def clean_zone_checks(
     context: AssetCheckExecutionContext, storage: StorageResource, sources: SourcesResource
 ) -> Iterator[AssetCheckResult]:
     """Check the stored clean partition: every input record accounted for, the zone's suite passes."""
+    selected = _selected(context)
     with storage.exclusive(context.op_execution_context) as store:
         source_id = context.op_execution_context.partition_key
         spec = partition_spec(sources, store, source_id)
+        results = []
         with failure_recorded(store, source_id, "clean_documents", context.run.run_id):
-            report = store.read_json(clean_report_path(source_id))
-            summary = validate_zone(
-                store, "clean", source_id, clean_path(source_id), clean_report_path(source_id), spec.languages
-            )
-        unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
-        results = [
-            AssetCheckResult(
-                check_name=ACCOUNTING_CHECK,
-                passed=unaccounted == 0 and store.exists(clean_path(source_id)),
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
-            ),
-            expectations_result(store, CLEAN_EXPECTATIONS_CHECK, summary),
-        ]
+            if ACCOUNTING_CHECK in selected:
+                report = store.read_json(clean_report_path(source_id))
+                unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
+                results.append(
+                    AssetCheckResult(
+                        check_name=ACCOUNTING_CHECK,
+                        passed=unaccounted == 0 and store.exists(clean_path(source_id)),
+                        severity=AssetCheckSeverity.ERROR,
+                        metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
+                    )
+                )
+            if CLEAN_EXPECTATIONS_CHECK in selected:
+                summary = validate_zone(
+                    store, "clean", source_id, clean_path(source_id), clean_report_path(source_id), spec.languages
+                )
+                results.append(expectations_result(store, CLEAN_EXPECTATIONS_CHECK, summary))
         _record_outcome(store, source_id, "clean_documents", results, context.run.run_id)
     yield from results
 
@@ -143,46 +155,52 @@ def clean_zone_checks(
     ],
     description="Re-read one source's stored anonymised zone: a residual-identifier scan and its Great "
     "Expectations suite.",
+    can_subset=True,
 )
 def anonymised_zone_checks(
     context: AssetCheckExecutionContext, storage: StorageResource, sources: SourcesResource
 ) -> Iterator[AssetCheckResult]:
-    """Check the stored anonymised partition; when both pass, the source is healthy again."""
+    """Check the stored anonymised partition; when both checks ran and passed, the source is healthy again."""
+    selected = _selected(context)
     with storage.exclusive(context.op_execution_context) as store:
         source_id = context.op_execution_context.partition_key
         spec = partition_spec(sources, store, source_id)
+        results = []
         with failure_recorded(store, source_id, "anonymised_documents", context.run.run_id):
             report = store.read_json(anonymised_report_path(source_id))
-            scan = residual_scan(store, source_id)
-            summary = validate_zone(
-                store,
-                "anonymised",
-                source_id,
-                anonymised_path(source_id),
-                anonymised_report_path(source_id),
-                spec.languages,
-                residuals=scan["by_document"],
-            )
-        context.log.info(f"{source_id}: residual identifiers: {scan['residuals']}")
-        results = [
-            AssetCheckResult(
-                check_name=RESIDUAL_CHECK,
-                passed=scan["residuals"] == 0 and report["documents_in"] == report["documents_out"],
-                severity=AssetCheckSeverity.ERROR,
-                metadata={
-                    "documents_scanned": scan["documents"],
-                    "residuals": scan["residuals"],
-                    "residuals_by_entity": counts_table(scan["by_entity"], "entity", "residuals"),
-                    "residuals_by_field": counts_table(scan["by_field"], "field", "residuals"),
-                    # document ids and offsets only: never the values found
-                    "examples": MetadataValue.json(scan["examples"]),
-                    "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
-                },
-            ),
-            expectations_result(store, ANONYMISED_EXPECTATIONS_CHECK, summary),
-        ]
-        if _record_outcome(store, source_id, "anonymised_documents", results, context.run.run_id):
-            clear_failure(store, source_id)  # the last stage of the source passed with its checks: healthy again
+            scan = residual_scan(store, source_id)  # both checks need it: the suite expects no residual
+            context.log.info(f"{source_id}: residual identifiers: {scan['residuals']}")
+            if RESIDUAL_CHECK in selected:
+                results.append(
+                    AssetCheckResult(
+                        check_name=RESIDUAL_CHECK,
+                        passed=scan["residuals"] == 0 and report["documents_in"] == report["documents_out"],
+                        severity=AssetCheckSeverity.ERROR,
+                        metadata={
+                            "documents_scanned": scan["documents"],
+                            "residuals": scan["residuals"],
+                            "residuals_by_entity": counts_table(scan["by_entity"], "entity", "residuals"),
+                            "residuals_by_field": counts_table(scan["by_field"], "field", "residuals"),
+                            # document ids and offsets only: never the values found
+                            "examples": MetadataValue.json(scan["examples"]),
+                            "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
+                        },
+                    )
+                )
+            if ANONYMISED_EXPECTATIONS_CHECK in selected:
+                summary = validate_zone(
+                    store,
+                    "anonymised",
+                    source_id,
+                    anonymised_path(source_id),
+                    anonymised_report_path(source_id),
+                    spec.languages,
+                    residuals=scan["by_document"],
+                )
+                results.append(expectations_result(store, ANONYMISED_EXPECTATIONS_CHECK, summary))
+        passed = _record_outcome(store, source_id, "anonymised_documents", results, context.run.run_id)
+        if passed and selected >= {RESIDUAL_CHECK, ANONYMISED_EXPECTATIONS_CHECK}:
+            clear_failure(store, source_id)  # the last stage of the source passed all its checks: healthy again
     yield from results
 
 

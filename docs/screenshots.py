@@ -22,7 +22,7 @@ DOCS = Path(__file__).resolve().parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Save asset-graph.png, asset-page.png and, once the CLI serves Data Docs, data-docs.png."""
+    """Save asset-graph.png, asset-page.png and data-docs.png (the Data Docs page a check links)."""
     parser = argparse.ArgumentParser(prog="python -m docs.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DOCS, help="folder to write the PNGs to (default: docs/)")
     args = parser.parse_args(argv)
@@ -43,10 +43,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, show in (("asset-graph.png", views.show_asset_graph), ("asset-page.png", views.show_asset_page)):
                 show(browser.page, base_url)
                 saved.append(views.save_screenshot(browser.page, args.out / name))
-            if views.docs_command_available():
-                with views.data_docs_server(env, folder / "data-docs.log") as docs_url:
-                    views.show_data_docs(browser.page, docs_url)
-                    saved.append(views.save_screenshot(browser.page, args.out / "data-docs.png"))
+            # the page the anonymised zone's expectations check links, as the UI shows it
+            check = views.latest_check(base_url, "anonymised_documents", "anonymised_zone_expectations")
+            with views.data_docs_server(env, folder / "data-docs.log"):
+                views.show_data_docs(browser.page, check["metadata"]["data_docs_page"])
+                saved.append(views.save_screenshot(browser.page, args.out / "data-docs.png"))
         for path in saved:
             print(f"{path} ({path.stat().st_size // 1024} KB)")
         for url in browser.blocked:

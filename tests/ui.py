@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -83,6 +82,8 @@ def materialise_samples(folder: Path, timeout: float = 600) -> dict[str, str]:
         "PYTHONPATH": str(REPO),
         "DAGSTER_HOME": str(dagster_home(folder)),
         "CORPUSFABRIEK_ROOT": str(folder / "root"),
+        # where `corpusfabriek docs serve` will answer: the checks link their Data Docs pages there
+        "CORPUSFABRIEK_DATA_DOCS_URL": f"http://127.0.0.1:{free_port()}",
     }
     result = subprocess.run(
         [str(BIN / "corpusfabriek"), "run"], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout
@@ -117,13 +118,15 @@ def wait_for_code_location(base_url: str, name: str = "corpusfabriek", timeout: 
 
 
 @contextmanager
-def local_server(command: list[str], env: dict[str, str], log_path: Path, ready: str, timeout: float) -> Iterator[str]:
-    """Run a server on a free port of 127.0.0.1 until it is stopped; yield its base URL once it answers.
+def local_server(
+    command: list[str], env: dict[str, str], log_path: Path, ready: str, timeout: float, port: int | None = None
+) -> Iterator[str]:
+    """Run a server on 127.0.0.1 (a free port unless ``port``) until it is stopped; yield its URL once it answers.
 
     ``{port}`` in ``command`` becomes the port; ``ready`` is the path polled until it answers. The server
     runs in its own process group, so stopping it also stops its children (Dagster's code servers).
     """
-    port = free_port()
+    port = port or free_port()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [part.format(port=port) for part in command],
@@ -245,41 +248,42 @@ def save_screenshot(page: Page, path: Path) -> Path:
     return path
 
 
-def docs_command_available() -> bool:
-    """Whether this checkout's CLI has the ``docs`` command (its Data Docs server)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "docs", "--help"], cwd=REPO, env=env, capture_output=True, timeout=120
-    )
-    return result.returncode == 0
-
-
 def data_docs_server(env: dict[str, str], log_path: Path) -> AbstractContextManager[str]:
-    """Serve the root's Great Expectations Data Docs with ``corpusfabriek docs serve``; yield its base URL."""
+    """Serve the root's Data Docs with ``corpusfabriek docs serve`` where the checks link them; yield that URL."""
+    port = urlsplit(env["CORPUSFABRIEK_DATA_DOCS_URL"]).port
     command = [str(BIN / "corpusfabriek"), "docs", "serve", "--host", "127.0.0.1", "--port", "{port}"]
-    return local_server(command, env, log_path, "/", timeout=60)
+    return local_server(command, env, log_path, "/", timeout=60, port=port)
 
 
-#: Hosts that Great Expectations' Data Docs pages load their styles and scripts from; the local-only
-#: browser aborts them, so the page shows its text unstyled unless the docs server serves them itself.
-DATA_DOCS_CDN_HOSTS = frozenset(
-    {
-        "cdn.jsdelivr.net",
-        "cdnjs.cloudflare.com",
-        "code.jquery.com",
-        "maxcdn.bootstrapcdn.com",
-        "stackpath.bootstrapcdn.com",
-        "unpkg.com",
-        "great-expectations-web-assets.s3.us-east-2.amazonaws.com",
-        "greatexpectations.io",
+CHECK_QUERY = """
+{ assetNodes(assetKeys: [{path: ["%s"]}]) { assetChecksOrError { ... on AssetChecks { checks {
+    name canExecuteIndividually } } } }
+  assetCheckExecutions(assetKey: {path: ["%s"]}, checkName: "%s", limit: 1) {
+    partition evaluation { success metadataEntries { label ... on UrlMetadataEntry { url }
+      ... on MarkdownMetadataEntry { mdStr } } } } }
+"""
+
+
+def latest_check(base_url: str, asset: str, check: str) -> dict:
+    """Return what the UI shows of a check: whether it can run alone, and its latest evaluation's metadata."""
+    data = graphql(base_url, CHECK_QUERY % (asset, asset, check))["data"]
+    (node,) = data["assetNodes"]
+    checks = {c["name"]: c["canExecuteIndividually"] for c in node["assetChecksOrError"]["checks"]}
+    (execution,) = data["assetCheckExecutions"]
+    entries = {e["label"]: e.get("url") or e.get("mdStr") for e in execution["evaluation"]["metadataEntries"]}
+    return {
+        "can_execute": checks[check],
+        "partition": execution["partition"],
+        "success": execution["evaluation"]["success"],
+        "metadata": entries,
     }
-)
 
 
-def show_data_docs(page: Page, base_url: str) -> None:
-    """Open the Data Docs index and wait until the validation of the anonymised zone is listed."""
+def show_data_docs(page: Page, url: str) -> None:
+    """Open a validation's Data Docs page and wait until its expectations are listed."""
     from playwright.sync_api import expect
 
     page.set_viewport_size(PAGE_VIEWPORT)
-    page.goto(base_url + "/")
+    page.goto(url)
     expect(page.get_by_text("anonymised_zone").first).to_be_visible()
+    expect(page.get_by_text("residual_identifiers").first).to_be_visible()

@@ -443,6 +443,13 @@ def test_zone_checks_run_alone_on_the_stored_partition(defs, dagster_instance, t
         "no_residual_identifiers": True,
         "anonymised_zone_expectations": True,
     }
+    # one check alone ("Execute" on it in the UI): only that check is evaluated
+    accounting = AssetCheckKey(AssetKey("clean_documents"), "accounting_balanced")
+    one = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=set(), asset_check_selection={accounting}
+    )
+    single = one.execute_in_process(instance=dagster_instance, partition_key="nieuws-dagblad")
+    assert [e.check_name for e in single.get_asset_check_evaluations()] == ["accounting_balanced"]
     # an e-mail address put into the stored anonymised zone by hand: the checks alone find it
     store = Storage(str(tmp_path / "root"))
     with store.open_input(anonymised_path("nieuws-dagblad")) as handle:

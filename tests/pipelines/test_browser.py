@@ -13,19 +13,17 @@ import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.ui import (
-    DATA_DOCS_CDN_HOSTS,
     GRAPH_VIEWPORT,
     PAGE_VIEWPORT,
     LocalOnlyBrowser,
     chromium_executable,
     dagster_webserver,
     data_docs_server,
-    docs_command_available,
+    latest_check,
     local_only_browser,
     materialise_samples,
     save_screenshot,
@@ -130,13 +128,15 @@ def test_asset_page_shows_description_schema_owner_and_metadata(ui, session):
     assert session.blocked == []
 
 
-def test_data_docs_of_a_check(request):
-    # checked before the fixtures, so that a CLI without the command costs no materialisation
-    if not docs_command_available():
-        pytest.skip("the CLI has no `docs` command (python -m pipelines.cli docs --help fails): no Data Docs to open")
-    env, _, folder = request.getfixturevalue("ui")
-    session = request.getfixturevalue("session")
-    with data_docs_server(env, folder / "data-docs.log") as base_url:
-        show_data_docs(session.page, base_url)
+def test_the_data_docs_page_of_a_check_opens_offline(ui, session):
+    env, base_url, folder = ui
+    # what the check's page in the UI shows: it runs alone ("Execute"), its failures as a table, its link
+    check = latest_check(base_url, "anonymised_documents", "anonymised_zone_expectations")
+    assert check["can_execute"] == "CAN_EXECUTE"
+    assert check["success"] and check["metadata"]["failed"].startswith("All ")
+    page_url = check["metadata"]["data_docs_page"]
+    assert page_url.startswith(env["CORPUSFABRIEK_DATA_DOCS_URL"] + "/anonymised/" + check["partition"] + "/")
+    with data_docs_server(env, folder / "data-docs.log"):
+        show_data_docs(session.page, page_url)
         save_screenshot(session.page, folder / "data-docs.png")
-    assert {urlsplit(url).hostname for url in session.blocked} <= DATA_DOCS_CDN_HOSTS
+    assert session.blocked == []  # no CDN, no script host: the page renders from the docs server alone
