@@ -1,10 +1,14 @@
 """The Dagster webserver serves this code location (workspace.yaml) on 127.0.0.1 and answers GraphQL."""
 
+import contextlib
 import json
 import os
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,17 +38,23 @@ def graphql(port: int, query: str) -> dict:
         return json.loads(response.read())
 
 
-def test_webserver_lists_the_assets_of_the_workspace(tmp_path):
+def instance_env(tmp_path: Path, dagster_yaml: str = "telemetry:\n  enabled: false\n") -> dict[str, str]:
+    """The environment of a webserver (and CLI) on a fresh Dagster home and storage root below ``tmp_path``."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    port = free_port()
-    env = {
+    (home / "dagster.yaml").write_text(dagster_yaml)
+    return {
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(tmp_path),
         "DAGSTER_HOME": str(home),
         "CORPUSFABRIEK_ROOT": str(tmp_path / "root"),
     }
+
+
+@contextlib.contextmanager
+def webserver(tmp_path: Path, env: dict[str, str]) -> Iterator[int]:
+    """Serve workspace.yaml with ``dagster-webserver`` on a free port of 127.0.0.1; yield the port once it answers."""
+    port = free_port()
     log = open(tmp_path / "webserver.log", "wb")  # closed after the server stops
     process = subprocess.Popen(
         [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
@@ -56,13 +66,34 @@ def test_webserver_lists_the_assets_of_the_workspace(tmp_path):
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/server_info", timeout=180, process=process)
-        nodes = {}
-        for _ in range(60):  # the code location loads in the background after the server answers
-            data = graphql(port, QUERY).get("data") or {}
-            nodes = {"/".join(node["assetKey"]["path"]): node for node in data.get("assetNodes") or []}
-            if nodes:
-                break
-            time.sleep(1)
+        yield port
+    finally:
+        stop(process)
+        log.close()
+    assert process.poll() is not None
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``condition`` until it returns something true and return that, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def asset_nodes(port: int) -> dict[str, dict]:
+    """The asset nodes of the workspace by asset key; empty until the code location has loaded."""
+    data = graphql(port, QUERY).get("data") or {}
+    return {"/".join(node["assetKey"]["path"]): node for node in data.get("assetNodes") or []}
+
+
+def test_webserver_lists_the_assets_of_the_workspace(tmp_path):
+    with webserver(tmp_path, instance_env(tmp_path)) as port:
+        # the code location loads in the background after the server answers
+        nodes = wait_until(lambda: asset_nodes(port), 60, "the assets of the code location")
         assert set(nodes) == {
             "raw_documents", "clean_documents", "anonymised_documents", "corpus_release", "partner_reports"
         }  # fmt: skip
@@ -73,7 +104,3 @@ def test_webserver_lists_the_assets_of_the_workspace(tmp_path):
         assert not nodes["corpus_release"]["isPartitioned"]
         assert nodes["clean_documents"]["hasAssetChecks"] and nodes["corpus_release"]["hasAssetChecks"]
         assert nodes["anonymised_documents"]["hasAssetChecks"]
-    finally:
-        stop(process)
-        log.close()
-    assert process.poll() is not None
