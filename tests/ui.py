@@ -93,12 +93,14 @@ def materialise_samples(folder: Path, timeout: float = 600) -> dict[str, str]:
     return env
 
 
-def graphql(base_url: str, query: str) -> dict:
-    """Answer a GraphQL query of the webserver at ``base_url``."""
+def graphql(base_url: str, query: str, variables: dict | None = None) -> dict:
+    """Answer a GraphQL query (with its variables) of the webserver at ``base_url``."""
     request = urllib.request.Request(
-        f"{base_url}/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+        f"{base_url}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
 

@@ -13,13 +13,16 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.lease import LeaseBusyError, RootLease, tidy_root
 from catalog.registry import SourceRegistry
 from catalog.releases import read_manifest, release_dir
 from catalog.storage import Storage
 from pipelines.cli.common import CommandError, _dagster_instance, _reasons, _storage
+
+if TYPE_CHECKING:  # dagster is imported when a command needs it: the CLI starts faster
+    from dagster import DagsterInstance, Definitions, JobExecutionResult
 
 
 def _failure(result: Any) -> str:
@@ -78,6 +81,57 @@ class FailureLog:
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
+#: The ``location_name`` of the code location in workspace.yaml: the UI lists and re-executes runs of its jobs.
+CODE_LOCATION = "corpusfabriek"
+
+
+def _execute(
+    defs: Definitions, job_name: str, instance: DagsterInstance, partition_key: str | None = None
+) -> JobExecutionResult:
+    """Execute a job of ``defs`` in this process as a run of the code location :data:`CODE_LOCATION`.
+
+    It runs as ``JobDefinition.execute_in_process`` runs it (in-process executor, :data:`QUIET_RUN_CONFIG`,
+    errors kept in the result), but the run carries the origin a run launched from the UI gets: the UI lists
+    it under its job and in the timeline (filtered by the repository tag Dagster derives from the origin)
+    and can re-execute it (from the job's code in the workspace, loaded by module, attribute, working
+    directory and Python executable). Dagster has no public API for this: ``execute_in_process`` creates
+    its run without an origin, so the internal imports it takes are kept to this function.
+    """
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.execution.api import execute_run
+    from dagster._core.execution.execute_in_process import merge_run_tags
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    from pipelines import definitions
+
+    # workspace.yaml loads `defs` of pipelines.definitions from the directory that holds the package
+    module, attribute = definitions.__name__, "defs"
+    directory = str(Path(definitions.__file__).resolve().parents[1])
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        LoadableTargetOrigin(
+            executable_path=sys.executable, module_name=module, attribute=attribute, working_directory=directory
+        ),
+        location_name=CODE_LOCATION,
+    )
+    repository = ReconstructableRepository.for_module(module, attribute, working_directory=directory)
+    job_def = defs.resolve_job_def(job_name)
+    ephemeral = job_def.as_ephemeral_job(resource_defs={}, input_values={})
+    run = instance.create_run_for_job(
+        job_def=ephemeral,
+        run_config=QUIET_RUN_CONFIG,
+        tags=merge_run_tags(job_def, partition_key, None, None, instance, QUIET_RUN_CONFIG),
+        remote_job_origin=RemoteJobOrigin(RemoteRepositoryOrigin(location, defs.get_repository_def().name), job_name),
+        job_code_origin=repository.get_reconstructable_job(job_name).get_python_origin(),
+    )
+    return execute_run(InMemoryJob(ephemeral), run, instance, raise_on_error=False)
+
+
 def _check_anonymisation_key(storage: Storage) -> None:
     """Resolve the storage root's anonymisation key and check it against the root's record, before any run.
 
@@ -123,15 +177,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest", flush=True)
     for skipped in sorted(set(selected) - set(fetch)):
         print(f"  skipped {skipped}: status suspended", flush=True)
-    ingest_job = defs.resolve_job_def(INGEST_JOB)
     failures = FailureLog(os.environ["DAGSTER_HOME"])
     failed: dict[str, str] = {}
     for step, source_id in enumerate(fetch, start=1):
         started = time.perf_counter()
         print(f"[{step}/{steps}] {source_id}: ingest, clean, anonymise ...", end=" ", flush=True)
-        result = ingest_job.execute_in_process(
-            instance=instance, partition_key=source_id, run_config=QUIET_RUN_CONFIG, raise_on_error=False
-        )
+        result = _execute(defs, INGEST_JOB, instance, partition_key=source_id)
         if not result.success or not _checks_passed(result):
             print("FAILED", flush=True)
             failed[source_id] = _failure(result)
@@ -154,9 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # A failing source is held back (its failure record says why) while the healthy ones are released.
     print(f"[{steps}/{steps}] release: building ...", end=" ", flush=True)
-    result = defs.resolve_job_def(RELEASE_JOB).execute_in_process(
-        instance=instance, run_config=QUIET_RUN_CONFIG, raise_on_error=False
-    )
+    result = _execute(defs, RELEASE_JOB, instance)
     if not result.success or not _checks_passed(result):
         print("FAILED", flush=True)
         log = failures.write("release", result)
