@@ -58,6 +58,8 @@ class _Model:
     #: next state = ``nextmove[row_base[state] | byte]`` (rows of 256 shared between states)
     nextmove: np.ndarray
     row_base: np.ndarray
+    #: state after two bytes from the start, by ``first << 8 | second``
+    pair_states: np.ndarray
     #: feature counted on entering a state, -1 for none
     output: np.ndarray
     #: bytes that determine the automaton's state: the longest n-gram
@@ -107,6 +109,7 @@ def _model() -> _Model:
         classes=classes,
         nextmove=nextmove,
         row_base=row_base,
+        pair_states=nextmove[row_base[nextmove[row_base[0] | np.arange(256)]][:, None] | np.arange(256)].ravel(),
         output=output,
         window=_automaton_depth(nextmove, row_base),
         alias_pairs=tuple(aliases),
@@ -125,31 +128,47 @@ def _encode(sample: str) -> bytes:
     return unicodedata.normalize("NFC", sample).encode("utf-8", errors="surrogatepass")
 
 
-def _features(model: _Model, encoded: Sequence[bytes]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Return each text's features and their counts, in the order py3langid first meets them."""
+def _states(model: _Model, data: np.ndarray) -> np.ndarray:
+    """Return the automaton's state after each byte of ``data``, as py3langid's walk over it reaches it."""
+    # the state after byte i is the one reached from the start over bytes i-window+1 .. i alone, so every
+    # byte takes `window` lookups, all bytes at once; the first two come from a table of byte pairs
+    window = model.window
+    padded = np.concatenate([np.zeros(window - 1, dtype=np.uint8), data])
+    wide = padded[: len(data) + 1].astype(np.int32)
+    state = model.pair_states[(wide[:-1] << 8) | wide[1:]]
+    for shift in range(window - 3, -1, -1):
+        byte = padded[window - 1 - shift : len(padded) - shift]
+        state = model.nextmove.take(model.row_base.take(state) | byte)
+    return state
+
+
+def _features(model: _Model, encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the features of texts and their log-counts, text after text, with where each text's run is.
+
+    Each text's features come in the order py3langid first meets them (the order of its sums); text
+    ``i``'s are at ``bounds[i]:bounds[i + 1]``.
+    """
     # one NUL before each text resets the automaton, so texts never see their neighbours' bytes
     data = np.frombuffer(b"\0" + b"\0".join(encoded), dtype=np.uint8)
-    lengths = np.fromiter((len(text) + 1 for text in encoded), dtype=np.int64, count=len(encoded))
-    # the state at byte i is the state reached from the start over bytes i-window+1 .. i
-    padded = np.concatenate([np.zeros(model.window - 1, dtype=np.uint8), data])
-    state = np.zeros(len(data), dtype=np.int32)
-    for shift in range(model.window - 1, -1, -1):
-        byte = padded[model.window - 1 - shift : len(padded) - shift]
-        state = model.nextmove[model.row_base[state] | byte]
-    feature = model.output[state]
+    feature = model.output[_states(model, data)]
     position = np.flatnonzero(feature >= 0)
-    doc = np.searchsorted(np.cumsum(lengths), position, side="right")
-    keys = doc * len(model.table) + feature[position]
-    unique, first_seen, counts = np.unique(keys, return_index=True, return_counts=True)
-    # sorting by first position groups the features by text, each text's in order of appearance
-    order = np.argsort(first_seen, kind="stable")
-    unique, counts = unique[order], counts[order].astype(np.float32)
-    doc_of, feature_of = np.divmod(unique, len(model.table))
+    ends = np.cumsum(np.fromiter((len(text) + 1 for text in encoded), dtype=np.int64, count=len(encoded)))
+    doc = np.searchsorted(ends, position, side="right")
+    # one sort of (text, feature, position) keys counts each text's features and finds where each is
+    # first met; positions are distinct, so an unstable (fast) sort is enough
+    bits = len(data).bit_length()
+    keys = ((doc * len(model.table) + feature[position]) << bits) | position
+    keys.sort()
+    group = keys >> bits
+    starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+    counts = np.diff(np.append(starts, len(keys)))
+    # mark each feature at its first position: reading the marks in byte order gives py3langid's order
+    first_met = np.full(len(data), -1, dtype=np.int64)
+    first_met[keys[starts] & ((1 << bits) - 1)] = np.arange(len(starts))
+    order = first_met[first_met >= 0]
+    doc_of, feature_of = np.divmod(group[starts[order]], len(model.table))
     bounds = np.searchsorted(doc_of, np.arange(len(encoded) + 1))
-    return [
-        (feature_of[bounds[i] : bounds[i + 1]].astype(np.intp), counts[bounds[i] : bounds[i + 1]])
-        for i in range(len(encoded))
-    ]
+    return feature_of.astype(np.intp), np.log1p(counts[order].astype(np.float32)), bounds
 
 
 def _chunks(encoded: Sequence[bytes]) -> Iterable[Sequence[bytes]]:
@@ -170,9 +189,10 @@ def _classify(encoded: Sequence[bytes]) -> list[LanguageGuess]:
     scores = np.zeros((len(encoded), len(model.classes)), dtype=np.float32)
     row = 0
     for chunk in _chunks(encoded):
-        for index, counts in _features(model, chunk):
-            if len(index):  # as py3langid: no features leaves a row of zeros (a uniform guess)
-                scores[row] = np.log1p(counts) @ model.table[index] + model.prior
+        features, weights, bounds = _features(model, chunk)
+        for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if end > start:  # as py3langid: no features leaves a row of zeros (a uniform guess)
+                scores[row] = weights[start:end] @ model.table[features[start:end]] + model.prior
             row += 1
     # py3langid divides by sqrt(bytes) so the softmax stays calibrated across lengths; a float32 factor
     # per row is what numpy makes of its Python float, so the products are the same
