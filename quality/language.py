@@ -160,7 +160,7 @@ def _features(model: _Model, encoded: Sequence[bytes]) -> tuple[np.ndarray, np.n
     keys = ((doc * len(model.table) + feature[position]) << bits) | position
     keys.sort()
     group = keys >> bits
-    starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+    starts = np.flatnonzero(np.diff(group, prepend=-1))
     counts = np.diff(np.append(starts, len(keys)))
     # mark each feature at its first position: reading the marks in byte order gives py3langid's order
     first_met = np.full(len(data), -1, dtype=np.int64)
