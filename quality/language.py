@@ -11,10 +11,10 @@ differently (most clean documents score above 0.99), so the same number is a mil
 the same float32 score, bit for bit) on a whole batch at once, several times faster than one
 ``classify`` per text. py3langid walks a byte automaton in a Python loop, one byte at a time, and that
 loop was most of the cost. The automaton is an Aho-Corasick automaton over n-grams of at most
-:attr:`_Model.window` bytes, so the state after any byte depends on the last ``window`` bytes only: the
-states of every byte of a batch come from ``window`` array lookups over the whole batch instead of one
-Python step per byte. The per-document scoring keeps py3langid's arithmetic in the same order, which is
-what keeps the scores identical.
+:attr:`_Model.window` bytes, so the state after any byte depends on the last ``window`` bytes only (the
+tests check this for every state of the bundled model): the states of every byte of a batch come from
+``window`` array lookups over the whole batch instead of one Python step per byte. The per-document
+scoring keeps py3langid's arithmetic in the same order, which is what keeps the scores identical.
 """
 
 from __future__ import annotations
@@ -72,16 +72,16 @@ def _automaton_depth(nextmove: np.ndarray, row_base: np.ndarray) -> int:
     """Return the largest number of bytes needed to reach any state from the start (its longest n-gram)."""
     seen = np.zeros(len(row_base), dtype=bool)
     seen[0] = True
-    frontier = np.zeros(1, dtype=np.int64)
+    frontier = np.zeros(1, dtype=np.int32)
     depth = 0
-    byte_values = np.arange(256, dtype=np.int64)
-    while True:
-        reached = np.unique(nextmove[(row_base[frontier][:, None] | byte_values).ravel()])
-        frontier = reached[~seen[reached]]
-        if not len(frontier):
-            return depth
-        seen[frontier] = True
+    while len(frontier):
+        reached = np.zeros_like(seen)
+        reached[nextmove[(row_base[frontier][:, None] | np.arange(256, dtype=np.int32)).ravel()]] = True
+        reached &= ~seen
+        seen |= reached
+        frontier = np.flatnonzero(reached)
         depth += 1
+    return depth - 1
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,7 +111,8 @@ def _model() -> _Model:
         row_base=row_base,
         pair_states=nextmove[row_base[nextmove[row_base[0] | np.arange(256)]][:, None] | np.arange(256)].ravel(),
         output=output,
-        window=_automaton_depth(nextmove, row_base),
+        # the byte-pair table takes the first two steps, so two is the least; a longer window is as exact
+        window=max(_automaton_depth(nextmove, row_base), 2),
         alias_pairs=tuple(aliases),
     )
 
