@@ -2,12 +2,17 @@
 
 The spec is data at the bottom of the layers; the quality library (:mod:`quality.filters`,
 :mod:`quality.language`) reads these settings, and a test keeps :data:`LANGUAGE_CODES` equal to what the
-bundled language model knows.
+bundled language model knows. A named profile (:mod:`catalog.quality_profiles`) presets the thresholds;
+values the spec names itself win over the profile's.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from catalog.quality_profiles import QUALITY_PROFILES, ProfileName
 
 #: The 15 Dutch stop words of FineWeb-2's nld_Latn configuration (case-sensitive, as in datatrove).
 DUTCH_STOP_WORDS = (
@@ -27,13 +32,18 @@ LANGUAGE_CODES = frozenset(
 
 
 class QualitySettings(BaseModel):
-    """Thresholds of the quality filters; defaults are FineWeb-2's for Dutch (``nld_Latn``).
+    """Thresholds of the quality filters: a named profile's, with the values given explicitly on top.
 
-    A source's spec may override any of them under ``quality:``.
+    The field defaults are FineWeb-2's for Dutch (``nld_Latn``), which is the ``web`` profile. Another
+    ``profile`` replaces the defaults it names (see :data:`catalog.quality_profiles.QUALITY_PROFILES`);
+    a value given explicitly (a spec's ``quality:`` section) wins over the profile's and is remembered in
+    :attr:`overrides`, so the profile can be swapped while the overrides stay.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: the preset the other values start from
+    profile: ProfileName = "web"
     enabled: bool = True
     #: remove whole lines of news page furniture ("Lees ook: ...", "Deel dit artikel") before judging
     strip_boilerplate: bool = True
@@ -45,8 +55,16 @@ class QualitySettings(BaseModel):
     dup_n_grams: tuple[tuple[int, float], ...] = (
         (5, 0.156), (6, 0.146), (7, 0.136), (8, 0.126), (9, 0.115), (10, 0.104),
     )  # fmt: skip
+    #: an n-gram counts towards the top n-gram share only when it occurs this often (datatrove: 1, so a
+    #: single long n-gram of a short text already counts)
+    top_n_gram_min_count: int = Field(1, ge=1)
     # FineWeb quality
     line_punct_thr: float = Field(0.102, ge=0, le=1)
+    #: a line ending in terminal punctuation followed by closing quotes or brackets (`.'`, `."`, `!)`)
+    #: counts as ending in punctuation (datatrove: no)
+    closing_quotes_terminate: bool = False
+    #: more characters that end a line as well as a full stop does (legal enumerations: ``;:``)
+    extra_line_end_chars: str = Field("", max_length=10, pattern=r"^[^\w\s]*$")
     char_duplicates_ratio: float = Field(0.1, ge=0, le=1)
     new_line_ratio: float = Field(0.154, ge=0)
     # Gopher quality
@@ -60,9 +78,47 @@ class QualitySettings(BaseModel):
     max_non_alpha_words_ratio: float = Field(0.828, ge=0, le=1)
     min_stop_words: int = Field(2, ge=0)
     stop_words: tuple[str, ...] = DUTCH_STOP_WORDS
+    #: keyword stuffing, tag lists, word salad: a line of more words than this without one stop word
+    #: (:data:`stop_words`, any case) fails the document (None: rule off)
+    max_stopless_line_words: int | None = Field(None, ge=1)
+    #: consent and subscription walls: largest share of words from their vocabulary (None: rule off)
+    max_consent_word_ratio: float | None = Field(None, ge=0, le=1)
     # OCR noise (archive text): mean word confidence from ALTO, share of words that are not words
     min_ocr_confidence: float = Field(0.6, ge=0, le=1)
     max_ocr_noise_ratio: float = Field(0.3, ge=0, le=1)
+    #: apply the OCR noise rule to every text, not only to texts marked as OCR (archive file drops; garbage
+    #: from broken extraction in born-digital text)
+    noise_rule_all_texts: bool = False
+    #: old Dutch spelling (``menschen``, ``zoo``, ``gelooven``) counts as words in the OCR noise rule
+    old_spelling: bool = False
+
+    _overrides: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _apply_profile(cls, data: Any, handler: Any) -> QualitySettings:
+        """Fill in the profile's values under the explicit ones, and remember which were explicit."""
+        if not isinstance(data, dict):
+            return handler(data)
+        profile = data.get("profile", "web")
+        preset = QUALITY_PROFILES.get(profile, {}) if isinstance(profile, str) else {}
+        settings = handler({**preset, **data})
+        settings._overrides = frozenset(name for name in data if name != "profile")
+        return settings
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """Return the values given explicitly rather than taken from the profile."""
+        return {name: getattr(self, name) for name in sorted(self._overrides)}
+
+    def with_profile(self, profile: str) -> QualitySettings:
+        """Return these settings on another profile: its preset, with this one's explicit overrides on top."""
+        return QualitySettings.model_validate({**self.overrides, "profile": profile})
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the profile and the explicit overrides as plain data (what a spec says; validates again)."""
+        dumped = self.model_dump(mode="json")
+        return {"profile": self.profile, **{name: dumped[name] for name in sorted(self._overrides)}}
 
     @model_validator(mode="after")
     def _check(self) -> QualitySettings:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from catalog.quality_profiles import default_profile
 from catalog.quality_settings import LANGUAGE_CODES, QualitySettings
 
 SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
@@ -198,8 +199,31 @@ class SourceSpec(BaseModel):
     rss: RssOptions = Field(default_factory=RssOptions)
     quality: QualitySettings = Field(
         default_factory=QualitySettings,
-        description="quality filter thresholds (default: FineWeb-2's for Dutch); enabled: false keeps all",
+        description="quality profile (web, news, archive-ocr, legal, sector; default from kind and sector) and "
+        "threshold overrides; enabled: false keeps all",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_quality_profile(cls, data: Any) -> Any:
+        """Give a spec that names no quality profile the default of its kind and sector."""
+        if not isinstance(data, Mapping):
+            return data
+        quality = data.get("quality")
+        if quality is None:
+            quality = {}
+        if not isinstance(quality, Mapping) or "profile" in quality:
+            return data  # a settings object, or a profile named: as given (a wrong type is reported by fields)
+        quality = dict(quality)
+        if _PRE_PROFILE_FIELDS <= quality.keys():
+            # stored before profiles existed, with every threshold written out: those were web's, and only
+            # the values that differ from web's were the partner's own
+            web = QualitySettings()
+            own = {name: value for name, value in quality.items() if _differs(getattr(web, name, None), value)}
+            return {**data, "quality": {"profile": "web", **own}}
+        kind, sector = data.get("kind"), data.get("sector")
+        profile = default_profile(kind if isinstance(kind, str) else None, sector if isinstance(sector, str) else None)
+        return {**data, "quality": {"profile": profile, **quality}}
 
     @field_validator("languages")
     @classmethod
@@ -240,6 +264,8 @@ class SourceSpec(BaseModel):
         This is the form that is stored, shown and digested: it validates again as it is.
         """
         data = self.model_dump(mode="json")
+        # the profile and the spec's own overrides, so that a stored spec follows its profile
+        data["quality"] = self.quality.to_data()
         if self.kind != "files":
             data.pop("fields")
             data.pop("format")
@@ -256,6 +282,26 @@ class SourceSpec(BaseModel):
 
 
 _URL_KINDS = ("rss", "oai-pmh")
+
+#: The ``quality:`` fields before profiles existed: a stored spec naming all of them (and no profile) was
+#: written out in full by an earlier version.
+_PRE_PROFILE_FIELDS = frozenset(
+    """
+    enabled strip_boilerplate min_language_score dup_line_frac top_n_grams dup_n_grams line_punct_thr
+    char_duplicates_ratio new_line_ratio min_doc_words max_doc_words min_avg_word_length max_avg_word_length
+    max_symbol_word_ratio max_bullet_lines_ratio max_ellipsis_lines_ratio max_non_alpha_words_ratio
+    min_stop_words stop_words min_ocr_confidence max_ocr_noise_ratio
+    """.split()
+)
+
+
+def _differs(default: Any, value: Any) -> bool:
+    """Tell whether a stored value differs from a default (lists compare with tuples as YAML stores them)."""
+
+    def plain(item: Any) -> Any:
+        return [plain(i) for i in item] if isinstance(item, (list, tuple)) else item
+
+    return plain(default) != plain(value)
 
 
 def _scheme(location: str) -> str:

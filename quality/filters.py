@@ -18,18 +18,24 @@ with datatrove's reason names. Differences, on purpose:
 Every statistic is a column of :func:`text_stats`; every filter is a small class whose :meth:`reason`
 returns a polars expression over those columns: the reason a document fails, or null. Thresholds are
 :class:`QualitySettings`, overridable per source.
+
+Profiles other than ``web`` switch on settings datatrove does not have, each off by default so that the
+``web`` profile decides exactly as FineWeb-2: closing quotes after terminal punctuation
+(``closing_quotes_terminate``), more line-end characters (``extra_line_end_chars``), a minimum count for
+the top n-gram (``top_n_gram_min_count``), and the keyword stuffing and consent wall rules
+(:class:`StoplessLineFilter`, :class:`ConsentWallFilter`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 import polars as pl
 
 from catalog.quality_settings import QualitySettings
-from quality.punctuation import PUNCTUATION_SET, TERMINAL_PUNCTUATION
+from quality.punctuation import CLOSING_QUOTES, PUNCTUATION_SET, TERMINAL_PUNCTUATION
 
 #: Words as spaCy's blank Dutch tokenizer cuts a whitespace-separated piece of text: from its first to its
 #: last letter or digit (or a final % or -) is one token, so URLs, formulas, "2,5%", "e-mail" and
@@ -39,6 +45,17 @@ from quality.punctuation import PUNCTUATION_SET, TERMINAL_PUNCTUATION
 TOKEN_PATTERN = (
     r"''|,,|\.{2,}|['’][tsnk](?-u:\b)"  # noqa: S105 - a regex, not a password
     r"|[\p{L}\p{N}_](?:\S*[\p{L}\p{N}_%-])?|\S"
+)
+
+#: Words of cookie walls, consent prompts and paywalls (lower case, as the tokenizer cuts them).
+CONSENT_WORDS = frozenset(
+    """
+    cookie cookies cookiebeleid cookieverklaring cookie-instellingen cookievoorkeuren cookiemelding
+    toestemming akkoord accepteren accepteer accepteert weigeren weiger instellingen voorkeuren
+    privacybeleid privacyverklaring privacyinstellingen privacy partners advertenties gepersonaliseerde
+    personaliseren tracking trackingcookies analytische functionele abonnee abonnees abonnement
+    abonneren abonneer inloggen log registreren account premium proefperiode opzegbaar
+    """.split()
 )
 
 
@@ -80,14 +97,31 @@ def tokenize(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-_PUNCTUATION_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(PUNCTUATION_SET)) + "]"
-_TERMINAL_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(TERMINAL_PUNCTUATION)) + "]$"
+def _char_class(characters: Iterable[str]) -> str:
+    """Return a regex character class of ``characters`` (escaped by code point, so any character is safe)."""
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(characters))) + "]"
+
+
+_PUNCTUATION_CLASS = _char_class(PUNCTUATION_SET)
+
+
+def line_end_pattern(settings: QualitySettings) -> str:
+    """Return the regex a line that "ends in punctuation" matches, for these settings.
+
+    datatrove's: a terminal punctuation character last. With ``closing_quotes_terminate`` the character
+    may be followed by closing quotes or brackets (after one space at most, as some typesetting has it),
+    as quoted speech ends in edited text: ``... opmerkelijk.'``.
+    """
+    ending = _char_class(TERMINAL_PUNCTUATION | set(settings.extra_line_end_chars))
+    if settings.closing_quotes_terminate:
+        return f"{ending}(?: ?{_char_class(CLOSING_QUOTES)}+)?$"
+    return f"{ending}$"
 
 
 # --- statistics -------------------------------------------------------------------------------------
 
 
-def _line_stats(frame: pl.DataFrame) -> pl.DataFrame:
+def _line_stats(frame: pl.DataFrame, settings: QualitySettings) -> pl.DataFrame:
     lines = (
         frame.select("doc", pl.col("text").str.split("\n").alias("line"))
         .explode("line")
@@ -108,10 +142,24 @@ def _line_stats(frame: pl.DataFrame) -> pl.DataFrame:
         nonempty_lines=pl.col("nonempty").sum(),
         duplicate_lines=pl.col("repeat").sum(),
         duplicate_line_chars=pl.col("line_chars").filter(pl.col("repeat")).sum(),
-        punct_end_lines=(pl.col("nonempty") & pl.col("line").str.contains(_TERMINAL_CLASS)).sum(),
+        punct_end_lines=(pl.col("nonempty") & pl.col("line").str.contains(line_end_pattern(settings))).sum(),
         bullet_lines=(stripped_start.str.starts_with("•") | stripped_start.str.starts_with("-")).sum(),
         ellipsis_end_lines=(stripped_end.str.ends_with("...") | stripped_end.str.ends_with("…")).sum(),
+        longest_stopless_line=_stopless_words(settings).max(),
     )
+
+
+def _stopless_words(settings: QualitySettings) -> pl.Expr:
+    """Per line: its number of words when none of them is a stop word (any case), else 0.
+
+    Computed only when the rule is on: a second tokenisation of every line costs time.
+    """
+    if settings.max_stopless_line_words is None:
+        return pl.lit(0, dtype=pl.UInt32)
+    words = pl.col("line").str.to_lowercase().str.extract_all(r"\p{L}+")
+    stop_words = pl.lit(pl.Series([w.lower() for w in settings.stop_words], dtype=pl.String).implode())
+    has_stop_word = words.list.eval(pl.element().is_in(stop_words)).list.any()
+    return pl.when(has_stop_word).then(0).otherwise(words.list.len()).cast(pl.UInt32)
 
 
 def _ngram_keys(n: int, separator: str) -> pl.Expr:
@@ -137,6 +185,10 @@ def _token_stats(
         non_symbol_word_chars=pl.col("token_chars").filter(is_word).sum(),
         alpha_words=pl.col("token").str.contains(r"\p{L}").sum(),
         stop_words=pl.col("token").filter(pl.col("token").is_in(list(settings.stop_words))).n_unique(),
+        # only worth a lower-casing pass over every word when the consent wall rule is on
+        consent_words=pl.col("token").str.to_lowercase().is_in(list(CONSENT_WORDS)).sum()
+        if settings.max_consent_word_ratio is not None
+        else pl.lit(0, dtype=pl.UInt32),
     )
     columns = [per_doc]
     for n, _ in settings.top_n_grams:
@@ -148,7 +200,12 @@ def _token_stats(
             # text order, so the first row with the highest count
             .filter(pl.col("count") == pl.col("count").max().over("doc"))
             .group_by("doc")
-            .agg((pl.col("gram_chars").first() * pl.col("count").first()).alias(f"top_{n}_gram_chars"))
+            .agg(
+                pl.when(pl.col("count").first() >= settings.top_n_gram_min_count)
+                .then(pl.col("gram_chars").first() * pl.col("count").first())
+                .otherwise(0)
+                .alias(f"top_{n}_gram_chars")
+            )
         )
         columns.append(grams)
     columns += _duplicate_ngram_bounds(tokens, frame, settings)
@@ -237,7 +294,8 @@ def text_stats(texts: pl.Series | Sequence[str], settings: QualitySettings | Non
     Columns: ``chars``, ``words``, ``dup_line_frac``, ``top_{n}_gram_char_frac``,
     ``dup_{n}_gram_char_frac``, ``line_punct_ratio``, ``char_dup_ratio``, ``new_line_ratio``,
     ``non_symbol_words``, ``avg_word_length``, ``hash_ratio``, ``ellipsis_ratio``, ``bullet_lines_ratio``,
-    ``ellipsis_lines_ratio``, ``alpha_words_ratio``, ``stop_words``.
+    ``ellipsis_lines_ratio``, ``alpha_words_ratio``, ``stop_words``, ``longest_stopless_line`` (0 unless
+    that rule is on) and ``consent_word_ratio`` (null unless the consent wall rule is on).
     """
     settings = settings or QualitySettings()
     frame = pl.DataFrame({"text": pl.Series(texts, dtype=pl.String)}).with_row_index("doc")
@@ -253,7 +311,7 @@ def text_stats(texts: pl.Series | Sequence[str], settings: QualitySettings | Non
     )
     tokens = tokenize(frame)
     per_doc, grams = _token_stats(tokens, frame, settings)
-    stats = _join_all([f for f in (base, _line_stats(frame), per_doc, grams) if f is not None]).sort("doc")
+    stats = _join_all([f for f in (base, _line_stats(frame, settings), per_doc, grams) if f is not None]).sort("doc")
     stats = stats.with_columns(pl.col(c).fill_null(0) for c in stats.columns if c != "doc")
     chars, words, lines = pl.col("chars"), pl.col("words"), pl.col("lines")
     nonempty = pl.col("nonempty_lines")
@@ -278,6 +336,10 @@ def text_stats(texts: pl.Series | Sequence[str], settings: QualitySettings | Non
         ellipsis_lines_ratio=_ratio(pl.col("ellipsis_end_lines"), lines),
         alpha_words_ratio=_ratio(pl.col("alpha_words"), words),
         stop_words="stop_words",
+        longest_stopless_line="longest_stopless_line",
+        consent_word_ratio=_ratio(pl.col("consent_words"), pl.col("non_symbol_words"))
+        if settings.max_consent_word_ratio is not None
+        else pl.lit(None, dtype=pl.Float64),
     )
     return _exact_duplicate_ngrams(out, frame, tokens, settings).drop("doc")
 
@@ -393,8 +455,45 @@ class GopherQualityFilter(QualityFilter):
         ]
 
 
+class ConsentWallFilter(QualityFilter):
+    """Cookie walls, paywalls and consent prompts: pages about accepting cookies or subscribing, not text.
+
+    Line stripping (:mod:`quality.boilerplate`) removes the short prompt lines; a wall written as a whole
+    paragraph stays, and is recognised by how much of its wording is consent and subscription vocabulary
+    (:data:`CONSENT_WORDS`). An article that discusses cookies uses a few such words
+    among hundreds; a wall uses little else. Off unless ``max_consent_word_ratio`` is set.
+    """
+
+    NAME = "consent_wall"
+
+    def rules(self) -> list[tuple[pl.Expr, str]]:
+        """Share of consent and subscription words."""
+        limit = self.settings.max_consent_word_ratio
+        failing = pl.col("consent_word_ratio") > limit if limit is not None else pl.lit(False)
+        return [(failing, "consent_wall")]
+
+
+class StoplessLineFilter(QualityFilter):
+    """Keyword stuffing, tag lists and word salad: a long line without one stop word.
+
+    Dutch prose uses an article, a preposition or a conjunction every few words, so a line of dozens of
+    words with none of them is a list of keywords, however it is punctuated. A whole-document ratio
+    would miss a stuffed line under a real paragraph. Off unless ``max_stopless_line_words`` is set.
+    """
+
+    NAME = "stopless_line"
+
+    def rules(self) -> list[tuple[pl.Expr, str]]:
+        """Longest line without a stop word."""
+        limit = self.settings.max_stopless_line_words
+        failing = pl.col("longest_stopless_line") > limit if limit is not None else pl.lit(False)
+        return [(failing, "stopless_line")]
+
+
 #: The FineWeb-2 filtering stage, in its order.
 FINEWEB2_FILTERS: tuple[type[QualityFilter], ...] = (GopherRepetitionFilter, FineWebQualityFilter, GopherQualityFilter)
+#: Filters a profile can switch on, after FineWeb-2's (each passes everything with the ``web`` settings).
+PROFILE_FILTERS: tuple[type[QualityFilter], ...] = (StoplessLineFilter, ConsentWallFilter)
 
 
 def first_reason(filters: Sequence[QualityFilter]) -> pl.Expr:

@@ -15,7 +15,7 @@ import polars as pl
 
 from catalog.quality_settings import QualitySettings
 from quality.boilerplate import NewsBoilerplateCleaner
-from quality.filters import FINEWEB2_FILTERS, QualityFilter, first_reason, text_stats
+from quality.filters import FINEWEB2_FILTERS, PROFILE_FILTERS, QualityFilter, first_reason, text_stats
 from quality.language import LanguageDetector
 
 #: Reasons of the language rules and the OCR rules (the filters' reasons are datatrove's names).
@@ -38,7 +38,8 @@ def reasons_by_filter(settings: QualitySettings | None = None) -> dict[str, tupl
     """
     given: set[str] = set()
     table: dict[str, tuple[str, ...]] = {}
-    for name, reasons in [*RULE_REASONS.items(), *((f.NAME, f(settings).reasons()) for f in FINEWEB2_FILTERS)]:
+    filters = (*FINEWEB2_FILTERS, *PROFILE_FILTERS)
+    for name, reasons in [*RULE_REASONS.items(), *((f.NAME, f(settings).reasons()) for f in filters)]:
         table[name] = tuple(r for r in reasons if r not in given)
         given.update(reasons)
     return table
@@ -57,19 +58,66 @@ def dutch_vocabulary() -> pl.Series:
     return pl.Series("word", sorted(wordfreq.get_frequency_dict("nl")), dtype=pl.String)
 
 
-def ocr_noise_ratio(texts: pl.Series | Sequence[str], vocabulary: pl.Series | None = None) -> pl.Series:
+#: Rewrites from 19th-century Dutch spelling (before the 1947 reform; De Vries-Te Winkel) to today's,
+#: applied to a lower-case word in order: ``menschen`` -> mensen, ``gebragt`` -> gebracht, ``Haerlem``,
+#: ``wy`` -> wij, ``photographie``, ``dick`` -> dik, ``mooije`` -> mooie. ``sch`` at the start of a word is
+#: today's spelling too (school), so only a ``sch`` after a letter changes.
+OLD_SPELLING_CONSONANTS: tuple[tuple[str, str], ...] = (
+    (r"(\p{L})sch", "${1}s"),
+    (r"gt", "cht"),
+    (r"ae", "aa"),
+    (r"y", "ij"),
+    (r"ph", "f"),
+    (r"ck", "k"),
+    (r"([aeiou])ij", "${1}i"),
+)
+#: Doubled vowels in open syllables that the reform made single (``gelooven``, ``zoo``, ``heeren``).
+OLD_SPELLING_VOWELS: tuple[tuple[str, str], ...] = ((r"oo", "o"), (r"ee", "e"), (r"uu", "u"))
+
+
+def _rewrite(word: pl.Expr, rules: Sequence[tuple[str, str]]) -> pl.Expr:
+    for pattern, replacement in rules:
+        word = word.str.replace_all(pattern, replacement)
+    return word
+
+
+def modern_spellings(word: pl.Expr) -> list[pl.Expr]:
+    """Return the modern forms to try for a lower-case word in old spelling (rules, not word lists).
+
+    Four candidates, as the rules conflict (``Italiaansche`` keeps its double ``aa``, ``zoo`` loses
+    its double ``o``): the consonant rewrites; with the doubled vowels single as well; and either of these
+    without an inflected final ``-e`` (``eene`` -> een, ``zijne`` -> zijn).
+    """
+    consonants = _rewrite(word, OLD_SPELLING_CONSONANTS)
+    vowels = _rewrite(consonants, OLD_SPELLING_VOWELS)
+    return [consonants, vowels, consonants.str.strip_suffix("e"), vowels.str.strip_suffix("e")]
+
+
+def ocr_noise_ratio(
+    texts: pl.Series | Sequence[str], vocabulary: pl.Series | None = None, *, old_spelling: bool = False
+) -> pl.Series:
     """Share of alphabetic words not in the Dutch vocabulary, per text (null for texts without words).
 
     Clean modern news scores ~0.01, 19th-century newspaper OCR ~0.08 (at most ~0.24 on the KB sample).
+    With ``old_spelling`` a word also counts as known when one of its :func:`modern_spellings` is.
     """
     words = vocabulary if vocabulary is not None else dutch_vocabulary()
+    known = words.implode()
     frame = pl.DataFrame({"text": pl.Series(texts, dtype=pl.String)}).with_row_index("doc")
     per_word = (
         frame.select("doc", pl.col("text").str.extract_all(r"\p{L}+").alias("word"))
         .explode("word")
         .drop_nulls("word")
-        .select("doc", unknown=~pl.col("word").str.to_lowercase().is_in(words.implode()))
+        .select("doc", word=pl.col("word").str.to_lowercase())
+        .with_columns(unknown=~pl.col("word").is_in(known))
     )
+    if old_spelling:
+        # only the unknown words are rewritten: the known ones are most of any readable page
+        unknown = per_word.filter("unknown")
+        modern = unknown.with_columns(
+            unknown=~pl.any_horizontal(form.is_in(known) for form in modern_spellings(pl.col("word")))
+        )
+        per_word = pl.concat([per_word.filter(~pl.col("unknown")), modern])
     ratios = per_word.group_by("doc").agg(pl.col("unknown").mean())
     return frame.select("doc").join(ratios, on="doc", how="left").sort("doc")["unknown"].alias("ocr_noise_ratio")
 
@@ -94,7 +142,9 @@ class QualityGate:
         self.settings = settings or QualitySettings()
         self.languages = tuple(languages)
         self.detector = detector or LanguageDetector()
-        self.filters: list[QualityFilter] = [filter_class(self.settings) for filter_class in FINEWEB2_FILTERS]
+        self.filters: list[QualityFilter] = [
+            filter_class(self.settings) for filter_class in (*FINEWEB2_FILTERS, *PROFILE_FILTERS)
+        ]
         #: strips news boilerplate lines before the text is hashed and judged (``strip_boilerplate``)
         self.cleaner = NewsBoilerplateCleaner() if self.settings.strip_boilerplate else None
 
@@ -109,7 +159,8 @@ class QualityGate:
         :param texts: normalised texts.
         :param ocr_confidence: mean OCR word confidence per text, where known (ALTO).
         :param is_ocr: which texts come from OCR (default: those with a confidence); the OCR noise rule
-            applies to those only, as old spelling and names are not noise in born-digital text.
+            applies to those only, as old spelling and names are not noise in born-digital text (with the
+            setting ``noise_rule_all_texts``, as in the ``archive-ocr`` profile, every text is OCR text).
         """
         texts = list(texts)
         confidence = list(ocr_confidence) if ocr_confidence is not None else [None] * len(texts)
@@ -120,16 +171,22 @@ class QualityGate:
         if stats.height == 0:
             return pl.DataFrame(schema={"keep": pl.Boolean, "reason": pl.String, "lang": pl.String})
         langs, scores = self.detector.detect_many(texts)
-        is_ocr_series = pl.Series([bool(value) or confidence[i] is not None for i, value in enumerate(ocr)])
+        s = self.settings
+        is_ocr_series = pl.Series(
+            [s.noise_rule_all_texts or bool(value) or confidence[i] is not None for i, value in enumerate(ocr)]
+        )
         # the vocabulary lookup is only worth its cost when a batch holds OCR text (most sources have none)
-        noise = ocr_noise_ratio(texts) if is_ocr_series.any() else pl.Series([None] * len(texts), dtype=pl.Float64)
+        noise = (
+            ocr_noise_ratio(texts, old_spelling=s.old_spelling)
+            if is_ocr_series.any()
+            else pl.Series([None] * len(texts), dtype=pl.Float64)
+        )
         frame = stats.with_columns(
             lang=pl.Series(langs, dtype=pl.String),
             lang_score=pl.Series(scores, dtype=pl.Float64),
             ocr_confidence=pl.Series(confidence, dtype=pl.Float64),
             ocr_noise_ratio=pl.when(is_ocr_series).then(noise).otherwise(None),
         )
-        s = self.settings
         language = (
             pl.when(pl.col("chars") == 0)
             .then(pl.lit("empty"))

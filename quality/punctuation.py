@@ -1,6 +1,7 @@
-"""Punctuation sets of datatrove (Apache-2.0, ``datatrove/utils/text.py`` 0.10.1), used by FineWeb-2.
+"""Punctuation sets of datatrove (Apache-2.0, ``datatrove/utils/text.py`` 0.10.1), and closing quotes.
 
-Copied as data so that the quality filters decide exactly as datatrove does without depending on it.
+Closing quotes are what the profiles other than ``web`` accept after terminal punctuation. The sets are
+copied as data so that the quality filters decide exactly as datatrove does without depending on it.
 """
 
 from __future__ import annotations
@@ -39,3 +40,7 @@ TERMINAL_PUNCTUATION = frozenset(
 )
 
 PUNCTUATION_SET = frozenset(PUNCTUATION) | TERMINAL_PUNCTUATION
+
+#: Closing quotes and brackets that may follow a sentence's terminal punctuation in edited text
+#: (``.'`` ``."`` ``.”`` ``?’`` ``!)`` ``.»``; Dutch news closes quoted speech with ``''`` or ``'``).
+CLOSING_QUOTES = frozenset("'\"”’»›)]}“")

@@ -78,6 +78,7 @@ class CleanReport(TypedDict):
     dropped_by_reason: dict[str, int]
     dropped_by_filter: dict[str, int]
     quality_gate: bool
+    quality_profile: str | None
     languages: dict[str, int]
     quarantined: int
     quarantined_by_reason: dict[str, int]
@@ -259,6 +260,7 @@ def clean_source(
         },
         "dropped_by_filter": _by_filter(reasons),
         "quality_gate": gate is not None,
+        "quality_profile": gate.settings.profile if gate is not None else None,
         "languages": dict(languages.most_common()),
         "quarantined": sum(quarantined.values()),
         "quarantined_by_reason": dict(sorted(quarantined.items())),

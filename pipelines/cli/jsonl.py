@@ -98,8 +98,12 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if args.source:
         spec = _registry(args).get(args.source)
         settings, languages = spec.quality, list(spec.languages)
+        if args.profile:
+            # the source's own threshold overrides stay: they describe its data, whatever the profile
+            settings = settings.with_profile(args.profile)
     else:
-        settings, languages = QualitySettings(), [code.strip() for code in args.languages.split(",") if code.strip()]
+        settings = QualitySettings(profile=args.profile or "web")
+        languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     gate = QualityGate(settings, languages)
     source = open(args.input, encoding="utf-8") if args.input else sys.stdin
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
@@ -127,7 +131,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
             source.close()
         if args.output:
             sink.close()
-    print(f"kept {kept} of {records} record(s), dropped {records - kept}{_reasons(reasons)}", file=sys.stderr)
+    print(
+        f"kept {kept} of {records} record(s), dropped {records - kept}{_reasons(reasons)}; profile {settings.profile}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 
 from catalog.docs_server import DEFAULT_HOST, DEFAULT_PORT
+from catalog.quality_profiles import PROFILE_NAMES
 from catalog.settings import ENV_DATA_DOCS_KEEP, ENV_DATA_DOCS_URL, ENV_SOURCES
 from catalog.storage import DEFAULT_ROOT
 from pipelines.cli.docs import cmd_docs_serve
@@ -180,11 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="decide keep or drop for JSONL records (id, text)",
         description="Read JSONL records with 'id' and 'text'; write one line per record with 'id', 'keep', "
         "'reason' (null when kept), 'lang', 'lang_score' and 'stats', the statistics the filters used. Texts are "
-        "normalised first, as in the clean stage. Thresholds: FineWeb-2's for Dutch, or a source's (--source).",
+        "normalised first, as in the clean stage. Thresholds: a profile's (--profile; default web, FineWeb-2's for "
+        "Dutch), or a registered source's (--source: its profile and overrides; with --profile, that profile "
+        "under the source's own overrides).",
     )
     _jsonl_io_arguments(quality)
     quality.add_argument("--languages", default="nl", metavar="CODES", help="expected languages (default: nl)")
     quality.add_argument("--source", metavar="ID", help="use this registered source's thresholds and languages")
+    quality.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        help="quality profile: web (FineWeb-2), news, archive-ocr, legal or sector (default: web, or the source's)",
+    )
     quality.add_argument("--batch-size", type=int, default=1000, metavar="N", help="records per batch (memory)")
     quality.set_defaults(func=cmd_quality)
 

@@ -53,3 +53,33 @@ def test_bad_input_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO('{"id": 1, "text": "ok"}\nnot json\n'))
     assert main(["quality"]) == 1
     assert "line 2: not valid JSON" in capsys.readouterr().err
+
+
+QUOTED = ARTICLE[: -len("op tijd rond is.")] + "op tijd rond is, noemde de wethouder 'opmerkelijk.'"
+
+
+def test_a_profile_is_an_option_and_the_summary_names_it(monkeypatch, capsys):
+    _, web, web_err = run(monkeypatch, capsys, [{"id": 1, "text": QUOTED}])
+    _, news, news_err = run(monkeypatch, capsys, [{"id": 1, "text": QUOTED}], "--profile", "news")
+    assert (web[0]["reason"], news[0]["reason"]) == ("line_punct_ratio", None)
+    assert web_err.rstrip().endswith("; profile web") and news_err.rstrip().endswith("; profile news")
+
+
+def test_a_profile_replaces_the_sources_and_keeps_its_overrides(monkeypatch, capsys, isolated_env):
+    # the bundled sector sample lowers min_doc_words to 5 itself: that stays under --profile news (15)
+    text = "Lantaarnpaal in de Eikenlaan is al een week kapot. Graag repareren."
+    _, sector, _ = run(monkeypatch, capsys, [{"id": 1, "text": text}], "--source", "sector-meldingen")
+    _, news, err = run(
+        monkeypatch, capsys, [{"id": 1, "text": text}], "--source", "sector-meldingen", "--profile", "news"
+    )
+    assert sector[0]["keep"] is True
+    assert news[0]["reason"] != "gopher_short_doc" and err.rstrip().endswith("; profile news")
+
+
+def test_an_unknown_profile_is_refused(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    try:
+        main(["quality", "--profile", "kranten"])
+    except SystemExit as exit_:
+        assert exit_.code == 2
+    assert "invalid choice: 'kranten'" in capsys.readouterr().err

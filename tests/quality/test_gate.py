@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.quality_settings import QualitySettings
-from quality.filters import FINEWEB2_FILTERS
+from quality.filters import FINEWEB2_FILTERS, PROFILE_FILTERS
 from quality.gate import FILTER_OF_REASON, REASONS_BY_FILTER, QualityGate, ocr_noise_ratio
 from tests.texts import DUTCH_ARTICLE as ARTICLE
 
@@ -96,11 +96,12 @@ def test_disabled_gate_measures_but_keeps_everything():
 
 def test_every_reason_a_rule_gives_is_listed_by_its_filter():
     settings = QualitySettings()
-    for filter_class in FINEWEB2_FILTERS:
+    filters = (*FINEWEB2_FILTERS, *PROFILE_FILTERS)
+    for filter_class in filters:
         for _, reason in filter_class(settings).rules():
             if reason != "empty":
                 assert FILTER_OF_REASON[reason] == filter_class.NAME, reason
-    assert set(REASONS_BY_FILTER) == {"language", "ocr", *(f.NAME for f in FINEWEB2_FILTERS)}
+    assert set(REASONS_BY_FILTER) == {"language", "ocr", *(f.NAME for f in filters)}
 
 
 def test_needs_an_expected_language_and_aligned_inputs():

@@ -356,6 +356,7 @@ def test_quality_gate_drops_with_reasons_and_annotates_what_it_keeps(storage: St
     assert report["dropped_by_filter"] == {"deduplication": 1, "fineweb_quality": 1, "language": 1}
     assert report["languages"] == {"nl": 3, "en": 1}
     assert report["quality_gate"] is True
+    assert report["quality_profile"] == "web"  # the partner report names the profile that decided
     assert report["accounting_balanced"] and report["kept"] + report["dropped"] == 4
 
 
