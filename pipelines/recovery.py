@@ -93,7 +93,9 @@ def fail_crashed_runs(
     records = instance.get_run_records(filters=RunsFilter(statuses=UNFINISHED, tags={ROOT_TAG: root}))
     for record in records:
         run = record.dagster_run
-        if not _process_gone(run.tags, holding, lease_record):
+        # a re-execution from the UI inherits the CLI run's tags, but its process is one the UI launched
+        # (watched by run monitoring), never the CLI's: the CLI starts no re-executions
+        if run.parent_run_id or not _process_gone(run.tags, holding, lease_record):
             continue
         where = f"pid {run.tags.get(PID_TAG, '?')} on host {run.tags.get(HOST_TAG, '?')}"
         instance.report_run_failed(

@@ -89,3 +89,22 @@ def test_the_lease_holder_fails_every_other_unfinished_run_on_its_root(dagster_i
     ]
     assert status(dagster_instance, remote) == DagsterRunStatus.FAILURE
     assert status(dagster_instance, ours) == DagsterRunStatus.STARTED
+
+
+def test_a_re_execution_from_the_ui_of_a_cli_run_is_not_the_cli_process_s(dagster_instance, tmp_path):
+    """A re-execution copies the CLI run's tags (its dead pid among them), but runs in a process the UI launched."""
+    store = Storage(str(tmp_path / "root"))
+    gone = dead_pid()
+    parent = cli_run(dagster_instance, store.url(), host=hostname(), pid=gone, start="1", token="t1")
+    dagster_instance.report_run_failed(parent, "left by a killed corpusfabriek run")
+    tags = {**parent.tags}
+    child = create_run_for_test(
+        dagster_instance,
+        job_name="ingest_source",
+        status=DagsterRunStatus.STARTED,
+        tags=tags,
+        parent_run_id=parent.run_id,
+        root_run_id=parent.run_id,
+    )
+    assert fail_crashed_runs(dagster_instance, store.url()) == []
+    assert status(dagster_instance, child) == DagsterRunStatus.STARTED
