@@ -86,7 +86,11 @@ CODE_LOCATION = "corpusfabriek"
 
 
 def _execute(
-    defs: Definitions, job_name: str, instance: DagsterInstance, partition_key: str | None = None
+    defs: Definitions,
+    job_name: str,
+    instance: DagsterInstance,
+    partition_key: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> JobExecutionResult:
     """Execute a job of ``defs`` in this process as a run of the code location :data:`CODE_LOCATION`.
 
@@ -125,7 +129,7 @@ def _execute(
     run = instance.create_run_for_job(
         job_def=ephemeral,
         run_config=QUIET_RUN_CONFIG,
-        tags=merge_run_tags(job_def, partition_key, None, None, instance, QUIET_RUN_CONFIG),
+        tags=merge_run_tags(job_def, partition_key, tags, None, instance, QUIET_RUN_CONFIG),
         remote_job_origin=RemoteJobOrigin(RemoteRepositoryOrigin(location, defs.get_repository_def().name), job_name),
         job_code_origin=repository.get_reconstructable_job(job_name).get_python_origin(),
     )
@@ -149,6 +153,7 @@ def _check_anonymisation_key(storage: Storage) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Materialise every source partition, then a release, printing progress."""
+    from assets.assets import status_tags
     from assets.partitions import source_partitions
     from catalog.zones import anonymised_report_path, clean_report_path, ingest_report_path
     from pipelines.definitions import build_definitions
@@ -182,7 +187,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for step, source_id in enumerate(fetch, start=1):
         started = time.perf_counter()
         print(f"[{step}/{steps}] {source_id}: ingest, clean, anonymise ...", end=" ", flush=True)
-        result = _execute(defs, INGEST_JOB, instance, partition_key=source_id)
+        # the source's status as a tag of its partition's run, as the sensors' runs carry it
+        result = _execute(defs, INGEST_JOB, instance, partition_key=source_id, tags=status_tags(specs[source_id]))
         if not result.success or not _checks_passed(result):
             print("FAILED", flush=True)
             failed[source_id] = _failure(result)

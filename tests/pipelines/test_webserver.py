@@ -157,6 +157,8 @@ def test_cli_runs_are_listed_under_their_job_and_can_be_re_executed_from_the_ui(
             assert listed == [run_id for run_id, run in runs.items() if run["pipelineName"] == job]
 
         (ingest,) = [run_id for run_id, run in runs.items() if run["pipelineName"] == "ingest_source"]
+        tags = {tag["key"]: tag["value"] for tag in runs[ingest]["tags"]}
+        assert tags["corpusfabriek/source_status"] == "approved"  # the partition's source status
         launched = graphql(base_url, REEXECUTE, {"parentRunId": ingest})["data"]["launchPipelineReexecution"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         child = launched["run"]["runId"]
