@@ -27,7 +27,7 @@ from assets.assets import (
     failure_recorded,
     partition_spec,
 )
-from assets.metadata import counts_table, location
+from assets.metadata import counts_table, location, rows_table
 from assets.partitions import source_partitions
 from assets.resources import SourcesResource, StorageResource
 from catalog.failures import clear_failure, record_failure
@@ -35,12 +35,22 @@ from catalog.releases import read_manifest, verify_release
 from catalog.storage import Storage
 from catalog.zones import anonymised_path, anonymised_report_path, clean_path, clean_report_path
 from stages.anonymise import RESIDUAL_ENTITIES, residual_scan
+from stages.data_docs import expectation_rows
 from stages.validate import failed_expectations_markdown, validate_zone
 
 ACCOUNTING_CHECK = "accounting_balanced"
 RESIDUAL_CHECK = "no_residual_identifiers"
 CLEAN_EXPECTATIONS_CHECK = "clean_zone_expectations"
 ANONYMISED_EXPECTATIONS_CHECK = "anonymised_zone_expectations"
+#: The columns of a validation's ``results`` table.
+EXPECTATION_COLUMNS = [
+    ("expectation", "string"),
+    ("column", "string"),
+    ("success", "bool"),
+    ("unexpected_count", "int"),
+    ("element_count", "int"),
+    ("expected", "string"),
+]
 
 
 def _zone_check(name: str, asset: Any, description: str) -> AssetCheckSpec:
@@ -65,7 +75,8 @@ def expectations_result(store: Storage, check_name: str, summary: dict[str, Any]
         "failed": MetadataValue.md(failed_expectations_markdown(summary)),
         "failed_expectations": MetadataValue.json(summary["failed_expectations"]),
         "duplicate_doc_ids_across_zone": summary["duplicate_doc_ids_across_zone"],
-        "results": MetadataValue.json(summary["results"]),
+        # one row per expectation, failed ones first (the Data Docs page has the same)
+        "results": rows_table(expectation_rows(summary), EXPECTATION_COLUMNS),
         "validation_id": summary["validation_id"],
     }
     if summary["data_docs"]:

@@ -92,8 +92,15 @@ def test_ingest_reports_counts_per_outcome_as_metadata(defs, dagster_instance):
     gx_check = checks["anonymised_zone_expectations"]
     assert gx_check.metadata["documents"].value == 15
     assert gx_check.metadata["evaluated_expectations"].value == gx_check.metadata["successful_expectations"].value
-    results = gx_check.metadata["results"].value
-    assert results["expect_column_values_to_be_between(residual_identifiers)"]["element_count"] == 15
+    from dagster import MarkdownMetadataValue, TableMetadataValue
+
+    assert isinstance(gx_check.metadata["results"], TableMetadataValue)  # one row per expectation
+    results = {(row["expectation"], row["column"]): row for row in rows(gx_check.metadata["results"].value)}
+    residuals = results[("expect_column_values_to_be_between", "residual_identifiers")]
+    assert residuals["element_count"] == 15 and residuals["success"] and residuals["unexpected_count"] == 0
+    assert isinstance(gx_check.metadata["failed"], MarkdownMetadataValue)
+    evaluated = gx_check.metadata["evaluated_expectations"].value
+    assert gx_check.metadata["failed"].value == f"All {evaluated} expectations passed."
     docs = Path(gx_check.metadata["data_docs"].value)
     assert docs.name == "index.html" and docs.is_file()
 
@@ -260,6 +267,10 @@ def test_zone_checks_are_per_source_partition(tmp_path, dagster_instance):
         key = AssetCheckKey(AssetKey("anonymised_documents"), name)
         evaluations = {e.partition: e for e in failing.get_asset_check_evaluations() if e.check_name == name}
         assert set(evaluations) == {"sector-meldingen"}, name  # the evaluation names its partition
+        if name == "anonymised_zone_expectations":  # what failed, as a table in the check's result
+            table = evaluations["sector-meldingen"].metadata["failed"].value
+            assert table.startswith("| Expectation | Column | Unexpected | Expected |")
+            assert "`residual_identifiers`" in table
         infos = {
             info.partition_key: info
             for info in dagster_instance.event_log_storage.get_asset_check_partition_info([key])
