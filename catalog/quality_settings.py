@@ -63,6 +63,13 @@ class QualitySettings(BaseModel):
     # OCR noise (archive text): mean word confidence from ALTO, share of words that are not words
     min_ocr_confidence: float = Field(0.6, ge=0, le=1)
     max_ocr_noise_ratio: float = Field(0.3, ge=0, le=1)
+    # Furniture (quality.furniture): short lines in at least furniture_min_documents distinct documents *and*
+    # furniture_min_share of the source's documents are removed before judging; 2 at least, so a line of one
+    # document never goes
+    strip_furniture: bool = True
+    furniture_min_documents: int = Field(5, ge=2)
+    furniture_min_share: float = Field(0.02, ge=0, le=1)
+    furniture_max_line_chars: int = Field(200, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> QualitySettings:
