@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import dutch_text  # benchmarks/ is on sys.path when a script in it runs
+import bench_pipeline  # benchmarks/ is on sys.path when a script in it runs
+import dutch_text
+from bench_connectors import spec_for
 from offline import block_network
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,48 +45,24 @@ SITE_LINES = [
 ]
 
 
-def spec_for(source_id: str, kind: str, location: str, **extra: Any) -> Any:
-    """Return an approved benchmark spec of ``kind`` reading ``location``."""
-    from catalog.sources import parse_spec
-
-    data = {
-        "id": source_id,
-        "name": f"benchmark {source_id}",
-        "owner": {"organisation": "corpusfabriek benchmark", "contact": "bench@example.org"},
-        "kind": kind,
-        "location": location,
-        "licence": "CC0-1.0",
-        "legal_basis": "not-applicable",
-        "personal_data": "none",
-        "sector": "benchmark",
-        "status": "approved",
-        **extra,
-    }
-    return parse_spec(data, origin=f"<bench {source_id}>")
-
-
 def generate(path: Path, n: int, seed: int = 11) -> int:
-    """Write a JSONL drop of ``n`` news documents with site furniture; return its size in bytes."""
+    """Write the pipeline benchmark's JSONL drop of ``n`` documents, each framed by some of a site's furniture.
+
+    Returns the drop's size in bytes.
+    """
     rng = random.Random(seed)
-    pool = dutch_text.sentences()
-    previous: list[str] = []
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(n):
-            if previous and rng.random() < 0.05:
-                text = rng.choice(previous)
-            else:
-                paragraphs, size = [], 0
-                while size < 2000:
-                    paragraph = " ".join(rng.choice(pool).rstrip(".") + "." for _ in range(rng.randint(2, 4)))
-                    paragraphs.append(paragraph)
-                    size += len(paragraph) + 2
-                header = rng.sample(SITE_LINES[:2], 1)
-                footer = rng.sample(SITE_LINES[2:], rng.randint(1, 3))
-                text = "\n\n".join(header + paragraphs + footer)
-                if len(previous) < 500:
-                    previous.append(text)
-            record = {"id": f"doc-{i}", "text": text, "published_at": "2026-01-01"}
+    plain = path.with_suffix(".plain.jsonl")
+    bench_pipeline.generate(plain, n, seed)
+    framed: dict[str, str] = {}  # exact copies of a text keep their exact frame
+    with plain.open(encoding="utf-8") as source, path.open("w", encoding="utf-8") as out:
+        for line in source:
+            record = json.loads(line)
+            if record["text"] not in framed:
+                lines = [rng.choice(SITE_LINES[:2]), record["text"], *rng.sample(SITE_LINES[2:], rng.randint(1, 3))]
+                framed[record["text"]] = "\n\n".join(lines)
+            record["text"] = framed[record["text"]]
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    plain.unlink()
     return path.stat().st_size
 
 
@@ -105,8 +83,10 @@ def real_data(tmp: Path) -> None:
     from catalog.storage import Storage
     from stages.ingest import ingest_source
 
-    files = [("warc", p, {}) for p in sorted((SHARED / "warc").glob("*.warc.gz"))]
-    files += [("files", p, {"format": "jsonl"}) for p in sorted((SHARED / "text-nl").glob("*.jsonl"))]
+    files = [("warc", p, {"status": "approved"}) for p in sorted((SHARED / "warc").glob("*.warc.gz"))]
+    files += [
+        ("files", p, {"format": "jsonl", "status": "approved"}) for p in sorted((SHARED / "text-nl").glob("*.jsonl"))
+    ]
     if not files:
         print("real data: skipped (no shared data)")
         return
@@ -136,7 +116,7 @@ def generated(tmp: Path, documents: int) -> None:
     size_mb = generate(drop, documents) / 1e6
     os.environ["CORPUSFABRIEK_DROP_FOLDERS"] = str(tmp)
     storage = Storage(str(tmp / "generated"))
-    spec = spec_for("bench-news", "files", str(drop), format="jsonl")
+    spec = spec_for("bench-news", "files", str(drop), format="jsonl", status="approved")
     ingest_source(storage, spec)
     print(f"generated news source: {documents:,} documents, {size_mb:.1f} MB ({dutch_text.source_name()})")
     # off twice around on: the first run also pays for loading the language model
