@@ -72,6 +72,9 @@ QUALITY_PROFILES: dict[str, dict[str, Any]] = {
         # garbage from broken PDF extraction; citations (ECLI, BW, Awb) are a few per cent of the words
         "noise_rule_all_texts": True,
         "max_ocr_noise_ratio": 0.25,
+        # every ruling repeats its section headings ("Beslissing", "De procedure"): content, not furniture;
+        # only lines on half of the documents (a court's letterhead) go
+        "furniture_min_share": 0.5,
     },
     "sector": {
         "closing_quotes_terminate": True,

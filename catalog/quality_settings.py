@@ -91,6 +91,13 @@ class QualitySettings(BaseModel):
     noise_rule_all_texts: bool = False
     #: old Dutch spelling (``menschen``, ``zoo``, ``gelooven``) counts as words in the OCR noise rule
     old_spelling: bool = False
+    # Furniture (quality.furniture): short lines in at least furniture_min_documents distinct documents *and*
+    # furniture_min_share of the source's documents are removed before judging; 2 at least, so a line of one
+    # document never goes
+    strip_furniture: bool = True
+    furniture_min_documents: int = Field(5, ge=2)
+    furniture_min_share: float = Field(0.02, ge=0, le=1)
+    furniture_max_line_chars: int = Field(200, ge=1)
 
     _overrides: frozenset[str] = PrivateAttr(default_factory=frozenset)
 

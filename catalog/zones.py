@@ -83,6 +83,11 @@ def clean_excluded_path(source_id: str) -> str:
     return f"clean/{source_id}/excluded.parquet"
 
 
+def clean_furniture_path(source_id: str) -> str:
+    """Path of the furniture lines removed from a source, with their text, for review (restricted: may name people)."""
+    return f"clean/{source_id}/furniture.parquet"
+
+
 # -- anonymised: the only zone a release reads -----------------------------------------------------------------
 
 #: Every source's anonymisation report (the key checks look for any).

@@ -1,4 +1,11 @@
-"""The partner report: what happened to one source's data, in numbers only (never content)."""
+"""The partner report: what happened to one source's data, in numbers only (never content).
+
+Decisions stay reviewable without showing text: per drop reason the report names up to three document ids
+(the clean zone's excluded file holds those documents with their reason), and per quarantine reason up to
+three row references ``<ingest id>:<row>`` into that run's quarantine file. Quarantined input has no
+document id, and its ``location``/``record`` fields can hold names (a file name, an OAI identifier), so the
+reference is the pipeline's own: the run and the row number (from 0) in ``quarantine/<source>/<ingest id>.parquet``.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from catalog.documents import utc_now
+from catalog.parquet import iter_batches
 from catalog.registry import SourceRegistry
 from catalog.sources import SourceSpec
 from catalog.storage import Storage
 from stages.ingest import committed_ingests
+
+#: Example ids per reason in a report.
+EXAMPLES_PER_REASON = 3
 
 
 def next_run(schedule: str | None, after: datetime) -> datetime | None:
@@ -57,6 +68,69 @@ def _release_duplicates(newest: dict[str, dict[str, Any]], source_id: str) -> li
             }
         )
     return found
+
+
+def add_examples(examples: dict[str, list[str]], ids: list[str], reasons: list[str]) -> None:
+    """Add ids to ``examples`` (by reason) until each reason has :data:`EXAMPLES_PER_REASON`."""
+    for example, reason in zip(ids, reasons, strict=True):
+        found = examples.setdefault(reason, [])
+        if len(found) < EXAMPLES_PER_REASON:
+            found.append(example)
+
+
+def _first_per_reason(batches: Any, wanted: dict[str, int]) -> dict[str, list[str]]:
+    """Collect example ids per reason from ``(ids, reasons)`` batches; stop once every reason has its examples.
+
+    :param wanted: how many rows each reason has (a reason with fewer than three is complete at its count).
+    """
+    examples: dict[str, list[str]] = {}
+    for ids, reasons in batches:
+        add_examples(examples, ids, reasons)
+        if all(len(examples.get(r, [])) >= min(n, EXAMPLES_PER_REASON) for r, n in wanted.items()):
+            break
+    return {reason: examples[reason] for reason in sorted(examples)}
+
+
+def dropped_examples(storage: Storage, source_id: str, dropped_by_reason: dict[str, int]) -> dict[str, list[str]]:
+    """Return up to three document ids per drop reason, read from the clean zone's excluded file (ids only)."""
+    from catalog.zones import clean_excluded_path
+
+    path = clean_excluded_path(source_id)
+    if not any(dropped_by_reason.values()) or not storage.exists(path):
+        return {}
+    with storage.open_input(path) as handle:
+        batches = (
+            (batch.column("doc_id").to_pylist(), batch.column("excluded_reason").to_pylist())
+            for batch in iter_batches(handle, columns=["doc_id", "excluded_reason"])
+        )
+        return _first_per_reason(batches, dropped_by_reason)
+
+
+def quarantined_examples(storage: Storage, source_id: str, ingests: list[Any]) -> dict[str, list[str]]:
+    """Return up to three references ``<ingest id>:<row>`` per quarantine reason, newest runs first.
+
+    Only the ``reason`` column is read: the quarantined input itself (and where it came from) may hold
+    personal data.
+    """
+    from catalog.zones import quarantine_path
+
+    wanted: Counter[str] = Counter()
+    for ingest in ingests:
+        wanted.update(ingest["quarantined_by_reason"])
+
+    def batches() -> Any:
+        for ingest in reversed(ingests):
+            path = quarantine_path(source_id, ingest["ingest_id"])
+            if not ingest["quarantined"] or not storage.exists(path):
+                continue
+            row = 0
+            with storage.open_input(path) as handle:
+                for batch in iter_batches(handle, columns=["reason"]):
+                    refs = [f"{ingest['ingest_id']}:{row + i}" for i in range(batch.num_rows)]
+                    yield refs, batch.column("reason").to_pylist()
+                    row += batch.num_rows
+
+    return _first_per_reason(batches(), dict(wanted))
 
 
 def partner_report(
@@ -112,6 +186,19 @@ def partner_report(
         "kept": clean["kept"] if clean else None,
         "dropped": clean["dropped"] if clean else None,
         "dropped_by_reason": clean["dropped_by_reason"] if clean else None,
+        # document ids only (never text): the documents are in the excluded file, each with its reason
+        "dropped_examples": (
+            clean["dropped_examples"]
+            if clean and "dropped_examples" in clean
+            else dropped_examples(storage, source_id, clean["dropped_by_reason"])
+            if clean
+            else None
+        ),
+        "quarantined_examples": quarantined_examples(storage, source_id, ingests),
+        # lines repeated across the source's documents (bylines, prompts, footers), removed before judging
+        "furniture_lines_removed": clean.get("furniture_lines_removed") if clean else None,
+        "furniture_documents_affected": clean.get("furniture_documents_affected") if clean else None,
+        "furniture_lines_found": clean.get("furniture_lines_found") if clean else None,
         # which filter dropped how many (language, ocr, gopher_repetition, ..., deduplication)
         "dropped_by_filter": clean.get("dropped_by_filter") if clean else None,
         "languages": clean.get("languages") if clean else None,
@@ -143,11 +230,21 @@ def format_report(report: dict[str, Any]) -> str:
         f"documents       by how their text was obtained:{reasons(report['documents_by_fetch_mode']) or ' none'}",
         f"quarantined     {report['quarantined']}" + reasons(report["quarantined_by_reason"]),
     ]
+    for reason, refs in (report.get("quarantined_examples") or {}).items():
+        lines.append(f"quarantine ids  {reason}: {', '.join(refs)}")
     if report["kept"] is None:
         lines.append("kept            not cleaned yet")
     else:
         lines.append(f"kept            {report['kept']}")
         lines.append(f"dropped         {report['dropped']}" + reasons(report["dropped_by_reason"]))
+        for reason, ids in (report.get("dropped_examples") or {}).items():
+            lines.append(f"drop ids        {reason}: {', '.join(ids)}")
+        if report.get("furniture_lines_removed"):
+            lines.append(
+                f"furniture       {report['furniture_lines_removed']} line(s) removed from "
+                f"{report['furniture_documents_affected']} document(s): {report['furniture_lines_found']} "
+                "distinct line(s) repeated across the source"
+            )
         if report.get("languages"):
             lines.append(f"languages       {reasons(report['languages']).strip(' ()')}")
         if report["dropped"]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -153,7 +154,7 @@ def test_report_accounting_and_zone_files(storage: Storage, ingested: Ingested) 
     assert report["clean_bytes"] == storage.size(clean_path(SOURCE))
     assert storage.read_json(clean_report_path(SOURCE)) == report
     # the drops are not anonymised yet: they stay in the restricted clean zone, never in excluded/
-    assert storage.ls(f"clean/{SOURCE}") == ["clean.json", "documents.parquet", "excluded.parquet"]
+    assert storage.ls(f"clean/{SOURCE}") == ["clean.json", "documents.parquet", "excluded.parquet", "furniture.parquet"]
     assert storage.ls("excluded") == []
 
 
@@ -380,3 +381,80 @@ def test_news_boilerplate_lines_are_stripped_before_hashing_and_judging(storage:
     # a source can keep its lines as delivered
     clean_source(storage, SOURCE, gate=QualityGate(QualitySettings(strip_boilerplate=False), languages=["nl"]))
     assert kept_rows(storage)[0]["text"].endswith("Foto: ANP")
+
+
+BYLINE = "Door onze verslaggever"
+PROMPT = "Word abonnee voor € 1 en lees onbeperkt verder."
+ONCE = "Deze regel staat maar in één bericht."
+
+
+def test_furniture_lines_of_the_source_are_removed_before_judging(storage: Storage, ingested: Ingested) -> None:
+    from catalog.quality_settings import QualitySettings
+    from catalog.zones import clean_furniture_path
+    from quality.furniture import line_sha256
+    from quality.gate import QualityGate
+
+    def body(n: int) -> str:
+        return f"Bericht {n}: de gemeente opent in week {n} een nieuwe brug over het kanaal."
+
+    records = [{"id": str(n), "text": f"{BYLINE}\n\n{body(n)}\n\n{PROMPT}"} for n in range(30)]
+    records[7]["text"] += f"\n{ONCE}"
+    ingested(records)
+    gate = QualityGate(QualitySettings(enabled=False), languages=["nl"])  # keep all: only the lines matter here
+    report = clean_source(storage, SOURCE, gate=gate)
+
+    kept = kept_rows(storage)
+    assert [row["text"] for row in kept] == [body(n) + (f"\n\n{ONCE}" if n == 7 else "") for n in range(30)]
+    first = kept[0]
+    assert first["content_sha256"] == content_sha256(first["text"])
+    assert first["annotations"]["clean"]["text_changed"] is True
+    assert first["annotations"]["clean"]["chars_after"] == len(first["text"])
+    assert dict(first["annotations"]["clean"]["quality"])["furniture_lines"] == 2
+    assert report["furniture_lines_removed"] == 60
+    assert report["furniture_documents_affected"] == 30
+    assert report["furniture_lines_found"] == 2
+    assert report["furniture_min_documents"] == 5
+    assert report["furniture"] == sorted(
+        [
+            {"line_sha256": line_sha256(BYLINE), "documents": 30, "chars": len(BYLINE)},
+            {"line_sha256": line_sha256(PROMPT), "documents": 30, "chars": len(PROMPT)},
+        ],
+        key=lambda line: line["line_sha256"],
+    )
+    assert report["text_changed_by_normalisation"] == 30
+    # the lines' text (a byline can name a journalist) only in the restricted review file, never in the report
+    assert BYLINE not in json.dumps(report, ensure_ascii=False) and "abonnee" not in json.dumps(report)
+    review = table(storage, clean_furniture_path(SOURCE)).to_pylist()
+    assert sorted(row["text"] for row in review) == sorted([BYLINE, PROMPT])
+
+    # a source can keep its lines as delivered
+    settings = QualitySettings(enabled=False, strip_furniture=False)
+    report = clean_source(storage, SOURCE, gate=QualityGate(settings, languages=["nl"]))
+    assert kept_rows(storage)[0]["text"].startswith(BYLINE)
+    assert report["furniture_lines_removed"] == report["furniture_lines_found"] == 0
+    assert table(storage, clean_furniture_path(SOURCE)).num_rows == 0
+
+
+def test_lines_below_the_thresholds_stay(storage: Storage, ingested: Ingested) -> None:
+    from catalog.quality_settings import QualitySettings
+    from quality.gate import QualityGate
+
+    # the byline is in 4 of 30 documents (under 5), the prompt in 20 (over 5 but under a 70% share)
+    records = [
+        {"id": str(n), "text": "\n".join([BYLINE] * (n < 4) + [f"Bericht nummer {n}."] + [PROMPT] * (n < 20))}
+        for n in range(30)
+    ]
+    ingested(records)
+    settings = QualitySettings(enabled=False, furniture_min_share=0.7)
+    report = clean_source(storage, SOURCE, gate=QualityGate(settings, languages=["nl"]))
+    assert report["furniture_lines_removed"] == 0 and report["furniture_min_documents"] == 21  # 70% of 30
+    assert [row["text"] for row in kept_rows(storage)] == [normalise_text(r["text"]) for r in records]
+
+
+def test_the_report_names_three_example_ids_per_drop_reason(storage: Storage, ingested: Ingested) -> None:
+    ingested([{"id": str(n), "text": "Hetzelfde bericht."} for n in range(5)] + [{"id": "6", "text": "Ander."}])
+    report = clean_source(storage, SOURCE)
+    reasons = {row["doc_id"]: row["excluded_reason"] for row in excluded_rows(storage)}
+    assert report["dropped_by_reason"]["duplicate_content"] == 4
+    (examples,) = report["dropped_examples"].values()
+    assert len(examples) == 3 and all(reasons[doc_id] == "duplicate_content" for doc_id in examples)

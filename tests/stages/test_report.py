@@ -235,3 +235,42 @@ def test_the_markdown_report_has_the_text_reports_lines_as_a_table():
     assert markdown[:2] == ["| | |", "|---|---|"]
     assert len(markdown) == 2 + len(format_report(report).splitlines())
     assert "| **source** | krant — De Krant |" in markdown and "| **kept** | 3 |" in markdown
+
+
+def test_drops_and_quarantine_have_three_example_references_each_and_no_text(
+    storage: Storage, registry: SourceRegistry, processed: dict[str, Any]
+) -> None:
+    from catalog.quality_settings import QualitySettings
+    from catalog.zones import clean_excluded_path, clean_report_path, quarantine_path
+    from quality.gate import QualityGate
+
+    # every sample document is too short for this gate: one reason with 15 drops
+    gate = QualityGate(QualitySettings(min_doc_words=5_000), languages=["nl", "en"])
+    clean = clean_source(storage, SAMPLE, gate=gate)
+    report = partner_report(storage, registry, SAMPLE, now=NOW)
+    excluded = {row["doc_id"]: row for row in read_table(storage, clean_excluded_path(SAMPLE)).to_pylist()}
+    dropped = {reason: n for reason, n in report["dropped_by_reason"].items() if n}
+    assert sum(dropped.values()) == 15 and max(dropped.values()) >= 4
+    assert set(report["dropped_examples"]) == set(dropped)
+    for reason, ids in report["dropped_examples"].items():
+        assert len(ids) == min(3, dropped[reason])
+        assert all(excluded[doc_id]["excluded_reason"] == reason for doc_id in ids)
+
+    # quarantined input has no document id: the run and the row of its quarantine file
+    assert set(report["quarantined_examples"]) == set(QUARANTINED_BY_REASON)
+    for reason, refs in report["quarantined_examples"].items():
+        (ref,) = refs  # one record per reason in the sample
+        ingest_id, row = ref.rsplit(":", 1)
+        assert read_table(storage, quarantine_path(SAMPLE, ingest_id)).to_pylist()[int(row)]["reason"] == reason
+
+    text = format_report(report)
+    for reason, ids in report["dropped_examples"].items():
+        assert f"drop ids        {reason}: {', '.join(ids)}" in text.splitlines()
+    assert any(line.startswith("quarantine ids  empty_text: ") for line in text.splitlines())
+    for row in excluded.values():
+        for output in (text, json.dumps(report, ensure_ascii=False)):
+            assert row["text"][:40] not in output and row["native_id"] not in output
+
+    # a clean report from before the examples were recorded: the same ids, read from the excluded file
+    storage.write_json(clean_report_path(SAMPLE), {k: v for k, v in clean.items() if k != "dropped_examples"})
+    assert partner_report(storage, registry, SAMPLE, now=NOW)["dropped_examples"] == report["dropped_examples"]
