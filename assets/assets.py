@@ -206,6 +206,10 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
             f"**{report['dropped']}** + quarantined **{report['quarantined']}**"
         ),
         "text_changed_by_normalisation": report["text_changed_by_normalisation"],
+        "quality_profile": report.get("quality_profile") or "web",
+        # lines repeated across the source's documents (site furniture), removed before judging
+        "furniture_lines_removed": report.get("furniture_lines_removed", 0),
+        "furniture_documents_affected": report.get("furniture_documents_affected", 0),
         "ingest_id": report["ingest_id"],
         "clean_bytes": report["clean_bytes"],
         "clean size": human_size(report["clean_bytes"]),

@@ -92,6 +92,11 @@ QUALITY_PROFILES: dict[str, dict[str, Any]] = {
         "max_bullet_lines_ratio": 1.0,
         # language identification is unsure on a dozen words
         "min_language_score": 0.4,
+        # garbage from broken PDF or scan extraction in a partner's drop; notes with addresses and names
+        # stay under 0.1 unknown words (the sample drop: at most 0.07), extraction garbage mostly over 0.3
+        "noise_rule_all_texts": True,
+        # cookie and subscription walls end up in partner drops scraped from websites too
+        "max_consent_word_ratio": 0.06,
     },
 }
 
