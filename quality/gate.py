@@ -112,12 +112,20 @@ def ocr_noise_ratio(
         .with_columns(unknown=~pl.col("word").is_in(known))
     )
     if old_spelling:
-        # only the unknown words are rewritten: the known ones are most of any readable page
+        # only the unknown words are rewritten (the known ones are most of any readable page), each distinct
+        # word once: a page repeats its old spellings (``menschen``, ``zoo``) many times
+        # only the unknown words are rewritten (the known ones are most of any readable page); the candidate
+        # forms are looked up in one pass, as each lookup in the large vocabulary has a fixed cost
         unknown = per_word.filter("unknown")
-        modern = unknown.with_columns(
-            unknown=~pl.any_horizontal(form.is_in(known) for form in modern_spellings(pl.col("word")))
+        forms = (
+            unknown.select("word")
+            .unique()
+            .with_columns(form=pl.concat_list(modern_spellings(pl.col("word"))))
+            .explode("form")
         )
-        per_word = pl.concat([per_word.filter(~pl.col("unknown")), modern])
+        modern = forms.filter(pl.col("form").is_in(known))["word"].unique()
+        rewritten = unknown.with_columns(unknown=~pl.col("word").is_in(modern.implode()))
+        per_word = pl.concat([per_word.filter(~pl.col("unknown")), rewritten])
     ratios = per_word.group_by("doc").agg(pl.col("unknown").mean())
     return frame.select("doc").join(ratios, on="doc", how="left").sort("doc")["unknown"].alias("ocr_noise_ratio")
 
