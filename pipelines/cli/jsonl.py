@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
@@ -92,8 +93,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     import polars as pl
 
     from catalog.quality_settings import QualitySettings
+    from catalog.staging import temporary_directory
     from quality.gate import QualityGate
-    from quality.normalise import normalise_text
 
     if args.source:
         spec = _registry(args).get(args.source)
@@ -105,17 +106,27 @@ def cmd_quality(args: argparse.Namespace) -> int:
         settings = QualitySettings(profile=args.profile or "web")
         languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     gate = QualityGate(settings, languages)
-    source = open(args.input, encoding="utf-8") if args.input else sys.stdin
-    sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    reasons: dict[str, int] = {}
-    records = kept = 0
-    try:
+    with contextlib.ExitStack() as stack:
+        # furniture needs the whole input counted first: a file is read twice, standard input cannot be
+        furniture = None
+        if args.input and settings.strip_furniture:
+            furniture = _count_furniture(
+                args.input, args.batch_size, gate, stack.enter_context(temporary_directory("quality-"))
+            )
+        source = stack.enter_context(open(args.input, encoding="utf-8")) if args.input else sys.stdin
+        sink = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
+        reasons: dict[str, int] = {}
+        records = kept = furniture_removed = 0
         for batch in _read_records(source, args.batch_size):
-            texts = [normalise_text(record["text"]) for record in batch]
-            removed = [0] * len(texts)
-            if gate.cleaner is not None:  # as the clean stage does: boilerplate lines go before judging
-                texts, removed = gate.cleaner.clean_normalised(texts)
-            assessment = gate.assess(texts).with_columns(boilerplate_lines=pl.Series(removed, dtype=pl.Int64))
+            texts, removed = _cleaned_texts(batch, gate)
+            furniture_lines = [0] * len(texts)
+            if furniture is not None:
+                texts, furniture_lines = furniture.strip(texts)
+                furniture_removed += sum(furniture_lines)
+            assessment = gate.assess(texts).with_columns(
+                boilerplate_lines=pl.Series(removed, dtype=pl.Int64),
+                furniture_lines=pl.Series(furniture_lines, dtype=pl.Int64),
+            )
             for record, row in zip(batch, assessment.iter_rows(named=True), strict=True):
                 keep, reason = row.pop("keep"), row.pop("reason")
                 lang, score = row.pop("lang"), row.pop("lang_score")
@@ -126,16 +137,42 @@ def cmd_quality(args: argparse.Namespace) -> int:
                 kept += keep
                 if reason is not None:
                     reasons[reason] = reasons.get(reason, 0) + 1
-    finally:
-        if args.input:
-            source.close()
-        if args.output:
-            sink.close()
+    lines = f"; {furniture_removed} furniture line(s) removed" if furniture is not None else ""
+    if furniture is None and settings.strip_furniture:
+        lines = "; furniture not removed (standard input is read once: give --input FILE)"
     print(
-        f"kept {kept} of {records} record(s), dropped {records - kept}{_reasons(reasons)}; profile {settings.profile}",
+        f"kept {kept} of {records} record(s), dropped {records - kept}{_reasons(reasons)}; "
+        f"profile {settings.profile}{lines}",
         file=sys.stderr,
     )
     return 0
+
+
+def _cleaned_texts(batch: list[dict[str, Any]], gate: Any) -> tuple[list[str], list[int]]:
+    """Normalise a batch's texts and strip the pattern boilerplate lines, as the clean stage does first."""
+    from quality.normalise import normalise_text
+
+    texts = [normalise_text(record["text"]) for record in batch]
+    if gate.cleaner is None:
+        return texts, [0] * len(texts)
+    return gate.cleaner.clean_normalised(texts)
+
+
+def _count_furniture(path: str, batch_size: int, gate: Any, workdir: str) -> Any:
+    """Pass one over an input file: the lines repeated across its records (furniture), as the clean stage counts."""
+    from quality.furniture import FurnitureCounter
+
+    settings = gate.settings
+    counter = FurnitureCounter(
+        workdir,
+        min_documents=settings.furniture_min_documents,
+        min_share=settings.furniture_min_share,
+        max_line_chars=settings.furniture_max_line_chars,
+    )
+    with open(path, encoding="utf-8") as source:
+        for batch in _read_records(source, batch_size):
+            counter.add(_cleaned_texts(batch, gate)[0])
+    return counter.finish()
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:

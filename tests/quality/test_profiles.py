@@ -80,7 +80,13 @@ def test_ocr_rules_at_just_below_and_just_above_their_thresholds(profile, monkey
 
 def test_the_noise_rule_reaches_born_digital_text_only_where_the_profile_says_so(monkeypatch):
     monkeypatch.setattr("quality.gate.ocr_noise_ratio", lambda texts, **_: pl.Series([0.9] * len(texts)))
-    expected = {"web": None, "news": "ocr_noise", "archive-ocr": "ocr_noise", "legal": "ocr_noise", "sector": "ocr_noise"}
+    expected = {
+        "web": None,
+        "news": "ocr_noise",
+        "archive-ocr": "ocr_noise",
+        "legal": "ocr_noise",
+        "sector": "ocr_noise",
+    }
     for profile, reason in expected.items():
         assert QualityGate(QualitySettings(profile=profile)).assess([ARTICLE])["reason"][0] == reason, profile
 
