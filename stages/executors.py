@@ -1,0 +1,162 @@
+"""Where shards run: in this process, in a pool of worker processes on this machine, or as cluster jobs.
+
+A stage that splits its work into shards (bounded pieces of one source's documents) hands them to an
+:class:`Executor` as :class:`ShardTask` s. A task is a command line of the shard worker
+(``python -m stages.shard_worker ...``) that reads its input from storage and writes its output to storage,
+so nothing but the task's arguments and the code travel: the same task runs in a local process or on a
+cluster node that sees the same storage (the factory's S3 or a shared filesystem). The stage that planned
+the shards collects their outputs afterwards (the reduce), holding the root's lease; shard workers never
+take it, as each writes only its own output paths.
+
+Executors:
+
+- :class:`InlineExecutor`: one task after the other in this process (tests, one core, debugging);
+- :class:`ProcessExecutor`: up to ``workers`` tasks at a time as local subprocesses (every core of one
+  machine);
+- the Slurm executor (:mod:`stages.slurm`): tasks as ``sbatch`` jobs on the factory's scheduler.
+
+Every executor retries a failed task up to ``retries`` times and returns one :class:`ShardResult` per task
+(exit code, attempts, the tail of its log); :func:`raise_for_failures` turns failed tasks into one error
+that names them and shows their logs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+#: Lines of a task's output kept in its result (the whole log stays with the executor's log files).
+LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard's work: the arguments of ``python -m stages.shard_worker`` and a name for progress and logs."""
+
+    name: str
+    argv: tuple[str, ...]
+
+    def command(self, python: str | None = None) -> list[str]:
+        """Return the command line that runs this task with ``python`` (default: this interpreter)."""
+        return [python or sys.executable, "-m", "stages.shard_worker", *self.argv]
+
+
+@dataclass
+class ShardResult:
+    """How a task ended: its exit code (0: done), how many attempts it took and the tail of its last log."""
+
+    name: str
+    returncode: int
+    attempts: int = 1
+    seconds: float = 0.0
+    log_tail: str = ""
+    where: str = "local"
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the task succeeded."""
+        return self.returncode == 0
+
+
+class ShardFailure(RuntimeError):
+    """One or more shards failed after their retries; the message names them and shows their logs' ends."""
+
+
+#: Called after each finished task, e.g. to print a progress line or a progress bar.
+Progress = Callable[[ShardResult], None]
+
+
+class Executor(Protocol):
+    """Runs shard tasks; returns one result per task, in the order given."""
+
+    def run(self, tasks: Sequence[ShardTask], progress: Progress | None = None) -> list[ShardResult]:
+        """Run every task (retrying failures) and return their results in order."""
+        ...
+
+
+def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _run_local(task: ShardTask, retries: int, env: Mapping[str, str] | None) -> ShardResult:
+    """Run a task as a subprocess of this machine, retrying a failure up to ``retries`` times."""
+    started = time.perf_counter()
+    attempts = 0
+    while True:
+        attempts += 1
+        completed = subprocess.run(
+            task.command(), capture_output=True, text=True, env=dict(env) if env is not None else None, check=False
+        )
+        if completed.returncode == 0 or attempts > retries:
+            return ShardResult(
+                task.name,
+                completed.returncode,
+                attempts=attempts,
+                seconds=round(time.perf_counter() - started, 3),
+                log_tail=_tail(completed.stdout + completed.stderr),
+            )
+
+
+@dataclass
+class InlineExecutor:
+    """Run the tasks one after the other as subprocesses of this process (one core)."""
+
+    retries: int = 0
+    env: Mapping[str, str] | None = None
+
+    def run(self, tasks: Sequence[ShardTask], progress: Progress | None = None) -> list[ShardResult]:
+        """Run every task in turn; see :class:`Executor`."""
+        results = []
+        for task in tasks:
+            result = _run_local(task, self.retries, self.env)
+            if progress:
+                progress(result)
+            results.append(result)
+        return results
+
+
+@dataclass
+class ProcessExecutor:
+    """Run up to ``workers`` tasks at a time as local subprocesses (default: every core of this machine)."""
+
+    workers: int = 0
+    retries: int = 0
+    env: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise ValueError("workers must be 0 (every core) or more")
+        self.workers = self.workers or os.cpu_count() or 1
+
+    def run(self, tasks: Sequence[ShardTask], progress: Progress | None = None) -> list[ShardResult]:
+        """Run the tasks on a pool of ``workers``; see :class:`Executor`."""
+        # threads only wait for the subprocesses, which do the work on their own cores
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = [pool.submit(_run_local, task, self.retries, self.env) for task in tasks]
+            results = []
+            for future in futures:
+                result = future.result()
+                if progress:
+                    progress(result)
+                results.append(result)
+        return results
+
+
+def raise_for_failures(results: Sequence[ShardResult]) -> None:
+    """Raise :class:`ShardFailure` naming every failed task with the end of its log; do nothing if all passed."""
+    failed = [result for result in results if not result.ok]
+    if not failed:
+        return
+    parts = [
+        f"shard {result.name} failed with exit code {result.returncode} after {result.attempts} attempt(s) "
+        f"({result.where}):\n{result.log_tail}"
+        for result in failed
+    ]
+    raise ShardFailure(f"{len(failed)} of {len(results)} shard(s) failed\n" + "\n".join(parts))

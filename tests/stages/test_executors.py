@@ -1,0 +1,35 @@
+"""Shard tasks run in this process's children, a pool of them, retried, with their failures named."""
+
+import pytest
+
+from catalog.storage import Storage
+from stages.executors import InlineExecutor, ProcessExecutor, ShardFailure, ShardTask, raise_for_failures
+
+
+def echo(root, name: str, *extra: str) -> ShardTask:
+    return ShardTask(name, ("echo", "--root", str(root), "--input", f"in/{name}", "--output", f"out/{name}", *extra))
+
+
+@pytest.mark.parametrize("executor", [InlineExecutor(), ProcessExecutor(workers=2)], ids=["inline", "pool"])
+def test_every_shard_runs_and_results_keep_the_task_order(tmp_path, executor):
+    store = Storage(str(tmp_path))
+    for i in range(4):
+        store.write_bytes(f"in/s{i}", f"shard {i}".encode())
+    seen = []
+    results = executor.run([echo(tmp_path, f"s{i}") for i in range(4)], progress=lambda r: seen.append(r.name))
+    assert [r.name for r in results] == ["s0", "s1", "s2", "s3"] and all(r.ok for r in results)
+    assert sorted(seen) == ["s0", "s1", "s2", "s3"]
+    assert [store.read_bytes(f"out/s{i}") for i in range(4)] == [f"shard {i}".encode() for i in range(4)]
+    raise_for_failures(results)
+
+
+def test_a_failing_shard_is_retried_then_reported_with_its_log(tmp_path):
+    store = Storage(str(tmp_path))
+    store.write_bytes("in/flaky", b"x")
+    (flaky,) = InlineExecutor(retries=1).run([echo(tmp_path, "flaky", "--fail-unless-exists", "marks/flaky")])
+    assert flaky.ok and flaky.attempts == 2  # failed once on purpose, passed on the retry
+    (missing,) = ProcessExecutor(workers=1, retries=1).run([echo(tmp_path, "missing")])
+    assert not missing.ok and missing.attempts == 2
+    with pytest.raises(ShardFailure, match=r"1 of 1 shard\(s\) failed\nshard missing failed with exit code 1") as error:
+        raise_for_failures([missing])
+    assert "in/missing" in str(error.value)  # the log's end says what was missing
