@@ -5,6 +5,7 @@ partition (per source), so one source's passing check never hides another source
 check is recorded as the source's failure, which holds it back from releases until its last stage passes.
 """
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,7 @@ from assets.partitions import source_partitions
 from assets.resources import SourcesResource, StorageResource
 from catalog.failures import clear_failure, record_failure
 from catalog.releases import read_manifest, verify_release
+from catalog.sources import SourceSpec
 from catalog.storage import Storage
 from catalog.zones import anonymised_path, anonymised_report_path, clean_path, clean_report_path
 from stages.anonymise import RESIDUAL_ENTITIES, residual_scan
@@ -93,6 +95,21 @@ def _selected(context: AssetCheckExecutionContext) -> set[str]:
     return {key.name for key in context.selected_asset_check_keys}
 
 
+@contextlib.contextmanager
+def _checking(
+    context: AssetCheckExecutionContext, storage: StorageResource, sources: SourcesResource, stage: str
+) -> Iterator[tuple[Storage, str, SourceSpec]]:
+    """Hold the root's lease for a zone check; yield the storage, the partition's source and its spec.
+
+    An error while checking is recorded as the source's failure of ``stage`` before it fails the step.
+    """
+    with storage.exclusive(context.op_execution_context) as store:
+        source_id = context.op_execution_context.partition_key
+        spec = partition_spec(sources, store, source_id)
+        with failure_recorded(store, source_id, stage, context.run.run_id):
+            yield store, source_id, spec
+
+
 def _record_outcome(store: Storage, source_id: str, stage: str, results: list[AssetCheckResult], run_id: str) -> bool:
     """Record a failed blocking check of a source as its failure; return whether every check passed."""
     failed = [result.check_name for result in results if not result.passed]
@@ -123,27 +140,24 @@ def clean_zone_checks(
 ) -> Iterator[AssetCheckResult]:
     """Check the stored clean partition: every input record accounted for, the zone's suite passes."""
     selected = _selected(context)
-    with storage.exclusive(context.op_execution_context) as store:
-        source_id = context.op_execution_context.partition_key
-        spec = partition_spec(sources, store, source_id)
-        results = []
-        with failure_recorded(store, source_id, "clean_documents", context.run.run_id):
-            if ACCOUNTING_CHECK in selected:
-                report = store.read_json(clean_report_path(source_id))
-                unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
-                results.append(
-                    AssetCheckResult(
-                        check_name=ACCOUNTING_CHECK,
-                        passed=unaccounted == 0 and store.exists(clean_path(source_id)),
-                        severity=AssetCheckSeverity.ERROR,
-                        metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
-                    )
+    results: list[AssetCheckResult] = []
+    with _checking(context, storage, sources, "clean_documents") as (store, source_id, spec):
+        if ACCOUNTING_CHECK in selected:
+            report = store.read_json(clean_report_path(source_id))
+            unaccounted = report["records_read"] - report["kept"] - report["dropped"] - report["quarantined"]
+            results.append(
+                AssetCheckResult(
+                    check_name=ACCOUNTING_CHECK,
+                    passed=unaccounted == 0 and store.exists(clean_path(source_id)),
+                    severity=AssetCheckSeverity.ERROR,
+                    metadata={"records_read": report["records_read"], "unaccounted": unaccounted},
                 )
-            if CLEAN_EXPECTATIONS_CHECK in selected:
-                summary = validate_zone(
-                    store, "clean", source_id, clean_path(source_id), clean_report_path(source_id), spec.languages
-                )
-                results.append(expectations_result(store, CLEAN_EXPECTATIONS_CHECK, summary))
+            )
+        if CLEAN_EXPECTATIONS_CHECK in selected:
+            summary = validate_zone(
+                store, "clean", source_id, clean_path(source_id), clean_report_path(source_id), spec.languages
+            )
+            results.append(expectations_result(store, CLEAN_EXPECTATIONS_CHECK, summary))
         _record_outcome(store, source_id, "clean_documents", results, context.run.run_id)
     yield from results
 
@@ -173,42 +187,39 @@ def anonymised_zone_checks(
 ) -> Iterator[AssetCheckResult]:
     """Check the stored anonymised partition; when both checks ran and passed, the source is healthy again."""
     selected = _selected(context)
-    with storage.exclusive(context.op_execution_context) as store:
-        source_id = context.op_execution_context.partition_key
-        spec = partition_spec(sources, store, source_id)
-        results = []
-        with failure_recorded(store, source_id, "anonymised_documents", context.run.run_id):
-            report = store.read_json(anonymised_report_path(source_id))
-            scan = residual_scan(store, source_id)  # both checks need it: the suite expects no residual
-            context.log.info(f"{source_id}: residual identifiers: {scan['residuals']}")
-            if RESIDUAL_CHECK in selected:
-                results.append(
-                    AssetCheckResult(
-                        check_name=RESIDUAL_CHECK,
-                        passed=scan["residuals"] == 0 and report["documents_in"] == report["documents_out"],
-                        severity=AssetCheckSeverity.ERROR,
-                        metadata={
-                            "documents_scanned": scan["documents"],
-                            "residuals": scan["residuals"],
-                            "residuals_by_entity": counts_table(scan["by_entity"], "entity", "residuals"),
-                            "residuals_by_field": counts_table(scan["by_field"], "field", "residuals"),
-                            # document ids and offsets only: never the values found
-                            "examples": MetadataValue.json(scan["examples"]),
-                            "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
-                        },
-                    )
+    results: list[AssetCheckResult] = []
+    with _checking(context, storage, sources, "anonymised_documents") as (store, source_id, spec):
+        report = store.read_json(anonymised_report_path(source_id))
+        scan = residual_scan(store, source_id)  # both checks need it: the suite expects no residual
+        context.log.info(f"{source_id}: residual identifiers: {scan['residuals']}")
+        if RESIDUAL_CHECK in selected:
+            results.append(
+                AssetCheckResult(
+                    check_name=RESIDUAL_CHECK,
+                    passed=scan["residuals"] == 0 and report["documents_in"] == report["documents_out"],
+                    severity=AssetCheckSeverity.ERROR,
+                    metadata={
+                        "documents_scanned": scan["documents"],
+                        "residuals": scan["residuals"],
+                        "residuals_by_entity": counts_table(scan["by_entity"], "entity", "residuals"),
+                        "residuals_by_field": counts_table(scan["by_field"], "field", "residuals"),
+                        # document ids and offsets only: never the values found
+                        "examples": MetadataValue.json(scan["examples"]),
+                        "entities_scanned": ", ".join(RESIDUAL_ENTITIES),
+                    },
                 )
-            if ANONYMISED_EXPECTATIONS_CHECK in selected:
-                summary = validate_zone(
-                    store,
-                    "anonymised",
-                    source_id,
-                    anonymised_path(source_id),
-                    anonymised_report_path(source_id),
-                    spec.languages,
-                    residuals=scan["by_document"],
-                )
-                results.append(expectations_result(store, ANONYMISED_EXPECTATIONS_CHECK, summary))
+            )
+        if ANONYMISED_EXPECTATIONS_CHECK in selected:
+            summary = validate_zone(
+                store,
+                "anonymised",
+                source_id,
+                anonymised_path(source_id),
+                anonymised_report_path(source_id),
+                spec.languages,
+                residuals=scan["by_document"],
+            )
+            results.append(expectations_result(store, ANONYMISED_EXPECTATIONS_CHECK, summary))
         passed = _record_outcome(store, source_id, "anonymised_documents", results, context.run.run_id)
         if passed and selected >= {RESIDUAL_CHECK, ANONYMISED_EXPECTATIONS_CHECK}:
             clear_failure(store, source_id)  # the last stage of the source passed all its checks: healthy again

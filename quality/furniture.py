@@ -35,6 +35,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from catalog.quality_settings import QualitySettings
 from quality.normalise import normalise_text
 
 #: Defaults (see the README's "Furniture lines per source"): a line is furniture from 5 documents and 2%.
@@ -104,6 +105,16 @@ class FurnitureCounter:
         self._path = os.path.join(workdir, "furniture-pairs.parquet")
         # fast compression: the file lives for one run and is read once
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._path, _PAIRS, compression="lz4")
+
+    @classmethod
+    def from_settings(cls, workdir: str, settings: QualitySettings) -> FurnitureCounter:
+        """Return a counter with a source's furniture settings (``furniture_*`` of its quality section)."""
+        return cls(
+            workdir,
+            min_documents=settings.furniture_min_documents,
+            min_share=settings.furniture_min_share,
+            max_line_chars=settings.furniture_max_line_chars,
+        )
 
     def add(self, texts: Sequence[str] | pl.Series) -> None:
         """Count the lines of one batch of (normalised) texts of the source."""

@@ -162,13 +162,7 @@ def _count_furniture(path: str, batch_size: int, gate: Any, workdir: str) -> Any
     """Pass one over an input file: the lines repeated across its records (furniture), as the clean stage counts."""
     from quality.furniture import FurnitureCounter
 
-    settings = gate.settings
-    counter = FurnitureCounter(
-        workdir,
-        min_documents=settings.furniture_min_documents,
-        min_share=settings.furniture_min_share,
-        max_line_chars=settings.furniture_max_line_chars,
-    )
+    counter = FurnitureCounter.from_settings(workdir, gate.settings)
     with open(path, encoding="utf-8") as source:
         for batch in _read_records(source, batch_size):
             counter.add(_cleaned_texts(batch, gate)[0])
