@@ -68,6 +68,8 @@ def slurm_conf(folder: Path, munge_socket: Path) -> str:
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_Core",
             "ReturnToService=2",
+            # start batch jobs on the next scheduling cycle (about 1 s) instead of up to 3 s later
+            "SchedulerParameters=batch_sched_delay=0",
             "MpiDefault=none",
             # a cancelled shard gets SIGKILL 2 s after SIGTERM, not the default 30 s
             "KillWait=2",
