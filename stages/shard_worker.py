@@ -7,13 +7,15 @@ moved into place last), and the executor may retry it. Kinds register in :data:`
 
 Kinds:
 
-- ``echo``: copy an input object to an output object (a test of the executors and the cluster set-up).
+- ``echo``: copy an input object to an output object (a test of the executors and the cluster set-up);
+- ``sleep``: wait a number of seconds (a shard that is still running when a test cancels it).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from catalog.storage import Storage
@@ -36,9 +38,19 @@ def _echo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-unless-exists", metavar="PATH", help="fail once, leaving PATH behind")
 
 
+def _sleep(args: argparse.Namespace) -> None:
+    print(f"sleeping {args.seconds} s", flush=True)
+    time.sleep(args.seconds)
+
+
+def _sleep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, required=True)
+
+
 #: Every shard kind: (how to add its arguments, what it runs).
 KINDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]] = {
     "echo": (_echo_arguments, _echo),
+    "sleep": (_sleep_arguments, _sleep),
 }
 
 
