@@ -8,6 +8,9 @@ Zone layout for a source ``S``:
 - ``clean/S/documents.parquet``: normalised documents kept
 - ``clean/S/excluded.parquet``: documents dropped here, each with a machine-readable reason
 - ``clean/S/furniture.parquet``: the source's furniture lines removed, with their text, for review
+- ``clean/S/decisions.parquet``: the quality gate's decisions by digest of each document's gate input, under
+  the gate key in its footer (settings, languages, gate code version): reused by the next run for every
+  document whose input is unchanged, so the gate (the expensive step) judges only what is new or changed
 - ``clean/S/clean.json``: the stage report, written last (the partition's commit marker)
 
 Both document files hold text *before* anonymisation, so the clean zone is restricted like ``raw/``: the
