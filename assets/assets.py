@@ -210,6 +210,9 @@ def clean_metadata(store: Storage, report: dict[str, Any]) -> dict[str, Any]:
         # lines repeated across the source's documents (site furniture), removed before judging
         "furniture_lines_removed": report.get("furniture_lines_removed", 0),
         "furniture_documents_affected": report.get("furniture_documents_affected", 0),
+        # judged by the gate this run; the others kept their earlier decision (unchanged gate input and settings)
+        "documents_assessed": report.get("documents_assessed", report["input_documents"]),
+        "documents_reused": report.get("documents_reused", 0),
         "ingest_id": report["ingest_id"],
         "clean_bytes": report["clean_bytes"],
         "clean size": human_size(report["clean_bytes"]),

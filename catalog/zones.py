@@ -88,6 +88,17 @@ def clean_furniture_path(source_id: str) -> str:
     return f"clean/{source_id}/furniture.parquet"
 
 
+# incremental cleaning: what a clean run keeps for the next one
+
+
+def clean_decisions_path(source_id: str) -> str:
+    """Path of the quality gate's decisions of a source's last clean run, by digest of the gate's input.
+
+    A cache the next run reuses for unchanged documents (restricted: the clean zone's, though it holds no text).
+    """
+    return f"clean/{source_id}/decisions.parquet"
+
+
 # -- anonymised: the only zone a release reads -----------------------------------------------------------------
 
 #: Every source's anonymisation report (the key checks look for any).

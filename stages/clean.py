@@ -8,6 +8,9 @@ Zone layout for a source ``S``:
 - ``clean/S/documents.parquet``: normalised documents kept
 - ``clean/S/excluded.parquet``: documents dropped here, each with a machine-readable reason
 - ``clean/S/furniture.parquet``: the source's furniture lines removed, with their text, for review
+- ``clean/S/decisions.parquet``: the quality gate's decisions by digest of each document's gate input, under
+  the gate key in its footer (settings, languages, gate code version): reused by the next run for every
+  document whose input is unchanged, so the gate (the expensive step) judges only what is new or changed
 - ``clean/S/clean.json``: the stage report, written last (the partition's commit marker)
 
 Both document files hold text *before* anonymisation, so the clean zone is restricted like ``raw/``: the
@@ -30,11 +33,18 @@ out of core), then the gate's pass removes the source's furniture lines from eac
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
+import json
 import os
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import Any, TypedDict
 
 import numpy as np
@@ -54,8 +64,15 @@ from catalog.documents import (
 from catalog.failpoints import failpoint
 from catalog.parquet import BatchWriter, iter_batches
 from catalog.staging import temporary_directory
-from catalog.storage import Storage, StorageError
-from catalog.zones import batch_path, clean_excluded_path, clean_furniture_path, clean_path, clean_report_path
+from catalog.storage import Storage, StorageError, sql_quote
+from catalog.zones import (
+    batch_path,
+    clean_decisions_path,
+    clean_excluded_path,
+    clean_furniture_path,
+    clean_path,
+    clean_report_path,
+)
 from quality.boilerplate import NewsBoilerplateCleaner
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.furniture import Furniture, FurnitureCounter
@@ -72,6 +89,21 @@ _NOT_STATISTICS = frozenset({"keep", "reason", "lang", "lang_score", "ocr_confid
 KEEP_ORDER = "published_at NULLS LAST, file_idx, row"
 #: Furniture lines listed in the report (most frequent first); the review file has them all.
 REPORTED_FURNITURE_LINES = 50
+#: The gate's decision columns, first in every assessment (its statistics follow, as floats).
+DECISION_COLUMNS = ("keep", "reason", "lang", "lang_score")
+#: Source files whose code decides what the gate says about a text (relative to the repository).
+GATE_MODULES = (
+    "quality/gate.py",
+    "quality/filters.py",
+    "quality/language.py",
+    "quality/punctuation.py",
+    "catalog/quality_settings.py",
+    "catalog/quality_profiles.py",
+)
+#: Libraries the decisions depend on: the language model, the vocabulary, the regex and tokenizer engines.
+GATE_PACKAGES = ("polars", "numpy", "py3langid", "wordfreq", "spacy")
+#: Parquet metadata key of the decisions file: under which gate, settings and languages they were taken.
+DECISIONS_KEY = b"corpusfabriek.gate"
 
 
 class CleanReport(TypedDict):
@@ -104,6 +136,11 @@ class CleanReport(TypedDict):
     furniture: list[dict[str, Any]]
     dropped_examples: dict[str, list[str]]
     clean_bytes: int
+    documents_assessed: int
+    documents_reused: int
+    reassessed_reason: str | None
+    gate_key: dict[str, str] | None
+    seconds_by_step: dict[str, float]
     duration_s: float
 
 
@@ -153,21 +190,54 @@ def _statistics_map(assessment: Any) -> pa.MapArray:
     return pa.MapArray.from_arrays(offsets, keys, items)
 
 
-def assess_batch(
+def _gate_inputs(batch: pa.RecordBatch) -> tuple[list[float | None], list[bool]]:
+    """Return what the gate reads besides the text, per row: the OCR confidence and whether the text is OCR."""
+    raw = batch.column("annotations").field("raw")
+    confidence = raw.field("ocr_confidence").to_pylist()
+    is_ocr = pc.fill_null(pc.equal(raw.field("fetch_mode"), "ocr"), False).to_pylist()
+    return confidence, is_ocr
+
+
+def input_digests(batch: pa.RecordBatch) -> pa.Array:
+    """Return, per row of a normalised batch, a digest of everything the gate reads of that document.
+
+    The text enters through ``content_sha256`` (the hash of the very text the gate judges, after furniture
+    removal); the same digest under the same gate key means the same decision.
+    """
+    confidence, is_ocr = _gate_inputs(batch)
+    hashes = batch.column("content_sha256").to_pylist()
+    return pa.array(
+        [
+            hashlib.sha256(f"{text}\x1f{score!r}\x1f{ocr}".encode()).hexdigest()[:32]
+            for text, score, ocr in zip(hashes, confidence, is_ocr, strict=True)
+        ],
+        pa.string(),
+    )
+
+
+def gate_assessment(batch: pa.RecordBatch, gate: QualityGate) -> pl.DataFrame:
+    """Let the gate judge a normalised batch: one row per document, the decision columns then the statistics.
+
+    The statistics are cast to floats here, as the clean annotation stores them, so an assessment read back
+    from the decisions file is the same frame as a fresh one.
+    """
+    confidence, is_ocr = _gate_inputs(batch)
+    assessment = gate.assess(batch.column("text").to_pylist(), ocr_confidence=confidence, is_ocr=is_ocr)
+    names = [c for c in assessment.columns if c not in _NOT_STATISTICS]
+    return assessment.select([*DECISION_COLUMNS, *names]).cast({name: pl.Float64 for name in names})
+
+
+def annotate(
     batch: pa.RecordBatch,
-    gate: QualityGate,
+    assessment: pl.DataFrame,
     boilerplate_lines: list[int] | None = None,
     furniture_lines: list[int] | None = None,
 ) -> tuple[pa.RecordBatch, list[str | None]]:
-    """Let the gate decide on a normalised batch: fill ``lang`` and the clean annotation's quality fields.
+    """Fill ``lang`` and the clean annotation's quality fields of a normalised batch from the gate's assessment.
 
     ``boilerplate_lines`` and ``furniture_lines`` (lines removed per document) join the statistics.
     Returns the annotated batch and, per row, the reason it is dropped (``None``: kept).
     """
-    raw = batch.column("annotations").field("raw")
-    confidence = raw.field("ocr_confidence").to_pylist()
-    is_ocr = pc.fill_null(pc.equal(raw.field("fetch_mode"), "ocr"), False).to_pylist()
-    assessment = gate.assess(batch.column("text").to_pylist(), ocr_confidence=confidence, is_ocr=is_ocr)
     if boilerplate_lines is not None:
         assessment = assessment.with_columns(boilerplate_lines=pl.Series(boilerplate_lines, dtype=pl.Float64))
     if furniture_lines is not None:
@@ -185,6 +255,142 @@ def assess_batch(
         [annotations.field("raw"), clean, annotations.field("anonymised")], fields=list(ANNOTATIONS)
     )
     return pa.RecordBatch.from_pydict(columns, schema=DOCUMENT_SCHEMA), assessment["reason"].to_list()
+
+
+def assess_batch(
+    batch: pa.RecordBatch,
+    gate: QualityGate,
+    boilerplate_lines: list[int] | None = None,
+    furniture_lines: list[int] | None = None,
+) -> tuple[pa.RecordBatch, list[str | None]]:
+    """Let the gate judge a normalised batch and annotate it: :func:`gate_assessment`, then :func:`annotate`."""
+    return annotate(batch, gate_assessment(batch, gate), boilerplate_lines, furniture_lines)
+
+
+@functools.lru_cache(maxsize=1)
+def gate_version() -> str:
+    """Return the code version of the gate: a digest of the code that decides and of the libraries it relies on.
+
+    Narrower than :func:`catalog.documents.code_version` (the commit) on purpose: a commit that leaves the
+    gate alone keeps every earlier decision valid, so a deployment does not re-assess the archive.
+    """
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for rel in GATE_MODULES:
+        digest.update(rel.encode())
+        digest.update((root / rel).read_bytes())
+    digest.update(inspect.getsource(gate_assessment).encode())
+    for name in GATE_PACKAGES:
+        try:
+            installed = package_version(name)
+        except PackageNotFoundError:
+            installed = "-"
+        digest.update(f"{name}={installed}".encode())
+    return digest.hexdigest()[:16]
+
+
+def gate_key(gate: QualityGate) -> dict[str, str]:
+    """Return what, besides a document's own input, the gate's decision depends on.
+
+    Every effective setting counts (the profile's values and the overrides alike), and the language
+    detector's configuration.
+    """
+    detector = {"class": f"{type(gate.detector).__module__}.{type(gate.detector).__qualname__}", **vars(gate.detector)}
+    settings = json.dumps(
+        {"settings": gate.settings.model_dump(mode="json"), "detector": detector}, sort_keys=True, default=str
+    )
+    return {
+        "quality_profile": gate.settings.profile,
+        "quality_settings": hashlib.sha256(settings.encode()).hexdigest()[:16],
+        "languages": ",".join(gate.languages),
+        "gate_version": gate_version(),
+    }
+
+
+def reassessed_reason(previous: dict[str, str] | None, current: dict[str, str]) -> str | None:
+    """Say why every document is assessed again, or ``None`` when earlier decisions can be reused."""
+    if previous is None:
+        return "no earlier decisions"
+    if previous.get("gate_version") != current["gate_version"]:
+        return "the quality gate's code changed"
+    if previous.get("quality_settings") != current["quality_settings"]:
+        before = previous.get("quality_profile")
+        after = current["quality_profile"]
+        return "quality settings changed" + (f" (profile {before} -> {after})" if before != after else "")
+    if previous.get("languages") != current["languages"]:
+        return f"expected languages changed ({previous.get('languages')} -> {current['languages']})"
+    return None
+
+
+def previous_gate_key(storage: Storage, source_id: str) -> dict[str, str] | None:
+    """Return the gate key of the source's decisions file (read from its footer only), ``None`` without one."""
+    path = clean_decisions_path(source_id)
+    if not storage.exists(path):
+        return None
+    try:
+        with storage.open_input(path) as handle:
+            metadata = pq.ParquetFile(handle).schema_arrow.metadata or {}
+    except (OSError, pa.ArrowException):
+        # a cache: an unreadable one costs a full assessment, never a wrong decision
+        return None
+    raw = metadata.get(DECISIONS_KEY)
+    return json.loads(raw) if raw else None
+
+
+class ReusedDecisions:
+    """Earlier decisions matched to this run's rows, sorted by row, handed out batch by batch.
+
+    Holds one Arrow batch of matches at a time, so memory does not grow with the source.
+    """
+
+    def __init__(self, reader: Any | None = None) -> None:
+        self._batches: Iterator[pa.RecordBatch] = iter(reader) if reader is not None else iter(())
+        self._pending: pa.Table | None = None
+
+    def until(self, end: int) -> pa.Table | None:
+        """Return the matches of the rows before ``end`` not handed out yet (``row`` first), or ``None``."""
+        parts: list[pa.Table] = []
+        while True:
+            if self._pending is None:
+                batch = next(self._batches, None)
+                if batch is None:
+                    break
+                self._pending = pa.Table.from_batches([batch])
+            before = pc.sum(pc.less(self._pending.column("row"), end)).as_py() or 0
+            parts.append(self._pending.slice(0, before))
+            if before < self._pending.num_rows:
+                self._pending = self._pending.slice(before)
+                break
+            self._pending = None
+        matched = [part for part in parts if part.num_rows]
+        return pa.concat_tables(matched) if matched else None
+
+
+def decide(
+    batch: pa.RecordBatch, offset: int, reused: pa.Table | None, gate: QualityGate, seconds: Counter[str]
+) -> tuple[pl.DataFrame, int]:
+    """Return the assessment of a batch: earlier decisions where they match, the gate's for the other rows.
+
+    :param offset: the batch's first row in the run. Returns the assessment and how many rows the gate judged.
+    """
+    rows = batch.num_rows
+    frames: list[pl.DataFrame] = []
+    matched = np.zeros(rows, dtype=bool)
+    if reused is not None:
+        position = reused.column("row").to_numpy() - offset
+        matched[position] = True
+        frames.append(pl.from_arrow(reused.drop_columns(["row"])).with_columns(position=pl.Series(position)))
+    todo = np.flatnonzero(~matched)
+    if len(todo):
+        started = time.perf_counter()
+        fresh = gate_assessment(batch.take(pa.array(todo)), gate)
+        seconds["gate"] += time.perf_counter() - started
+        frames.append(fresh.with_columns(position=pl.Series(todo)))
+    if len(frames) == 1:
+        return frames[0].drop("position"), len(todo)
+    columns = frames[-1].columns  # a fresh assessment's columns, in the gate's order
+    merged = pl.concat([frame.select(columns) for frame in frames], how="vertical_relaxed")
+    return merged.sort("position").drop("position"), len(todo)
 
 
 def replace_texts(batch: pa.RecordBatch, texts: list[str], removed: list[int]) -> pa.RecordBatch:
@@ -222,21 +428,39 @@ def replace_texts(batch: pa.RecordBatch, texts: list[str], removed: list[int]) -
 
 #: One normalised batch: the batch, and per document the pattern boilerplate and furniture lines removed.
 Normalised = tuple[pa.RecordBatch, list[int], list[int]]
+#: The staged batches the gate's pass reads: the documents, lines removed, and the digest of the gate's input.
+_PREPARED_SCHEMA = (
+    DOCUMENT_SCHEMA.append(pa.field("boilerplate_lines", pa.int64()))
+    .append(pa.field("furniture_lines", pa.int64()))
+    .append(pa.field("gate_input", pa.string()))
+)
 
 
 def _normalised_batches(
-    storage: Storage, source_id: str, ingests: list[Any], version: str, cleaner: NewsBoilerplateCleaner | None
+    storage: Storage,
+    source_id: str,
+    ingests: list[Any],
+    version: str,
+    cleaner: NewsBoilerplateCleaner | None,
+    seconds: Counter[str],
 ) -> Iterator[Normalised]:
     """Stream the source's committed raw batches, oldest first, normalised (and pattern boilerplate stripped)."""
     for ingest in ingests:
         with storage.open_input(batch_path(source_id, ingest["ingest_id"])) as raw:
             for batch in iter_batches(raw):
+                started = time.perf_counter()
                 cleaned, _, boilerplate = normalise_batch(batch, version, cleaner)
+                seconds["normalise"] += time.perf_counter() - started
                 yield cleaned, boilerplate, [0] * cleaned.num_rows
 
 
+def _documents(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Return a staged batch's document columns only."""
+    return pa.RecordBatch.from_arrays([batch.column(name) for name in DOCUMENT_SCHEMA.names], schema=DOCUMENT_SCHEMA)
+
+
 def _without_furniture(
-    batches: Iterator[Normalised], gate: QualityGate, tmp: str, con: Any
+    batches: Iterator[Normalised], gate: QualityGate, tmp: str, con: Any, seconds: Counter[str]
 ) -> tuple[Furniture, Iterator[Normalised]]:
     """Pass one over the source: count its furniture lines while staging the normalised batches locally.
 
@@ -253,21 +477,78 @@ def _without_furniture(
     schema = DOCUMENT_SCHEMA.append(pa.field("boilerplate_lines", pa.int64()))
     with BatchWriter(staged, schema) as writer:
         for batch, boilerplate, _ in batches:
+            started = time.perf_counter()
             counter.add(pl.from_arrow(batch.column("text")))
+            seconds["furniture"] += time.perf_counter() - started
             writer.write_batch(batch.append_column("boilerplate_lines", pa.array(boilerplate, pa.int64())))
+    started = time.perf_counter()
     furniture = counter.finish(con)
+    seconds["furniture"] += time.perf_counter() - started
 
     def second_pass() -> Iterator[Normalised]:
         with open(staged, "rb") as handle:
             for batch in iter_batches(handle):
                 boilerplate = batch.column("boilerplate_lines").to_pylist()
-                batch = pa.RecordBatch.from_arrays(
-                    [batch.column(name) for name in DOCUMENT_SCHEMA.names], schema=DOCUMENT_SCHEMA
-                )
+                batch = _documents(batch)
+                started = time.perf_counter()
                 texts, removed = furniture.strip(batch.column("text").to_pylist())
-                yield replace_texts(batch, texts, removed), boilerplate, removed
+                stripped = replace_texts(batch, texts, removed)
+                seconds["furniture"] += time.perf_counter() - started
+                yield stripped, boilerplate, removed
+        os.remove(staged)  # the prepared file holds the same documents now
 
     return furniture, second_pass()
+
+
+def _prepare(batches: Iterator[Normalised], path: str) -> int:
+    """Stage the batches the gate will judge with the digest of each document's gate input; return the rows.
+
+    The digests of the whole run must be known before the gate's pass, so the earlier decisions can be
+    matched in one join.
+    """
+    with BatchWriter(path, _PREPARED_SCHEMA) as writer:
+        for batch, boilerplate, furniture_lines in batches:
+            writer.write_batch(
+                batch.append_column("boilerplate_lines", pa.array(boilerplate, pa.int64()))
+                .append_column("furniture_lines", pa.array(furniture_lines, pa.int64()))
+                .append_column("gate_input", input_digests(batch))
+            )
+    return writer.rows_written
+
+
+def _read_prepared(path: str) -> Iterator[Normalised]:
+    """Stream the prepared batches back (their ``gate_input`` column stays on the batch)."""
+    with open(path, "rb") as handle:
+        for batch in iter_batches(handle):
+            yield batch, batch.column("boilerplate_lines").to_pylist(), batch.column("furniture_lines").to_pylist()
+
+
+def _reused_reader(con: Any, storage: Storage, source_id: str, prepared: str) -> Any:
+    """Return a DuckDB reader of the earlier decisions of this run's rows, by row (out of core: a join on disk)."""
+    decisions = sql_quote(storage.url(clean_decisions_path(source_id)))
+    return con.sql(
+        f"""
+        SELECT p.row, d.* EXCLUDE (gate_input)
+        FROM (SELECT file_row_number AS row, gate_input
+              FROM read_parquet({sql_quote(prepared)}, file_row_number = true)) AS p
+        JOIN read_parquet({decisions}) AS d ON p.gate_input = d.gate_input
+        ORDER BY p.row
+        """
+    ).to_arrow_reader(8_192)
+
+
+def _write_decisions(con: Any, storage: Storage, source_id: str, decided: str, key: dict[str, str]) -> None:
+    """Write the run's decisions, one row per distinct gate input, as the source's decisions file."""
+    reader = con.sql(f"SELECT DISTINCT ON (gate_input) * FROM read_parquet({sql_quote(decided)})").to_arrow_reader(
+        65_536
+    )
+    schema = reader.schema.with_metadata({DECISIONS_KEY: json.dumps(key, sort_keys=True).encode()})
+    with (
+        storage.staged_file(clean_decisions_path(source_id)) as local,
+        pq.ParquetWriter(local, schema, compression="zstd") as writer,
+    ):
+        for batch in reader:
+            writer.write_batch(batch)
 
 
 def _by_filter(reasons: Counter[str]) -> dict[str, int]:
@@ -297,36 +578,62 @@ def clean_source(
     languages: Counter[str] = Counter()
     boilerplate_lines = 0
     examples: dict[str, list[str]] = {}
+    seconds: Counter[str] = Counter()
+    assessed_total = 0
+    key = gate_key(gate) if gate is not None else None
+    reassessed = None
+    reused = ReusedDecisions()
     with temporary_directory("clean-") as tmp:
         staging = os.path.join(tmp, "staging.parquet")
         rejected = os.path.join(tmp, "rejected.parquet")
         con = storage.duckdb(memory_limit=memory_limit)
         cleaner = gate.cleaner if gate is not None else None
-        batches = _normalised_batches(storage, source_id, ingests, version, cleaner)
+        batches = _normalised_batches(storage, source_id, ingests, version, cleaner, seconds)
         furniture = None
         if gate is not None and gate.settings.strip_furniture:
-            furniture, batches = _without_furniture(batches, gate, tmp, con)
+            furniture, batches = _without_furniture(batches, gate, tmp, con, seconds)
+        decided = os.path.join(tmp, "decided.parquet")
+        if gate is not None and key is not None:
+            prepared = os.path.join(tmp, "prepared.parquet")
+            _prepare(batches, prepared)
+            reassessed = reassessed_reason(previous_gate_key(storage, source_id), key)
+            reused = ReusedDecisions(None if reassessed else _reused_reader(con, storage, source_id, prepared))
+            batches = _read_prepared(prepared)
         # All committed batches, oldest first, into one staging file: row order is delivery order, so
         # "the last delivery of a doc_id wins" is "the highest row wins".
+        decisions: pq.ParquetWriter | None = None
         with BatchWriter(staging, DOCUMENT_SCHEMA) as writer, BatchWriter(rejected, EXCLUDED_SCHEMA) as rejects:
-            for cleaned, boilerplate, furniture_lines in batches:
+            for staged_batch, boilerplate, furniture_lines in batches:
+                cleaned = _documents(staged_batch)
                 boilerplate_lines += sum(boilerplate)
                 changed_total += pc.sum(cleaned.column("annotations").field("clean").field("text_changed")).as_py() or 0
+                offset = input_documents
                 input_documents += cleaned.num_rows
                 if gate is None:
                     writer.write_batch(cleaned)
                     continue
-                assessed, why = assess_batch(
-                    cleaned, gate, boilerplate if cleaner else None, furniture_lines if furniture is not None else None
+                assessment, assessed = decide(cleaned, offset, reused.until(input_documents), gate, seconds)
+                assessed_total += assessed
+                decision_table = assessment.to_arrow().append_column("gate_input", staged_batch.column("gate_input"))
+                if decisions is None:
+                    decisions = pq.ParquetWriter(decided, decision_table.schema, compression="lz4")
+                decisions.write_table(decision_table.cast(decisions.schema))
+                annotated, why = annotate(
+                    cleaned,
+                    assessment,
+                    boilerplate if cleaner else None,
+                    furniture_lines if furniture is not None else None,
                 )
-                languages.update(assessed.column("lang").to_pylist())
+                languages.update(annotated.column("lang").to_pylist())
                 keep = pa.array([reason is None for reason in why], pa.bool_())
-                writer.write_batch(assessed.filter(keep))
+                writer.write_batch(annotated.filter(keep))
                 dropped_why = [reason for reason in why if reason is not None]
                 if dropped_why:
-                    dropped = assessed.filter(pc.invert(keep))
+                    dropped = annotated.filter(pc.invert(keep))
                     rejects.write_batch(with_exclusion(dropped, STAGE, dropped_why, [None] * len(dropped_why)))
                     reasons.update(dropped_why)
+        if decisions is not None:
+            decisions.close()
 
         drops = DropCursor.from_arrow(con.sql(duplicate_drops_sql([staging], KEEP_ORDER)).to_arrow_reader(8_192))
         with (
@@ -352,6 +659,10 @@ def clean_source(
             furniture = Furniture({}, 0)
         with storage.staged_file(clean_furniture_path(source_id)) as furniture_local:
             pq.write_table(furniture.review_table(), furniture_local)
+        # Without a gate the earlier decisions file stays: it caches a pure function of its key, so it is
+        # still right for the next run that has one.
+        if key is not None and os.path.exists(decided):
+            _write_decisions(con, storage, source_id, decided, key)
         con.close()
         if not drops.exhausted():
             raise RuntimeError(f"source {source_id}: deduplication decisions were left unapplied")
@@ -396,8 +707,21 @@ def clean_source(
         # ids only: a reviewer finds the documents, with their reason, in the excluded file
         "dropped_examples": {reason: examples[reason] for reason in sorted(examples)},
         "clean_bytes": storage.size(clean_path(source_id)),
-        "duration_s": round(time.perf_counter() - started, 3),
+        # the gate is the expensive step: a document whose gate input, settings and gate code are unchanged
+        # since the last run keeps its decision (see reassessed_reason when all were judged again)
+        "documents_assessed": assessed_total,
+        "documents_reused": input_documents - assessed_total if gate is not None else 0,
+        "reassessed_reason": reassessed,
+        "gate_key": key,
+        "seconds_by_step": {},
+        "duration_s": 0.0,
     }
+    duration = time.perf_counter() - started
+    report["seconds_by_step"] = {
+        **{step: round(seconds[step], 3) for step in ("normalise", "furniture", "gate")},
+        "other": round(duration - sum(seconds.values()), 3),
+    }
+    report["duration_s"] = round(duration, 3)
     failpoint("clean:documents-written")
     storage.write_json(clean_report_path(source_id), report)
     return report
