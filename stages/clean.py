@@ -467,12 +467,7 @@ def _without_furniture(
     Returns the furniture and pass two: the staged batches with the furniture lines removed.
     """
     settings = gate.settings
-    counter = FurnitureCounter(
-        tmp,
-        min_documents=settings.furniture_min_documents,
-        min_share=settings.furniture_min_share,
-        max_line_chars=settings.furniture_max_line_chars,
-    )
+    counter = FurnitureCounter.from_settings(tmp, settings)
     staged = os.path.join(tmp, "normalised.parquet")
     schema = DOCUMENT_SCHEMA.append(pa.field("boilerplate_lines", pa.int64()))
     with BatchWriter(staged, schema) as writer:
