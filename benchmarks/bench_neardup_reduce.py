@@ -428,7 +428,7 @@ def child(args: argparse.Namespace) -> None:
     """Plan the release against the generated index once; print time, peak RSS and the plan's counts."""
     synthetic = Synthetic(args.docs[0], args.new, args.dup_share)
     storage = Storage(args.root)
-    index = NearDuplicateIndex(storage, CORPUS, priority=PRIORITY)
+    index = NearDuplicateIndex(storage, CORPUS, priority=PRIORITY, memory_limit=args.memory_limit)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     if args.impl[0] == "reference":
@@ -477,6 +477,7 @@ def main() -> None:
     parser.add_argument("--dup-share", type=float, default=0.05)
     parser.add_argument("--impl", nargs="+", choices=["new", "reference"], default=["new"])
     parser.add_argument("--cap-gb", type=float, default=12.0, help="resident-memory cap of a child process")
+    parser.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit of the out-of-core plan")
     parser.add_argument("--check", action="store_true", help="print a digest of each plan (equal plans agree)")
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "bench-neardup"))
     parser.add_argument("--root", help=argparse.SUPPRESS)
@@ -498,7 +499,9 @@ def main() -> None:
         for impl in args.impl:
             command = [sys.executable, __file__, "--child", "--root", str(root), "--docs", str(docs)]
             command += ["--new", str(args.new), "--dup-share", str(args.dup_share), "--impl", impl]
-            command += ["--cap-gb", str(args.cap_gb)] + (["--check"] if args.check else [])
+            command += ["--cap-gb", str(args.cap_gb), "--memory-limit", args.memory_limit] + (
+                ["--check"] if args.check else []
+            )
             returncode, stdout, capped = run_capped(command, args.cap_gb)
             if returncode == 0:
                 result = json.loads(stdout.strip().splitlines()[-1])
