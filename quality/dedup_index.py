@@ -25,6 +25,9 @@ Rules for a new release (:meth:`NearDuplicateIndex.plan`):
 - an earlier drop is reused only while the copy it gave way to is still published, unchanged, in the
   release; otherwise the dropped document is hashed and judged again.
 
+Planning is out of core: DuckDB reads the parts under a memory limit (spilling to disk) and Python holds
+only the release's new documents and what a decision about them needs, not the index.
+
 A release writes its parts (:meth:`commit`) *before* its manifest, and a reader passes the versions that
 have a manifest (``releases``): parts of a build that failed or was killed before its manifest never count,
 and a crash right after the manifest cannot leave a published release out of the index.
@@ -298,7 +301,7 @@ class NearDuplicateIndex:
                 f"SELECT {', '.join(f'p.{column}' for column in schema)} FROM {kind} p "
                 f"SEMI JOIN current c ON p.doc_id = c.doc_id AND p.release = c.release AND {published}"
             ).pl()
-        return frame.cast(schema)  # type: ignore[arg-type]
+        return frame.cast(schema)
 
     def plan(
         self,
