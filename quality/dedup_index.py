@@ -25,6 +25,9 @@ Rules for a new release (:meth:`NearDuplicateIndex.plan`):
 - an earlier drop is reused only while the copy it gave way to is still published, unchanged, in the
   release; otherwise the dropped document is hashed and judged again.
 
+Planning is out of core: DuckDB reads the parts under a memory limit (spilling to disk) and Python holds
+only the release's new documents and what a decision about them needs, not the index.
+
 A release writes its parts (:meth:`commit`) *before* its manifest, and a reader passes the versions that
 have a manifest (``releases``): parts of a build that failed or was killed before its manifest never count,
 and a crash right after the manifest cannot leave a published release out of the index.
@@ -32,6 +35,7 @@ and a crash right after the manifest cannot leave a published release out of the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -40,8 +44,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from catalog.storage import Storage
+from catalog.staging import temporary_directory
+from catalog.storage import Storage, sql_quote
 from catalog.zones import INDEX_FOLDER
 from quality.neardup import (
     SIGNATURE_SCHEME,
@@ -68,6 +75,54 @@ _BANDS_SCHEMA = {
     "key": pl.UInt64,
 }
 _DECIDED_SCHEMA = {"doc_id": pl.String, "content_sha256": pl.String, "duplicate_of": pl.String, "release": pl.String}
+
+
+_PART_COLUMNS = {
+    "bands": "doc_id, content_sha256, source_id, band, key",
+    "decided": "doc_id, content_sha256, duplicate_of",
+}
+_COLUMNS = ["doc_id", "source_id", "published_at", "content_sha256", "url", "text"]
+#: what the first read keeps of each candidate document (no text)
+_CANDIDATE_SCHEMA = pa.schema([("doc_id", pa.string()), ("content_sha256", pa.string()), ("url", pa.string())])
+
+
+class _Hasher:
+    """Hash documents ``batch_docs`` at a time; keep band keys (MinHash rows too, for a threshold) and metadata."""
+
+    def __init__(self, settings: MinHashSettings, batch_docs: int) -> None:
+        self.settings = settings
+        self.batch_docs = batch_docs
+        self.meta: list[dict[str, Any]] = []
+        self.keys: list[pl.DataFrame] = []
+        self.matrices: list[np.ndarray] = []
+        self._pending: list[dict[str, Any]] = []
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Queue a batch's rows (columns :data:`_COLUMNS`), hashing whenever ``batch_docs`` are waiting."""
+        for row in batch.to_pylist():
+            self._pending.append(row)
+            if len(self._pending) >= self.batch_docs:
+                self.flush()
+
+    def flush(self) -> None:
+        """Hash the waiting rows."""
+        if not self._pending:
+            return
+        texts = [row["text"] for row in self._pending]
+        hashes = shingle_hashes(texts, self.settings)
+        matrix = minhash_matrix(hashes, len(texts), self.settings)
+        empty = np.ones(len(texts), dtype=bool)
+        empty[hashes["doc"].unique().to_numpy()] = False
+        offset = len(self.meta)
+        self.keys.append(band_keys(matrix, self.settings, empty).with_columns(pl.col("doc") + offset))
+        if self.settings.threshold is not None:
+            self.matrices.append(matrix)
+        self.meta.extend(
+            {k: v for k, v in row.items() if k not in ("text", "url")}
+            | {"length": len(row["text"]), "url": normalise_url(row["url"])}
+            for row in self._pending
+        )
+        self._pending.clear()
 
 
 def release_ranks(versions: Iterable[str]) -> dict[str, int]:
@@ -128,6 +183,8 @@ class NearDuplicateIndex:
 
     :param settings: MinHash LSH parameters (the index folder depends on them).
     :param priority: keep priority per ``source_id`` (higher is kept; default 0).
+    :param memory_limit: DuckDB's memory limit for the joins over the index (it spills beyond it).
+    :param threads: DuckDB threads (default: all cores).
     """
 
     def __init__(
@@ -136,8 +193,13 @@ class NearDuplicateIndex:
         corpus: str,
         settings: MinHashSettings | None = None,
         priority: dict[str, int] | None = None,
+        *,
+        memory_limit: str = "1GB",
+        threads: int | None = None,
     ) -> None:
         self.storage = storage
+        self.memory_limit = memory_limit
+        self.threads = threads
         self.corpus = corpus
         self.settings = settings or MinHashSettings()
         self.priority = dict(priority or {})
@@ -157,49 +219,89 @@ class NearDuplicateIndex:
         for part in self.parts().get(release, []):
             self.storage.delete(part)
 
-    def _read(self, prefix: str, schema: dict[str, Any], releases: Collection[str] | None) -> pl.DataFrame:
-        """Read the parts of one kind, each row tagged with the release that wrote it (``release``).
+    def _part_sql(self, releases: Collection[str] | None) -> tuple[str, str] | None:
+        """Return SQL for every row of the bands parts and of the decided parts, tagged ``release`` and ``rank``.
 
-        With ``releases``, only the parts of those releases (the published ones) are read.
+        With ``releases``, only those releases' parts; ``None`` when there is no part at all.
         """
-        frames = []
-        for part in self.storage.glob(f"{self.folder}/{prefix}-*.parquet"):
-            release = part.rsplit("/", 1)[-1].removeprefix(f"{prefix}-").removesuffix(".parquet")
-            if releases is not None and release not in releases:
-                continue
-            with self.storage.open_input(part) as handle:
-                frame = pl.read_parquet(handle)
-            frames.append(frame.with_columns(release=pl.lit(release, dtype=pl.String)).select(list(schema)))
-        return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+        parts = {release: paths for release, paths in self.parts().items() if releases is None or release in releases}
+        if not parts:
+            return None
+        ranks = release_ranks(parts)
+        selects: dict[str, list[str]] = {"bands": [], "decided": []}
+        for release, paths in sorted(parts.items()):
+            tag = f"{sql_quote(release)} AS release, {ranks[release]} AS rank"
+            for path in sorted(paths):
+                kind = path.rsplit("/", 1)[-1].partition("-")[0]
+                columns = _PART_COLUMNS[kind]
+                # the release is the part's name, not a column: a part is the release that wrote it
+                selects[kind].append(f"SELECT {columns}, {tag} FROM read_parquet({sql_quote(self.storage.url(path))})")
+        empty = {
+            "bands": "SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS content_sha256, NULL::VARCHAR AS source_id, "
+            "NULL::UTINYINT AS band, NULL::UBIGINT AS key, NULL::VARCHAR AS release, NULL::INTEGER AS rank "
+            "WHERE false",
+            "decided": "SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS content_sha256, "
+            "NULL::VARCHAR AS duplicate_of, NULL::VARCHAR AS release, NULL::INTEGER AS rank WHERE false",
+        }
+        bands, decided = (" UNION ALL ".join(selects[kind]) or empty[kind] for kind in ("bands", "decided"))
+        return bands, decided
 
-    def _current(self, releases: Collection[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Return the current entries (bands, decided): per ``doc_id`` only the latest release's."""
-        bands = self._read("bands", _BANDS_SCHEMA, releases)
-        decided = self._read("decided", _DECIDED_SCHEMA, releases)
-        events = pl.concat([bands.select("doc_id", "release").unique(), decided.select("doc_id", "release")])
-        if events.height == 0:
-            return bands, decided
-        ranks = release_ranks(events["release"].unique().to_list())
-        latest = (
-            events.with_columns(rank=pl.col("release").replace_strict(ranks, return_dtype=pl.Int64))
-            .group_by("doc_id")
-            .agg(pl.col("release").sort_by("rank").last())
+    def _connect(self, releases: Collection[str] | None) -> Any | None:
+        """Return a DuckDB connection with views ``bands``, ``decided`` and the table ``current``, or ``None``.
+
+        ``current`` holds one row per indexed document, from the latest release that hashed it:
+        ``doc_id, release, content_sha256, source_id, duplicate_of, published``. It is built by DuckDB
+        under :attr:`memory_limit` (spilling to disk), so memory does not grow with the index.
+        """
+        sql = self._part_sql(releases)
+        if sql is None:
+            return None
+        con = self.storage.duckdb(memory_limit=self.memory_limit, threads=self.threads)
+        con.execute(f"CREATE TEMP VIEW bands AS {sql[0]}")
+        con.execute(f"CREATE TEMP VIEW decided AS {sql[1]}")
+        # every indexed document has a key in every band: band 0 alone names each published document once;
+        # max(rank) and a semi join spill under the memory limit, where arg_max over strings does not
+        con.execute(
+            """
+            CREATE TEMP TABLE current AS
+            WITH events AS (
+                SELECT doc_id, release, rank, content_sha256, source_id, NULL::VARCHAR AS duplicate_of,
+                       true AS published
+                FROM bands WHERE band = 0
+                UNION ALL
+                SELECT doc_id, release, rank, content_sha256, NULL::VARCHAR, duplicate_of, false FROM decided
+            )
+            SELECT e.doc_id, e.release, e.content_sha256, e.source_id, e.duplicate_of, e.published FROM events e
+            SEMI JOIN (SELECT doc_id, max(rank) AS rank FROM events GROUP BY doc_id) l
+                ON e.doc_id = l.doc_id AND e.rank = l.rank
+            """
         )
-        return (
-            bands.join(latest, on=["doc_id", "release"], how="semi"),
-            decided.join(latest, on=["doc_id", "release"], how="semi"),
-        )
+        return con
 
     def published(self, releases: Collection[str] | None = None) -> pl.DataFrame:
         """Band keys of every published document's current version (only ``releases``' parts, if given).
 
-        Columns ``doc_id, content_sha256, source_id, release, band, key``.
+        Columns ``doc_id, content_sha256, source_id, release, band, key``. Loads them all: for inspection
+        and tests, not for planning (which stays out of core).
         """
-        return self._current(releases)[0]
+        return self._current_rows("bands", _BANDS_SCHEMA, releases)
 
     def decided(self, releases: Collection[str] | None = None) -> pl.DataFrame:
         """Return the current decisions about dropped documents: ``doc_id, content_sha256, duplicate_of, release``."""
-        return self._current(releases)[1]
+        return self._current_rows("decided", _DECIDED_SCHEMA, releases)
+
+    def _current_rows(self, kind: str, schema: dict[str, Any], releases: Collection[str] | None) -> pl.DataFrame:
+        """Return the rows of one kind of part (``bands`` or ``decided``) that are current entries, in memory."""
+        con = self._connect(releases)
+        if con is None:
+            return pl.DataFrame(schema=schema)
+        published = "c.published" if kind == "bands" else "NOT c.published"
+        with contextlib.closing(con):
+            frame = con.sql(
+                f"SELECT {', '.join(f'p.{column}' for column in schema)} FROM {kind} p "
+                f"SEMI JOIN current c ON p.doc_id = c.doc_id AND p.release = c.release AND {published}"
+            ).pl()
+        return frame.cast(schema)
 
     def plan(
         self,
@@ -213,119 +315,174 @@ class NearDuplicateIndex:
         ``batches`` stream the release's documents (``doc_id``, ``source_id``, ``published_at``,
         ``content_sha256``, ``url``, ``text``), each ``doc_id`` once; only unseen documents are hashed,
         ``batch_docs`` at a time. Documents with the same normalised URL are duplicates too.
-        Pass a function that returns a new stream on each call (or a list): when an earlier drop must be
-        judged again, the documents are read a second time (only the ones to judge are kept).
         ``releases`` names the published releases (those with a manifest): other parts are ignored.
+
+        Out of core: a first read keeps only each document's id, content hash and URL (in a temporary
+        Parquet file); DuckDB compares them with the index's current entries and joins the new documents'
+        band keys with the published ones, and only what a decision needs comes back to Python: the
+        documents to hash, the earlier drops that stand and the published documents a new one matches.
+        Once the index has parts, the documents to hash are read a second time: pass a function that
+        returns a new stream on each call (or a list). Memory grows with the new documents, not the index.
         """
         read = batches if callable(batches) else (lambda: batches)
+        with temporary_directory("neardup-") as scratch:
+            con = self._connect(releases)
+            try:
+                return self._plan(read, batch_docs, con, f"{scratch}/candidates.parquet")
+            finally:
+                if con is not None:
+                    con.close()
+
+    def _plan(
+        self,
+        read: Callable[[], Iterable[pa.RecordBatch]],
+        batch_docs: int,
+        con: Any | None,
+        spill: str,
+    ) -> NearDuplicatePlan:
         plan = NearDuplicatePlan()
-        published, decided = self._current(releases)
-        published_sha = dict(published.select("doc_id", "content_sha256").unique().iter_rows())
-        decisions = {
-            doc: (sha, dup) for doc, sha, dup in decided.select("doc_id", "content_sha256", "duplicate_of").iter_rows()
-        }
-        present: set[str] = set()
-        #: published documents in this release, unchanged: the ones that keep later copies out
-        live_ids: set[str] = set()
-        superseded: set[str] = set()
-        reused: dict[str, str] = {}
-        published_urls: dict[str, str] = {}
-        meta: list[dict[str, Any]] = []
-        keys: list[pl.DataFrame] = []
-        matrices: list[np.ndarray] = []
-        pending_rows: list[dict[str, Any]] = []
-
-        def flush() -> None:
-            if not pending_rows:
-                return
-            texts = [row["text"] for row in pending_rows]
-            hashes = shingle_hashes(texts, self.settings)
-            matrix = minhash_matrix(hashes, len(texts), self.settings)
-            empty = np.ones(len(texts), dtype=bool)
-            empty[hashes["doc"].unique().to_numpy()] = False
-            offset = len(meta)
-            keys.append(band_keys(matrix, self.settings, empty).with_columns(pl.col("doc") + offset))
-            if self.settings.threshold is not None:
-                matrices.append(matrix)
-            meta.extend(
-                {k: v for k, v in row.items() if k not in ("text", "url")}
-                | {"length": len(row["text"]), "url": normalise_url(row["url"])}
-                for row in pending_rows
-            )
-            pending_rows.clear()
-
-        columns = ["doc_id", "source_id", "published_at", "content_sha256", "url", "text"]
+        hasher = _Hasher(self.settings, batch_docs)
+        # without an index every document is new: hash while reading, so a one-shot stream is enough
         first = read()
-        for batch in first:
-            for row in batch.select(columns).to_pylist():
-                doc, sha = row["doc_id"], row["content_sha256"]
-                if doc in present:
-                    # two rows of one document would make it a duplicate of itself: exact dedup keeps one
-                    raise ValueError(f"document {doc} appears twice among the release's documents")
-                present.add(doc)
-                known = published_sha.get(doc)
-                if known == sha:
-                    live_ids.add(doc)
-                    if (url := normalise_url(row["url"])) is not None:
-                        published_urls[doc] = url
-                    continue
-                if known is not None:
-                    superseded.add(doc)  # a newer version: the published one no longer keeps anybody out
-                decision = decisions.get(doc)
-                if decision is not None and decision[0] == sha:
-                    reused[doc] = decision[1]
-                    continue
-                pending_rows.append(row)
-                if len(pending_rows) >= batch_docs:
-                    flush()
-        flush()
-        # an earlier drop stands while the copy it gave way to is published, unchanged, in this release;
-        # otherwise (replaced by a newer version, withdrawn, itself dropped) the document is judged again
-        again = {doc for doc, dup in reused.items() if dup not in live_ids}
-        if again:
-            second = read()
-            if second is first and iter(second) is second:  # a one-shot stream, already consumed
-                raise ValueError("judging earlier drops again needs a second read: pass a list or a function")
-            for batch in second:
-                rows = batch.select(columns).to_pylist()
-                for row in (row for row in rows if row["doc_id"] in again):
-                    pending_rows.append(row)
-                    if len(pending_rows) >= batch_docs:
-                        flush()
-            flush()
-        plan.drops = {doc: dup for doc, dup in reused.items() if doc not in again}
-        plan.reused = len(plan.drops)
-        plan.replaced = len(superseded)
-        plan.hashed = len(meta)
-        if not meta:
+        with pq.ParquetWriter(spill, _CANDIDATE_SCHEMA) as writer:
+            for batch in first:
+                batch = batch.select(_COLUMNS)
+                urls = [normalise_url(url) if url else None for url in batch.column("url").to_pylist()]
+                writer.write_batch(
+                    pa.record_batch(
+                        [batch.column("doc_id"), batch.column("content_sha256"), pa.array(urls, pa.string())],
+                        schema=_CANDIDATE_SCHEMA,
+                    )
+                )
+                if con is None:
+                    hasher.add(batch)
+        duck = con if con is not None else self.storage.duckdb(memory_limit=self.memory_limit, threads=self.threads)
+        try:
+            twice = duck.sql(
+                f"SELECT doc_id FROM read_parquet({sql_quote(spill)}) GROUP BY doc_id HAVING count(*) > 1 "
+                "ORDER BY doc_id LIMIT 1"
+            ).fetchall()
+        finally:
+            if con is None:
+                duck.close()
+        if twice:
+            # two rows of one document would make it a duplicate of itself: exact dedup keeps one
+            raise ValueError(f"document {twice[0][0]} appears twice among the release's documents")
+        if con is None:
+            hasher.flush()
+            plan.hashed = len(hasher.meta)
+            if hasher.meta:
+                self._decide(plan, hasher, con)
             return plan
 
-        new_keys = pl.concat(keys)
+        to_hash = self._classify(plan, con, spill)
+        if to_hash:
+            second = read()
+            if second is first and iter(second) is second:  # a one-shot stream, already consumed
+                raise ValueError("judging unseen documents needs a second read: pass a list or a function")
+            wanted = pa.array(sorted(to_hash), pa.string())
+            for batch in second:
+                batch = batch.select(_COLUMNS)
+                hasher.add(batch.filter(pc.is_in(batch.column("doc_id"), value_set=wanted)))
+            hasher.flush()
+        plan.hashed = len(hasher.meta)
+        if hasher.meta:
+            self._decide(plan, hasher, con)
+        return plan
+
+    def _classify(self, plan: NearDuplicatePlan, con: Any, spill: str) -> set[str]:
+        """Compare the release's documents with the current entries; return the ids of the ones to hash.
+
+        Fills in the earlier drops that stand and the counts of reused and replaced documents, and leaves
+        ``live`` in DuckDB: the published documents in this release, unchanged (the ones that keep later
+        copies out), with the URL this release gives them.
+        """
+        con.execute(
+            f"""
+            CREATE TEMP TABLE candidates AS
+            SELECT c.doc_id, c.url, e.published,
+                   CASE WHEN e.doc_id IS NULL THEN 'new'
+                        WHEN e.published AND e.content_sha256 = c.content_sha256 THEN 'live'
+                        WHEN e.published THEN 'replaces'
+                        WHEN e.content_sha256 = c.content_sha256 THEN 'dropped'
+                        ELSE 'new' END AS status,
+                   e.release, e.source_id, e.duplicate_of
+            FROM read_parquet({sql_quote(spill)}) c LEFT JOIN current e ON c.doc_id = e.doc_id
+            """
+        )
+        con.execute(
+            "CREATE TEMP TABLE live AS SELECT doc_id, release, source_id, url FROM candidates WHERE status = 'live'"
+        )
+        plan.replaced = con.sql("SELECT count(*) FROM candidates WHERE status = 'replaces'").fetchall()[0][0]
+        # an earlier drop stands while the copy it gave way to is published, unchanged, in this release;
+        # otherwise (replaced by a newer version, withdrawn, itself dropped) the document is judged again
+        stands = con.sql(
+            "SELECT c.doc_id, c.duplicate_of FROM candidates c SEMI JOIN live l ON c.duplicate_of = l.doc_id "
+            "WHERE c.status = 'dropped'"
+        ).fetchall()
+        plan.drops = dict(stands)
+        plan.reused = len(plan.drops)
+        hash_ids = con.sql(
+            "SELECT doc_id FROM candidates WHERE status IN ('new', 'replaces') "
+            "UNION ALL SELECT c.doc_id FROM candidates c ANTI JOIN live l ON c.duplicate_of = l.doc_id "
+            "WHERE c.status = 'dropped'"
+        ).to_arrow_table()
+        return set(hash_ids.column(0).to_pylist())
+
+    def _decide(self, plan: NearDuplicatePlan, hasher: _Hasher, con: Any | None) -> None:
+        """Cluster the hashed documents with each other and with the published ones they match; fill in ``plan``.
+
+        Only the published documents connected to a new one (by a band key, or by a URL shared with a new
+        document or with such a match) come back from DuckDB: a cluster without a new document decides
+        nothing, and published documents are linked among themselves only by their URLs.
+        """
+        meta = hasher.meta
+        new_keys = pl.concat(hasher.keys)
         new_ids = [m["doc_id"] for m in meta]
-        # published documents still in this release (not replaced), as extra nodes after the new ones
-        live = published.filter(pl.col("doc_id").is_in(pl.Series(list(live_ids), dtype=pl.String).implode()))
-        live_order = live.select("doc_id").unique(maintain_order=True)["doc_id"].to_list()
-        live_nodes = pl.DataFrame(
+        new_urls = pl.Series([m["url"] for m in meta], dtype=pl.String)
+        matches = pl.DataFrame(schema={"doc": pl.UInt32, "doc_id": pl.String})
+        live = pl.DataFrame(schema={"doc_id": pl.String, "source_id": pl.String, "url": pl.String})
+        if con is not None:
+            con.register("new_keys", new_keys.select("doc", "band", "key").to_arrow())
+            con.register("new_urls", pl.DataFrame({"url": new_urls}).drop_nulls().to_arrow())
+            con.execute(
+                """
+                CREATE TEMP TABLE matches AS
+                SELECT DISTINCT k.doc, b.doc_id
+                FROM new_keys k JOIN bands b ON b.band = k.band AND b.key = k.key
+                SEMI JOIN live l ON l.doc_id = b.doc_id AND l.release = b.release
+                """
+            )
+            matches = con.sql("SELECT doc, doc_id FROM matches").pl().cast({"doc": pl.UInt32})
+            live = con.sql(
+                """
+                WITH matched AS (SELECT DISTINCT doc_id FROM matches),
+                     urls AS (SELECT url FROM new_urls
+                              UNION SELECT l.url FROM live l SEMI JOIN matched m ON l.doc_id = m.doc_id)
+                SELECT doc_id, source_id, url FROM live
+                WHERE doc_id IN (SELECT doc_id FROM matched) OR url IN (SELECT url FROM urls)
+                ORDER BY doc_id
+                """
+            ).pl()
+            con.unregister("new_keys")
+            con.unregister("new_urls")
+        live_order = live["doc_id"].to_list()
+        # published documents in this release that a new one may join, as extra nodes after the new ones
+        node_of = pl.DataFrame(
             {
                 "doc_id": pl.Series(live_order, dtype=pl.String),
-                "doc": pl.Series(range(len(meta), len(meta) + len(live_order)), dtype=pl.UInt32),
+                "b": pl.Series(range(len(meta), len(meta) + len(live_order)), dtype=pl.UInt32),
             }
         )
-        live_keys = live.join(live_nodes, on="doc_id").select("doc", "band", "key")
         new_new = candidate_pairs(new_keys)
         if self.settings.threshold is not None and new_new.height:
             new_new = new_new.filter(
-                pl.Series(estimated_jaccard(np.vstack(matrices), new_new) >= self.settings.threshold)
+                pl.Series(estimated_jaccard(np.vstack(hasher.matrices), new_new) >= self.settings.threshold)
             )
         # a new document and a published one (no signature kept for published documents: band matches count)
-        new_old = (
-            new_keys.rename({"doc": "a"})
-            .join(live_keys.rename({"doc": "b"}), on=["band", "key"])
-            .select(pl.min_horizontal("a", "b").alias("a"), pl.max_horizontal("a", "b").alias("b"))
-            .unique()
-        )
+        new_old = matches.join(node_of, on="doc_id").select(a=pl.col("doc"), b=pl.col("b"))
         # the same page (normalised URL) is a duplicate whatever its text
-        urls = pl.Series([m["url"] for m in meta] + [published_urls.get(doc) for doc in live_order], dtype=pl.String)
+        urls = pl.concat([new_urls, live["url"].cast(pl.String)])
         pairs = pl.concat(
             [frame.select(pl.col("a").cast(pl.UInt32), pl.col("b").cast(pl.UInt32)) for frame in (new_new, new_old)]
             + [equal_value_pairs(urls)]
@@ -347,7 +504,7 @@ class NearDuplicateIndex:
         plan.drops.update(dict(dropped.select("id", "duplicate_of").iter_rows()))
         # which source's copy each dropped document gave way to (counts only, for partner reports)
         source_of = {m["doc_id"]: m["source_id"] for m in meta}
-        source_of.update(dict(live.select("doc_id", "source_id").unique().iter_rows()))
+        source_of.update(dict(live.select("doc_id", "source_id").iter_rows()))
         for doc, kept in dropped.select("id", "duplicate_of").iter_rows():
             pair = (source_of.get(doc), source_of.get(kept))
             plan.by_source_pair[pair] = plan.by_source_pair.get(pair, 0) + 1
@@ -369,7 +526,6 @@ class NearDuplicateIndex:
         plan._decided = doc_info.join(dropped.select(doc_id="id", duplicate_of="duplicate_of"), on="doc_id").select(
             "doc_id", "content_sha256", "duplicate_of"
         )
-        return plan
 
     def commit(self, plan: NearDuplicatePlan, release: str) -> None:
         """Write the release's index parts (before its manifest: they count once the manifest exists)."""
