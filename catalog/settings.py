@@ -27,6 +27,16 @@ ENV_CACHE_DIR = "CORPUSFABRIEK_CACHE_DIR"
 ENV_CORPUS = "CORPUSFABRIEK_CORPUS"
 ENV_DATA_DOCS_KEEP = "CORPUSFABRIEK_DATA_DOCS_KEEP"
 ENV_DATA_DOCS_URL = "CORPUSFABRIEK_DATA_DOCS_URL"
+ENV_EXECUTOR = "CORPUSFABRIEK_EXECUTOR"
+ENV_WORKERS = "CORPUSFABRIEK_WORKERS"
+ENV_SHARD_RETRIES = "CORPUSFABRIEK_SHARD_RETRIES"
+ENV_SLURM_WORK_DIR = "CORPUSFABRIEK_SLURM_WORK_DIR"
+ENV_SLURM_PARTITION = "CORPUSFABRIEK_SLURM_PARTITION"
+ENV_SLURM_TIME = "CORPUSFABRIEK_SLURM_TIME"
+ENV_SLURM_MEMORY = "CORPUSFABRIEK_SLURM_MEMORY"
+ENV_SLURM_ARGS = "CORPUSFABRIEK_SLURM_ARGS"
+#: Where shards run: local processes of this machine, or Slurm jobs.
+EXECUTORS = ("local", "slurm")
 
 #: Validation pages kept per zone and source when ``CORPUSFABRIEK_DATA_DOCS_KEEP`` is unset.
 DEFAULT_DATA_DOCS_KEEP = 10
@@ -42,17 +52,22 @@ def _paths(value: str) -> tuple[str, ...]:
     return tuple(part for part in value.split(os.pathsep) if part.strip())
 
 
-def _at_least_one(name: str, value: str, default: int) -> int:
-    """Read a whole number >= 1 (``default`` when empty); anything else is a configuration error."""
+def _at_least(name: str, value: str, default: int, minimum: int) -> int:
+    """Read a whole number >= ``minimum`` (``default`` when empty); anything else is a configuration error."""
     if not value.strip():
         return default
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        number = minimum - 1
+    if number < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {value!r}")
     return number
+
+
+def _at_least_one(name: str, value: str, default: int) -> int:
+    """Read a whole number >= 1 (``default`` when empty); anything else is a configuration error."""
+    return _at_least(name, value, default, 1)
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,68 @@ class S3Settings:
 
 
 @dataclass(frozen=True)
+class ShardSettings:
+    """Where a stage's shards run and how (``stages.executors.executor_for`` builds the executor).
+
+    :ivar executor: ``local`` (processes of this machine) or ``slurm`` (``CORPUSFABRIEK_EXECUTOR``).
+    :ivar workers: shards at a time on this machine (``CORPUSFABRIEK_WORKERS``, default 1).
+    :ivar retries: attempts after a shard's first failure (``CORPUSFABRIEK_SHARD_RETRIES``, default 1).
+    :ivar slurm_work_dir: a folder every node sees, for the batch scripts and logs
+        (``CORPUSFABRIEK_SLURM_WORK_DIR``; required for ``slurm``).
+    :ivar slurm_partition: ``CORPUSFABRIEK_SLURM_PARTITION``; ``slurm_time``: ``CORPUSFABRIEK_SLURM_TIME``
+        (e.g. ``02:00:00``); ``slurm_memory``: ``CORPUSFABRIEK_SLURM_MEMORY`` (e.g. ``4G``);
+        ``slurm_args``: more ``sbatch`` options, space-separated (``CORPUSFABRIEK_SLURM_ARGS``).
+    """
+
+    executor: str = "local"
+    workers: int = 1
+    retries: int = 1
+    slurm_work_dir: str | None = None
+    slurm_partition: str | None = None
+    slurm_time: str | None = None
+    slurm_memory: str | None = None
+    slurm_args: tuple[str, ...] = ()
+
+    #: what is wrong with the variables as set (checked where shards run, not when settings are read:
+    #: modules read the settings on import, and a malformed value must only fail what uses it)
+    problem: str | None = None
+
+    def check(self) -> ShardSettings:
+        """Return these settings, or raise ``ValueError`` naming the variable that is set wrongly."""
+        if self.problem:
+            raise ValueError(self.problem)
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ShardSettings:
+        """Read the shard settings; a malformed value is kept as :attr:`problem`, raised by :meth:`check`."""
+        env = environment(env)
+        executor = env.get(ENV_EXECUTOR, "").strip() or "local"
+        work_dir = env.get(ENV_SLURM_WORK_DIR) or None
+        problem = None
+        try:
+            workers = _at_least_one(ENV_WORKERS, env.get(ENV_WORKERS, ""), 1)
+            retries = _at_least(ENV_SHARD_RETRIES, env.get(ENV_SHARD_RETRIES, ""), 1, 0)
+        except ValueError as exc:
+            workers, retries, problem = 1, 1, str(exc)
+        if executor not in EXECUTORS:
+            problem = f"{ENV_EXECUTOR} must be one of {', '.join(EXECUTORS)}, not {executor!r}"
+        elif executor == "slurm" and not work_dir:
+            problem = f"the slurm executor needs {ENV_SLURM_WORK_DIR}: a folder every node sees"
+        return cls(
+            executor=executor,
+            workers=workers,
+            retries=retries,
+            slurm_work_dir=work_dir,
+            slurm_partition=env.get(ENV_SLURM_PARTITION) or None,
+            slurm_time=env.get(ENV_SLURM_TIME) or None,
+            slurm_memory=env.get(ENV_SLURM_MEMORY) or None,
+            slurm_args=tuple(env.get(ENV_SLURM_ARGS, "").split()),
+            problem=problem,
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """The operator's settings, read once from the environment (:meth:`read`).
 
@@ -114,6 +191,7 @@ class Settings:
     :ivar data_docs_url: the address ``corpusfabriek docs serve`` is reached at (``CORPUSFABRIEK_DATA_DOCS_URL``,
         e.g. ``http://127.0.0.1:8765``; ``None``: validations name only the storage path of their page).
     :ivar s3: endpoint and keys of S3-compatible storage.
+    :ivar shards: where a stage's shards run (:class:`ShardSettings`).
     """
 
     root: str | None = None
@@ -130,6 +208,7 @@ class Settings:
     data_docs_keep_text: str = ""
     data_docs_url: str | None = None
     s3: S3Settings = field(default_factory=S3Settings)
+    shards: ShardSettings = field(default_factory=lambda: ShardSettings())
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -151,6 +230,7 @@ class Settings:
             data_docs_keep_text=env.get(ENV_DATA_DOCS_KEEP, "").strip(),
             data_docs_url=env.get(ENV_DATA_DOCS_URL, "").strip().rstrip("/") or None,
             s3=S3Settings.from_env(env),
+            shards=ShardSettings.from_env(env),
         )
 
     @property

@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from catalog.settings import ShardSettings
+
 #: Lines of a task's output kept in its result (the whole log stays with the executor's log files).
 LOG_TAIL_LINES = 40
 
@@ -160,3 +162,25 @@ def raise_for_failures(results: Sequence[ShardResult]) -> None:
         for result in failed
     ]
     raise ShardFailure(f"{len(failed)} of {len(results)} shard(s) failed\n" + "\n".join(parts))
+
+
+def executor_for(settings: ShardSettings, env: Mapping[str, str] | None = None) -> Executor:
+    """Return the executor the settings name: local processes (one at a time or a pool) or Slurm jobs.
+
+    :raises ValueError: a shard setting is malformed (the message names the variable).
+    """
+    settings.check()
+    if settings.executor == "slurm":
+        from stages.slurm import SlurmExecutor
+
+        return SlurmExecutor(
+            work_dir=str(settings.slurm_work_dir),
+            partition=settings.slurm_partition,
+            time_limit=settings.slurm_time,
+            memory=settings.slurm_memory,
+            extra_args=settings.slurm_args,
+            retries=settings.retries,
+        )
+    if settings.workers == 1:
+        return InlineExecutor(retries=settings.retries, env=env)
+    return ProcessExecutor(workers=settings.workers, retries=settings.retries, env=env)

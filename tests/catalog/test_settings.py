@@ -40,3 +40,28 @@ def test_data_docs_settings_have_defaults_and_a_malformed_count_fails_where_it_i
         malformed = Settings.read({"CORPUSFABRIEK_DATA_DOCS_KEEP": wrong})  # reading the rest still works
         with pytest.raises(ValueError, match="CORPUSFABRIEK_DATA_DOCS_KEEP must be a whole number of at least 1"):
             _ = malformed.data_docs_keep
+
+
+def test_shard_settings_name_the_executor_and_a_wrong_value_fails_only_where_shards_run():
+    from catalog.settings import Settings
+
+    default = Settings.read({}).shards.check()
+    assert (default.executor, default.workers, default.retries) == ("local", 1, 1)
+    slurm = Settings.read(
+        {
+            "CORPUSFABRIEK_EXECUTOR": "slurm",
+            "CORPUSFABRIEK_SLURM_WORK_DIR": "/shared/slurm",
+            "CORPUSFABRIEK_SLURM_ARGS": "--qos=normal --account=gptnl",
+            "CORPUSFABRIEK_SHARD_RETRIES": "0",
+        }
+    ).shards.check()
+    assert slurm.slurm_args == ("--qos=normal", "--account=gptnl") and slurm.retries == 0
+    for env, variable in (
+        ({"CORPUSFABRIEK_WORKERS": "twee"}, "CORPUSFABRIEK_WORKERS"),
+        ({"CORPUSFABRIEK_SHARD_RETRIES": "-1"}, "CORPUSFABRIEK_SHARD_RETRIES"),
+        ({"CORPUSFABRIEK_EXECUTOR": "k8s"}, "CORPUSFABRIEK_EXECUTOR"),
+        ({"CORPUSFABRIEK_EXECUTOR": "slurm"}, "CORPUSFABRIEK_SLURM_WORK_DIR"),
+    ):
+        settings = Settings.read(env)  # reading never fails: modules read the settings on import
+        with pytest.raises(ValueError, match=variable):
+            settings.shards.check()

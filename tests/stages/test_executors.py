@@ -33,3 +33,19 @@ def test_a_failing_shard_is_retried_then_reported_with_its_log(tmp_path):
     with pytest.raises(ShardFailure, match=r"1 of 1 shard\(s\) failed\nshard missing failed with exit code 1") as error:
         raise_for_failures([missing])
     assert "in/missing" in str(error.value)  # the log's end says what was missing
+
+
+def test_the_settings_choose_the_executor():
+    from catalog.settings import Settings
+    from stages.executors import executor_for
+    from stages.slurm import SlurmExecutor
+
+    assert isinstance(executor_for(Settings.read({}).shards), InlineExecutor)
+    pool = executor_for(Settings.read({"CORPUSFABRIEK_WORKERS": "2"}).shards)
+    assert isinstance(pool, ProcessExecutor) and pool.workers == 2
+    slurm = executor_for(
+        Settings.read({"CORPUSFABRIEK_EXECUTOR": "slurm", "CORPUSFABRIEK_SLURM_WORK_DIR": "/gedeeld/slurm"}).shards
+    )
+    assert isinstance(slurm, SlurmExecutor) and str(slurm.work_dir) == "/gedeeld/slurm"
+    with pytest.raises(ValueError, match="CORPUSFABRIEK_EXECUTOR"):
+        executor_for(Settings.read({"CORPUSFABRIEK_EXECUTOR": "k8s"}).shards)
