@@ -9,7 +9,16 @@ Zone layout for a source ``S``:
   (:mod:`anonymisation.document`); ``content_sha256`` recomputed, ``doc_id`` unchanged (the identity used by
   deduplication and releases), and ``annotations.anonymised`` filled: entity counts, kept names, the offsets
   of every replacement in the new title and text, and the parts pseudonymised per field (never the values);
+- ``anonymised/S/inputs.parquet``: per ``doc_id`` the digest of what the anonymiser read of the clean
+  document, and (in the file's footer) the key id, policy digest, anonymiser code and name model it was made
+  with; written after the documents;
 - ``anonymised/S/anonymised.json``: the stage report, written last (the partition's commit marker).
+
+Runs are incremental: a document whose input digest is unchanged, under the same key, policy, anonymiser code
+and name model, is reused from the previous snapshot; only new and changed documents are anonymised, in
+input shards of bounded size (``clean/S/anonymise-shards/``, restricted: they hold clean text) that run in
+this process or as shard workers (:mod:`stages.shard_worker`, kind ``anonymise``) through an executor
+(:mod:`stages.executors`). The zone holds what a run from scratch would write.
 
 Every clean document comes out again (anonymisation drops nothing), so the accounting identity of the
 clean stage carries over unchanged: ``documents_in == documents_out`` is part of the report.
