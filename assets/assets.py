@@ -257,10 +257,16 @@ def anonymised_documents(
                 operator=spec.anonymisation.operator,
                 clean_report=clean_report,
                 key_id=key.key_id,
+                policy=spec.anonymisation,
+                executor=anonymisation.executor(),
+                progress=context.log.info,
             )
+        if report["reprocessed_reason"]:
+            context.log.info(f"{source_id}: every document anonymised: {report['reprocessed_reason']}")
         context.log.info(
             f"{source_id}: {report['replacements']} replacements in {report['documents_with_personal_data']} of "
-            f"{report['documents_out']} documents"
+            f"{report['documents_out']} documents ({report['documents_anonymised']} anonymised, "
+            f"{report['documents_reused']} reused, {report['shards']} shard(s))"
         )
         return MaterializeResult(
             tags=status_tags(spec),
@@ -276,6 +282,12 @@ def anonymised_documents(
                 "documents_in": report["documents_in"],
                 "documents_out": report["documents_out"],
                 "documents_with_personal_data": report["documents_with_personal_data"],
+                # incremental runs: only new and changed documents are anonymised, the rest reused
+                "documents_anonymised": report["documents_anonymised"],
+                "documents_reused": report["documents_reused"],
+                "reprocessed_reason": report["reprocessed_reason"] or "",
+                "shards": report["shards"],
+                "executor": report["executor"],
                 "replacements": report["replacements"],
                 "replacements_by_entity": counts_table(report["replacements_by_entity"], "entity", "replacements"),
                 "kept_names": report["kept_names"],

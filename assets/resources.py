@@ -25,6 +25,7 @@ from catalog.sources import bundled_sources_dir
 from catalog.storage import DEFAULT_ROOT, Storage
 from quality.dedup_index import NearDuplicateIndex
 from quality.neardup import MinHashSettings
+from stages.executors import Executor, ProcessExecutor
 from stages.release import DEFAULT_ROWS_PER_PART
 
 
@@ -125,6 +126,21 @@ class AnonymisationResource(ConfigurableResource):
     key: str | None = Field(
         default=None, description="set from the environment only (EnvVar); unset: the local storage root's key file"
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="shards anonymised at a time in worker processes; 1: in the step's own process (no start-up)",
+    )
+
+    def executor(self) -> Executor | None:
+        """Return the executor of the anonymisation shards: ``None`` (in this process) for one worker.
+
+        Worker processes inherit this process's environment, where ``key`` comes from (an ``EnvVar``), or
+        find the root's key file: never the key on a command line. A worker with another key refuses to run.
+        """
+        if self.workers <= 1:
+            return None
+        return ProcessExecutor(workers=self.workers, retries=1)  # a lost worker is retried once
 
     def root_key(self, storage: Storage) -> RootKey:
         """Resolve the key for ``storage`` and check it against the root's record (recorded on first use).

@@ -83,6 +83,15 @@ def clean_excluded_path(source_id: str) -> str:
     return f"clean/{source_id}/excluded.parquet"
 
 
+def anonymise_shards_folder(source_id: str) -> str:
+    """Staging folder of the anonymisation stage's shards of a source (restricted: input shards are clean text).
+
+    Input shards hold documents not yet anonymised, so they stay in the clean zone; a run removes the
+    folder when it ends (and the next run removes what a crashed one left).
+    """
+    return f"clean/{source_id}/anonymise-shards"
+
+
 def clean_furniture_path(source_id: str) -> str:
     """Path of the furniture lines removed from a source, with their text, for review (restricted: may name people)."""
     return f"clean/{source_id}/furniture.parquet"
@@ -113,6 +122,15 @@ def anonymised_path(source_id: str) -> str:
 def anonymised_report_path(source_id: str) -> str:
     """Path of a source's anonymisation report (commit marker of the partition)."""
     return f"anonymised/{source_id}/anonymised.json"
+
+
+def anonymised_inputs_path(source_id: str) -> str:
+    """Path of the digests of what the anonymiser read per document (``doc_id``, ``input_digest``).
+
+    Written with the documents, before the report: the next run re-anonymises only documents whose digest
+    changed. Digests only, never text.
+    """
+    return f"anonymised/{source_id}/inputs.parquet"
 
 
 # -- validations: Great Expectations outcomes ------------------------------------------------------------------

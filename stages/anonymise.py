@@ -9,7 +9,16 @@ Zone layout for a source ``S``:
   (:mod:`anonymisation.document`); ``content_sha256`` recomputed, ``doc_id`` unchanged (the identity used by
   deduplication and releases), and ``annotations.anonymised`` filled: entity counts, kept names, the offsets
   of every replacement in the new title and text, and the parts pseudonymised per field (never the values);
+- ``anonymised/S/inputs.parquet``: per ``doc_id`` the digest of what the anonymiser read of the clean
+  document, and (in the file's footer) the key id, policy digest, anonymiser code and name model it was made
+  with; written after the documents;
 - ``anonymised/S/anonymised.json``: the stage report, written last (the partition's commit marker).
+
+Runs are incremental: a document whose input digest is unchanged, under the same key, policy, anonymiser code
+and name model, is reused from the previous snapshot; only new and changed documents are anonymised, in
+input shards of bounded size (``clean/S/anonymise-shards/``, restricted: they hold clean text) that run in
+this process or as shard workers (:mod:`stages.shard_worker`, kind ``anonymise``) through an executor
+(:mod:`stages.executors`). The zone holds what a run from scratch would write.
 
 Every clean document comes out again (anonymisation drops nothing), so the accounting identity of the
 clean stage carries over unchanged: ``documents_in == documents_out`` is part of the report.
@@ -23,28 +32,45 @@ recorded replacements (their replacements are tokens that match no recognizer), 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import time
+import uuid
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from anonymisation.entities import RESIDUAL_ENTITIES
-from catalog.documents import DOCUMENT_SCHEMA, code_version, content_sha256
+from catalog.documents import DOCUMENT_SCHEMA, RAW_ANNOTATION, code_version, content_sha256
 from catalog.failpoints import failpoint
-from catalog.parquet import BatchWriter, iter_batches
-from catalog.storage import Storage, StorageError
-from catalog.zones import anonymised_path, anonymised_report_path, clean_path
+from catalog.parquet import DEFAULT_BATCH_ROWS, BatchWriter, iter_batches
+from catalog.staging import temporary_directory
+from catalog.storage import Storage, StorageError, sql_quote
+from catalog.zones import (
+    anonymise_shards_folder,
+    anonymised_inputs_path,
+    anonymised_path,
+    anonymised_report_path,
+    clean_path,
+)
+from stages.executors import Executor, ShardFailure, ShardResult, ShardTask, raise_for_failures
 
 if TYPE_CHECKING:  # the engine imports Presidio, the clean stage polars: import them only to run
     from anonymisation.anonymiser import Anonymiser
     from anonymisation.document import AnonymisedDocument, DocumentAnonymiser
     from anonymisation.engine import Finding
+    from catalog.sources import AnonymisationPolicy
     from stages.clean import CleanReport
 
 STAGE = "anonymise"
@@ -77,8 +103,16 @@ class AnonymisationReport(TypedDict):
     key_id: str | None
     native_id_policy: str
     name_model: str
+    policy_digest: str | None
+    anonymiser_version: str
+    generation: str
     documents_in: int
     documents_out: int
+    documents_reused: int
+    documents_anonymised: int
+    reprocessed_reason: str | None
+    shards: int
+    executor: str
     documents_with_personal_data: int
     replacements: int
     replacements_by_entity: dict[str, int]
@@ -150,6 +184,345 @@ def anonymise_batch(
     return pa.RecordBatch.from_pylist(rows, schema=DOCUMENT_SCHEMA), totals, kept, touched, fields
 
 
+# -- incremental, sharded runs -------------------------------------------------------------------------------
+
+#: The columns the anonymiser rewrites (with ``annotations.raw``'s string fields and ``annotations.anonymised``);
+#: a reused document takes these from the previous snapshot and every other column from the clean zone.
+ANONYMISED_COLUMNS = ("native_id", "url", "title", "text", "content_sha256")
+
+#: Parquet footer key of the input digests file: what its snapshot was made with (ids and digests only).
+_INPUTS_METADATA_KEY = b"corpusfabriek.anonymised_inputs"
+#: The input digests file: one row per document of the snapshot.
+INPUTS_SCHEMA = pa.schema([pa.field("doc_id", pa.string(), nullable=False), pa.field("input_digest", pa.string())])
+
+#: The source files whose change re-anonymises every document (the anonymiser and the document schema).
+_ANONYMISER_SOURCES = ("anonymisation", "stages/anonymise.py", "catalog/documents.py")
+
+
+@dataclass(frozen=True)
+class ShardSize:
+    """Bounds of one shard of documents to anonymise (a single larger document gets a shard of its own)."""
+
+    documents: int = 50_000
+    bytes: int = 200_000_000
+
+    def __post_init__(self) -> None:
+        if self.documents < 1 or self.bytes < 1:
+            raise ValueError("a shard holds at least one document and one byte")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What, besides a document's own input, decides its anonymisation: a change re-anonymises every document."""
+
+    key_id: str | None
+    policy: str | None
+    anonymiser_version: str
+    name_model: str
+
+    def changes_since(self, previous: dict[str, Any]) -> list[str]:
+        """Name what differs from a previous snapshot's fingerprint (empty: its documents can be reused)."""
+        reasons = []
+        if self.key_id is None:
+            reasons.append("no key id given")
+        elif previous.get("key_id") != self.key_id:
+            reasons.append(f"key changed ({previous.get('key_id')} -> {self.key_id})")
+        if self.policy is None:
+            reasons.append("no anonymisation policy given")
+        elif previous.get("policy") != self.policy:
+            reasons.append("anonymisation policy changed")
+        if previous.get("anonymiser_version") != self.anonymiser_version:
+            reasons.append("anonymiser code changed")
+        if previous.get("name_model") != self.name_model:
+            reasons.append(f"name model changed ({previous.get('name_model')} -> {self.name_model})")
+        return reasons
+
+
+def policy_digest(policy: AnonymisationPolicy) -> str:
+    """Return a short digest of a source's anonymisation policy (names in it never leave as text)."""
+    text = json.dumps(policy.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@cache
+def anonymiser_version() -> str:
+    """Return a digest of the anonymiser's source files and data: a change re-anonymises every document.
+
+    Not the project's commit (``code_version``): an unrelated commit must not re-anonymise an archive.
+    """
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for rel in _ANONYMISER_SOURCES:
+        target = root / rel
+        for path in sorted(target.rglob("*")) if target.is_dir() else [target]:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".md":
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _input_digest_sql(alias: str) -> str:
+    """Return the SQL of a document's input digest: every clean field the anonymiser reads, unambiguously encoded."""
+    raw = f"{alias}.annotations.raw"
+    fields = ", ".join(
+        [f"'{name}': {alias}.{name}" for name in ("native_id", "title", "text", "url")]
+        + [f"'{name}': {raw}.\"{name}\"" for name in RAW_STRING_FIELDS]
+    )
+    return f"sha256(to_json({{{fields}}}))"
+
+
+def _reused_select() -> str:
+    """Return the SQL columns of a reused document: anonymised fields from ``p`` (previous), the rest from ``c``."""
+    raw = ", ".join(
+        f"'{name}': {'p' if name in RAW_STRING_FIELDS else 'c'}.annotations.raw.\"{name}\""
+        for name in RAW_ANNOTATION.names
+    )
+    annotations = (
+        f"{{'raw': CASE WHEN c.annotations.raw IS NULL THEN NULL ELSE {{{raw}}} END, "
+        "'clean': c.annotations.clean, 'anonymised': p.annotations.anonymised} AS annotations"
+    )
+    return ", ".join(
+        annotations if name == "annotations" else f'{"p" if name in ANONYMISED_COLUMNS else "c"}."{name}"'
+        for name in DOCUMENT_SCHEMA.names
+    )
+
+
+def _sql_path(storage: Storage, rel: str) -> str:
+    return sql_quote(storage.url(rel))
+
+
+def _previous_fingerprint(storage: Storage, source_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Return the previous snapshot's fingerprint, or why there is none that can be trusted."""
+    report_path, documents, inputs = (
+        anonymised_report_path(source_id),
+        anonymised_path(source_id),
+        anonymised_inputs_path(source_id),
+    )
+    if not storage.exists(report_path) or not storage.exists(documents):
+        return None, "no previous anonymised snapshot"
+    if not storage.exists(inputs):
+        return None, "the previous snapshot has no input digests"
+    with storage.open_input(inputs) as handle:
+        metadata = pq.ParquetFile(handle).schema_arrow.metadata or {}
+    previous = json.loads(metadata.get(_INPUTS_METADATA_KEY, b"{}"))
+    # the digests describe the documents file next to them only if the same run wrote both and committed
+    report = storage.read_json(report_path)
+    if previous.get("generation") != report.get("generation") or previous.get("documents_bytes") != storage.size(
+        documents
+    ):
+        return None, "the previous run did not complete"
+    return previous, None
+
+
+class _Counts:
+    """The report's per-document totals, summed over shards and reused documents."""
+
+    def __init__(self) -> None:
+        self.entities: Counter[str] = Counter()
+        self.fields: Counter[str] = Counter()
+        self.kept = 0
+        self.touched = 0
+
+    def add(self, counts: dict[str, Any]) -> None:
+        self.entities.update(counts["replacements_by_entity"])
+        self.fields.update(counts["fields_pseudonymised"])
+        self.kept += counts["kept_names"]
+        self.touched += counts["documents_with_personal_data"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "replacements_by_entity": dict(self.entities),
+            "fields_pseudonymised": dict(self.fields),
+            "kept_names": self.kept,
+            "documents_with_personal_data": self.touched,
+        }
+
+
+def _reused_counts(con: Any, previous_documents: str) -> dict[str, Any]:
+    """Sum the recorded counts of the reused documents (read from their annotations, out of core)."""
+    reused = (
+        f"SELECT annotations.anonymised AS a FROM read_parquet({previous_documents}) "
+        "WHERE doc_id IN (SELECT doc_id FROM reused)"
+    )
+    entities = con.execute(
+        f"SELECT k, sum(v)::BIGINT FROM (SELECT unnest(map_keys(a.entities)) AS k, "
+        f"unnest(map_values(a.entities)) AS v FROM ({reused})) GROUP BY k"
+    ).fetchall()
+    fields = con.execute(
+        f"SELECT k, count(*) FROM (SELECT unnest(map_keys(a.fields_pseudonymised)) AS k FROM ({reused})) GROUP BY k"
+    ).fetchall()
+    kept, touched = con.execute(
+        f"SELECT coalesce(sum(a.kept_names), 0)::BIGINT, count(*) FILTER (WHERE cardinality(a.entities) > 0) "
+        f"FROM ({reused})"
+    ).fetchall()[0]
+    return {
+        "replacements_by_entity": dict(entities),
+        "fields_pseudonymised": dict(fields),
+        "kept_names": kept,
+        "documents_with_personal_data": touched,
+    }
+
+
+def _write_shards(
+    storage: Storage, batches: Iterable[pa.RecordBatch], folder: str, size: ShardSize
+) -> list[tuple[str, int]]:
+    """Write the documents to anonymise as input shards under ``folder``; return ``(path, documents)`` per shard.
+
+    A shard closes when the next document would pass either bound (text and title bytes count). Each shard is
+    written locally and published whole, so a shard in storage is always complete.
+    """
+    shards: list[tuple[str, int]] = []
+    with temporary_directory("anonymise-shards-") as tmp:
+        writer: BatchWriter | None = None
+        local = target = ""
+        rows = used = 0
+
+        def finish() -> None:
+            nonlocal writer
+            if writer is not None:
+                writer.close()
+                storage.put_file(local, target)
+                os.remove(local)
+                shards.append((target, rows))
+                writer = None
+
+        for batch in batches:
+            sizes = pc.add(
+                pc.fill_null(pc.binary_length(batch.column("text")), 0),
+                pc.fill_null(pc.binary_length(batch.column("title")), 0),
+            ).to_pylist()
+            start = 0
+            for i, row_bytes in enumerate(sizes):
+                if writer is not None and (rows >= size.documents or used + row_bytes > size.bytes):
+                    writer.write_batch(batch.slice(start, i - start))
+                    start = i
+                    finish()
+                if writer is None:
+                    target = f"{folder}/in/{len(shards):05d}.parquet"
+                    local = os.path.join(tmp, f"{len(shards):05d}.parquet")
+                    writer = BatchWriter(local, DOCUMENT_SCHEMA)
+                    rows = used = 0
+                rows += 1
+                used += row_bytes
+            if writer is not None and start < len(sizes):
+                writer.write_batch(batch.slice(start))
+        finish()
+    return shards
+
+
+def _shard_counts_path(output: str) -> str:
+    return output.removesuffix(".parquet") + ".json"
+
+
+def anonymise_shard(
+    storage: Storage, input_path: str, output_path: str, documents: DocumentAnonymiser, operator: str
+) -> dict[str, Any]:
+    """Anonymise one input shard into ``output_path``, then write its counts next to it; return the counts.
+
+    The counts file (entity types and numbers only) is written last: a shard is done when it exists.
+    """
+    started = time.perf_counter()
+    version = code_version()
+    counts = _Counts()
+    chars = 0
+    with (
+        storage.open_input(input_path) as handle,
+        storage.staged_file(output_path) as local,
+        BatchWriter(local, DOCUMENT_SCHEMA) as writer,
+    ):
+        for batch in iter_batches(handle):
+            chars += sum(len(t) for t in batch.column("text").to_pylist())
+            out, entities, kept, touched, fields = anonymise_batch(batch, documents, operator, version)
+            writer.write_batch(out)
+            counts.add(
+                {
+                    "replacements_by_entity": entities,
+                    "fields_pseudonymised": fields,
+                    "kept_names": kept,
+                    "documents_with_personal_data": touched,
+                }
+            )
+    result = {
+        **counts.as_dict(),
+        "documents": writer.rows_written,
+        "chars": chars,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    storage.write_json(_shard_counts_path(output_path), result)
+    return result
+
+
+def run_anonymise_shard(
+    root: str,
+    source_id: str,
+    input_path: str,
+    output_path: str,
+    *,
+    policy_path: str,
+    key_id: str,
+    expected_anonymiser_version: str,
+    name_model_setting: str,
+    expected_name_model: str,
+) -> dict[str, Any]:
+    """Anonymise one shard in a worker process: rebuild the source's anonymiser as the stage did, then run it.
+
+    The secret key comes from the environment or the root's key file, never from the command line; the
+    worker refuses to run when its key, code or name model differ from the ones the stage planned with,
+    so a shard can never mix surrogates of two keys into one snapshot.
+    """
+    from anonymisation.anonymiser import Anonymiser
+    from anonymisation.config import configure, current
+    from anonymisation.document import DocumentAnonymiser
+    from anonymisation.operators import check_key
+    from catalog.keys import root_key
+    from catalog.sources import AnonymisationPolicy
+
+    storage = Storage.from_env(root)
+    configure(name_model=name_model_setting, cache_dir=current().cache_dir)
+    key = root_key(storage, check=check_key)
+    if key.key_id != key_id:
+        raise SystemExit(f"shard {input_path}: this worker's key is {key.key_id}, the stage planned with {key_id}")
+    if anonymiser_version() != expected_anonymiser_version:
+        raise SystemExit(f"shard {input_path}: this worker runs other anonymiser code than the stage")
+    if _name_model_id() != expected_name_model:
+        raise SystemExit(
+            f"shard {input_path}: this worker's name model is {_name_model_id()}, not {expected_name_model}"
+        )
+    policy = AnonymisationPolicy(**storage.read_json(policy_path))
+    documents = DocumentAnonymiser(Anonymiser.from_policy(policy, key.secret))
+    return anonymise_shard(storage, input_path, output_path, documents, policy.operator)
+
+
+def _shard_task(
+    storage: Storage, source_id: str, input_path: str, policy_path: str, fingerprint: Fingerprint
+) -> ShardTask:
+    from anonymisation.config import current
+
+    name = input_path.rsplit("/", 1)[-1].removesuffix(".parquet")
+    argv = (
+        "anonymise",
+        "--root",
+        storage.root,
+        "--source",
+        source_id,
+        "--input",
+        input_path,
+        "--output",
+        input_path.replace("/in/", "/out/"),
+        "--policy",
+        policy_path,
+        "--key-id",
+        fingerprint.key_id or "",
+        "--anonymiser-version",
+        fingerprint.anonymiser_version,
+        "--name-model",
+        current().name_model,
+        "--expected-name-model",
+        fingerprint.name_model,
+    )
+    return ShardTask(f"{source_id}/{name}", argv)
+
+
 def anonymise_source(
     storage: Storage,
     source_id: str,
@@ -158,42 +531,111 @@ def anonymise_source(
     operator: str,
     clean_report: CleanReport,
     key_id: str | None = None,
+    policy: AnonymisationPolicy | None = None,
+    executor: Executor | None = None,
+    shard_size: ShardSize | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> AnonymisationReport:
-    """Anonymise one source's clean documents into the anonymised zone; return the report.
+    """Anonymise one source's clean documents into the anonymised zone, reusing what is unchanged; return the report.
+
+    A document is reused from the previous snapshot when its anonymisation input (the clean fields the
+    anonymiser reads) has the digest recorded for it and the key, policy, anonymiser code and name model are
+    the ones the snapshot was made with; every other document is written to input shards of bounded size
+    and anonymised, in this process (``executor=None``) or by the shard workers an executor runs. The zone
+    then holds what a run from scratch would write (row order aside): reused documents take their anonymised
+    fields from the snapshot and every other column from the clean zone. Matching and assembly are joins
+    over Parquet files (DuckDB, spilling to disk), so memory does not grow with the source.
 
     :param anonymiser: the source's anonymiser; it must hold the secret key (ids, URLs and metadata are
         pseudonymised with it whatever the operator).
     :param operator: the policy's default operator name, recorded in annotations and the report.
     :param clean_report: the clean partition's report (its ingest id and licence are carried forward).
     :param key_id: the short salted fingerprint of the anonymiser's key (``catalog.keys``); recorded so that a
-        release never mixes sources anonymised with other keys.
+        release never mixes sources anonymised with other keys. Without it nothing is reused.
+    :param policy: the source's anonymisation policy (what ``anonymiser`` was built from); without it nothing
+        is reused. Shard workers rebuild the anonymiser from it and the root's key.
+    :param executor: runs the shards as worker processes or cluster jobs; ``None``: in this process, one
+        after the other, with ``anonymiser`` (no process start-up, no model loading per shard).
+    :param shard_size: bounds of one shard (default :class:`ShardSize`).
+    :param progress: called with one line (counts and times only) per finished shard.
     :raises AnonymisationKeyError: the anonymiser has no key.
+    :raises ShardFailure: a shard failed (after the executor's retries); the zone is left as it was.
     """
     from anonymisation.document import DocumentAnonymiser
 
     documents = DocumentAnonymiser(anonymiser)  # fails before anything is read when the key is missing
     if not storage.exists(clean_path(source_id)):
         raise StorageError(f"source {source_id} has no clean documents: materialise clean_documents first")
+    if executor is not None and (policy is None or key_id is None):
+        raise ValueError("shard workers rebuild the anonymiser from the policy and the root's key: pass both")
     started = time.perf_counter()
     version = code_version()
-    totals: Counter[str] = Counter()
-    fields: Counter[str] = Counter()
-    kept = touched = documents_in = chars = 0
-    with (
-        storage.open_input(clean_path(source_id)) as clean,
-        storage.staged_file(anonymised_path(source_id)) as local,
-        BatchWriter(local, DOCUMENT_SCHEMA) as writer,
-    ):
-        for batch in iter_batches(clean):
-            documents_in += batch.num_rows
-            chars += sum(len(t) for t in batch.column("text").to_pylist())
-            out, counts, kept_here, touched_here, fields_here = anonymise_batch(batch, documents, operator, version)
-            writer.write_batch(out)
-            totals.update(counts)
-            fields.update(fields_here)
-            kept += kept_here
-            touched += touched_here
+    size = shard_size or ShardSize()
+    fingerprint = Fingerprint(
+        key_id, policy_digest(policy) if policy is not None else None, anonymiser_version(), _name_model_id()
+    )
+    generation = uuid.uuid4().hex[:16]
+    staging = anonymise_shards_folder(source_id)
+    storage.delete(staging, recursive=True)  # what a crashed run left (the caller holds the root's lease)
+    folder = f"{staging}/{generation}"
+    previous, reason = _previous_fingerprint(storage, source_id)
+    if previous is not None:
+        reason = "; ".join(fingerprint.changes_since(previous)) or None
+    clean = _sql_path(storage, clean_path(source_id))
+    before = _sql_path(storage, anonymised_path(source_id))
+    con = storage.duckdb()
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE digests AS SELECT doc_id, {_input_digest_sql('c')} AS input_digest, "
+            f"length(c.text) AS chars FROM read_parquet({clean}) c"
+        )
+        documents_in, chars = con.execute("SELECT count(*), coalesce(sum(chars), 0)::BIGINT FROM digests").fetchall()[0]
+        if reason is None:
+            inputs = _sql_path(storage, anonymised_inputs_path(source_id))
+            # reused: same input as recorded, and really in the previous documents file
+            con.execute(
+                f"CREATE TEMP TABLE reused AS SELECT d.doc_id FROM digests d "
+                f"JOIN read_parquet({inputs}) i ON i.doc_id = d.doc_id AND i.input_digest = d.input_digest "
+                f"WHERE d.doc_id IN (SELECT doc_id FROM read_parquet({before}))"
+            )
+        else:
+            con.execute("CREATE TEMP TABLE reused (doc_id VARCHAR)")
+        (reused,) = con.execute("SELECT count(*) FROM reused").fetchall()[0]
+        if reused == 0:
+            # nothing to join: stream the clean file as it is (its order, no type round trip)
+            with storage.open_input(clean_path(source_id)) as handle:
+                shards = _write_shards(storage, iter_batches(handle), f"{folder}", size)
+        else:
+            todo = con.sql(
+                f"SELECT * FROM read_parquet({clean}) WHERE doc_id NOT IN (SELECT doc_id FROM reused)"
+            ).to_arrow_reader(DEFAULT_BATCH_ROWS)
+            shards = _write_shards(storage, (_as_documents(b) for b in todo), folder, size)
+        counts = _Counts()
+        if reused:
+            counts.add(_reused_counts(con, before))
+        outputs = _run_shards(
+            storage, source_id, shards, documents, operator, executor, folder, policy, fingerprint, progress
+        )
+        with storage.staged_file(anonymised_path(source_id)) as local, BatchWriter(local, DOCUMENT_SCHEMA) as writer:
+            if reused:
+                stream = con.sql(
+                    f"SELECT {_reused_select()} FROM read_parquet({clean}) c "
+                    f"JOIN read_parquet({before}) p ON p.doc_id = c.doc_id "
+                    "WHERE c.doc_id IN (SELECT doc_id FROM reused)"
+                ).to_arrow_reader(DEFAULT_BATCH_ROWS)
+                for batch in stream:
+                    writer.write_batch(_as_documents(batch))
+            for output in outputs:
+                counts.add(storage.read_json(_shard_counts_path(output)))
+                with storage.open_input(output) as handle:
+                    for batch in iter_batches(handle):
+                        writer.write_batch(batch)
+        _write_inputs(storage, source_id, con, fingerprint, generation)
+    finally:
+        con.close()
+        storage.delete(staging, recursive=True)
     duration = time.perf_counter() - started
+    totals = counts.as_dict()
     report: AnonymisationReport = {
         "source_id": source_id,
         "ingest_id": clean_report["ingest_id"],
@@ -205,15 +647,24 @@ def anonymise_source(
         "key_id": key_id,
         "native_id_policy": anonymiser.native_id,
         # which person-name model found the names (the rules alone: "none"); its card is in the package
-        "name_model": _name_model_id(),
+        "name_model": fingerprint.name_model,
+        "policy_digest": fingerprint.policy,
+        "anonymiser_version": fingerprint.anonymiser_version,
+        "generation": generation,
         "documents_in": documents_in,
         "documents_out": writer.rows_written,
-        "documents_with_personal_data": touched,
-        "replacements": sum(totals.values()),
-        "replacements_by_entity": dict(sorted(totals.items())),
-        "kept_names": kept,
+        "documents_reused": reused,
+        "documents_anonymised": writer.rows_written - reused,
+        # why nothing of the previous snapshot was reused (None: only new and changed documents were anonymised)
+        "reprocessed_reason": reason,
+        "shards": len(shards),
+        "executor": _executor_name(executor),
+        "documents_with_personal_data": totals["documents_with_personal_data"],
+        "replacements": sum(totals["replacements_by_entity"].values()),
+        "replacements_by_entity": dict(sorted(totals["replacements_by_entity"].items())),
+        "kept_names": totals["kept_names"],
         # documents with parts of a short field replaced by keyed pseudonyms, per field
-        "fields_pseudonymised": {name: fields.get(name, 0) for name in SHORT_FIELDS},
+        "fields_pseudonymised": {name: totals["fields_pseudonymised"].get(name, 0) for name in SHORT_FIELDS},
         "chars": chars,
         "duration_s": round(duration, 3),
         "mb_per_s": round(chars / 1e6 / duration, 3) if duration > 0 else None,
@@ -221,6 +672,85 @@ def anonymise_source(
     failpoint("anonymise:documents-written")
     storage.write_json(anonymised_report_path(source_id), report)
     return report
+
+
+def _executor_name(executor: Executor | None) -> str:
+    if executor is None:
+        return "in-process"
+    workers = getattr(executor, "workers", None)
+    name = type(executor).__name__.removesuffix("Executor").lower() or "executor"
+    return f"{name} ({workers} workers)" if workers else name
+
+
+def _as_documents(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Cast a batch DuckDB returned back to the document schema exactly (time zone, struct and map types)."""
+    table = pa.Table.from_batches([batch]).select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
+    return table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], DOCUMENT_SCHEMA)
+
+
+def _run_shards(
+    storage: Storage,
+    source_id: str,
+    shards: list[tuple[str, int]],
+    documents: DocumentAnonymiser,
+    operator: str,
+    executor: Executor | None,
+    folder: str,
+    policy: AnonymisationPolicy | None,
+    fingerprint: Fingerprint,
+    progress: Callable[[str], None] | None,
+) -> list[str]:
+    """Anonymise every input shard; return the output paths in shard order.
+
+    :raises ShardFailure: naming the failed shards with the end of their logs.
+    """
+    outputs = [path.replace("/in/", "/out/") for path, _ in shards]
+    total = len(shards)
+    if executor is None:
+        for n, ((path, rows), output) in enumerate(zip(shards, outputs, strict=True), start=1):
+            counts = anonymise_shard(storage, path, output, documents, operator)
+            if progress:
+                progress(f"{source_id}: shard {n}/{total} anonymised ({rows} documents, {counts['seconds']:.1f} s)")
+        return outputs
+    assert policy is not None  # checked by the caller: workers rebuild the anonymiser from it
+    policy_path = f"{folder}/policy.json"
+    storage.write_json(policy_path, policy.model_dump(mode="json"))
+    tasks = [_shard_task(storage, source_id, path, policy_path, fingerprint) for path, _ in shards]
+    done = 0
+
+    def report(result: ShardResult) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            state = "anonymised" if result.ok else f"FAILED (exit code {result.returncode})"
+            progress(f"{source_id}: shard {done}/{total} {state} [{result.name}, {result.seconds:.1f} s]")
+
+    results = executor.run(tasks, progress=report)
+    raise_for_failures(results)
+    missing = [
+        task.name for task, output in zip(tasks, outputs, strict=True) if not storage.exists(_shard_counts_path(output))
+    ]
+    if missing:
+        raise ShardFailure(f"shard(s) {', '.join(missing)} exited 0 but wrote no output")
+    return outputs
+
+
+def _write_inputs(storage: Storage, source_id: str, con: Any, fingerprint: Fingerprint, generation: str) -> None:
+    """Write the input digests of the new snapshot, with what it was made with, after its documents file."""
+    metadata = {
+        "generation": generation,
+        "key_id": fingerprint.key_id,
+        "policy": fingerprint.policy,
+        "anonymiser_version": fingerprint.anonymiser_version,
+        "name_model": fingerprint.name_model,
+        # ties the digests to this documents file: a run that died between the two is not trusted
+        "documents_bytes": storage.size(anonymised_path(source_id)),
+    }
+    schema = INPUTS_SCHEMA.with_metadata({_INPUTS_METADATA_KEY: json.dumps(metadata, sort_keys=True).encode()})
+    stream = con.sql("SELECT doc_id, input_digest FROM digests").to_arrow_reader(DEFAULT_BATCH_ROWS)
+    with storage.staged_file(anonymised_inputs_path(source_id)) as local, BatchWriter(local, schema) as writer:
+        for batch in stream:
+            writer.write_batch(batch)
 
 
 def residual_analyzer() -> Any:

@@ -8,7 +8,9 @@ moved into place last), and the executor may retry it. Kinds register in :data:`
 Kinds:
 
 - ``echo``: copy an input object to an output object (a test of the executors and the cluster set-up);
-- ``sleep``: wait a number of seconds (a shard that is still running when a test cancels it).
+- ``sleep``: wait a number of seconds (a shard that is still running when a test cancels it);
+- ``anonymise``: anonymise one input shard of a source's clean documents (:mod:`stages.anonymise`); the
+  secret key comes from the environment or the root's key file, never from the command line.
 """
 
 from __future__ import annotations
@@ -47,10 +49,41 @@ def _sleep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, required=True)
 
 
+def _anonymise(args: argparse.Namespace) -> None:
+    from stages.anonymise import run_anonymise_shard  # the anonymiser's imports only when this kind runs
+
+    counts = run_anonymise_shard(
+        args.root,
+        args.source,
+        args.input,
+        args.output,
+        policy_path=args.policy,
+        key_id=args.key_id,
+        expected_anonymiser_version=args.anonymiser_version,
+        name_model_setting=args.name_model,
+        expected_name_model=args.expected_name_model,
+    )
+    # counts and times only: what a shard's log may show
+    print(f"anonymised {args.input}: {counts['documents']} documents in {counts['seconds']} s")
+
+
+def _anonymise_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", required=True, help="storage root (local folder or s3://bucket/prefix)")
+    parser.add_argument("--source", required=True, help="the source id")
+    parser.add_argument("--input", required=True, help="input shard (clean documents) in storage")
+    parser.add_argument("--output", required=True, help="output shard in storage; its counts go next to it")
+    parser.add_argument("--policy", required=True, help="the source's anonymisation policy (JSON) in storage")
+    parser.add_argument("--key-id", required=True, help="fingerprint of the key the stage planned with")
+    parser.add_argument("--anonymiser-version", required=True, help="anonymiser code the stage planned with")
+    parser.add_argument("--name-model", default="", help="name model setting (empty: the shipped model)")
+    parser.add_argument("--expected-name-model", required=True, help="the name model id the stage planned with")
+
+
 #: Every shard kind: (how to add its arguments, what it runs).
 KINDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]] = {
     "echo": (_echo_arguments, _echo),
     "sleep": (_sleep_arguments, _sleep),
+    "anonymise": (_anonymise_arguments, _anonymise),
 }
 
 

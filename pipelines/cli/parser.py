@@ -24,6 +24,17 @@ from pipelines.cli.sources import (
 )
 
 
+def _workers(value: str) -> int:
+    """Parse ``--workers``: a whole number of at least 1."""
+    try:
+        workers = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if workers < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return workers
+
+
 def _jsonl_io_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the --input and --output options that every JSONL-in, JSONL-out command shares."""
     parser.add_argument("--input", metavar="F", help="JSONL file (default: stdin)")
@@ -61,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="if another run holds the storage root, wait up to this long for it (default 0: exit 1 at once)",
+    )
+    run.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="anonymise a source's shards in N worker processes at a time (default 1: in the run's own process)",
     )
     run.set_defaults(func=cmd_run_exclusive)
 

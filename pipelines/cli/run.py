@@ -151,6 +151,28 @@ def _check_anonymisation_key(storage: Storage) -> None:
         print(f"note: {key.notice}", file=sys.stderr, flush=True)
 
 
+def _with_workers(defs: Definitions, workers: int) -> Definitions:
+    """Return ``defs`` with the anonymisation shards run by ``workers`` processes (the key setting kept as it is)."""
+    from dagster import Definitions
+
+    from assets.resources import AnonymisationResource
+
+    resources = dict(defs.resources or {})
+    current = resources["anonymisation"]
+    resources["anonymisation"] = AnonymisationResource(key=current.key, workers=workers)
+    return Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=defs.jobs,
+        sensors=defs.sensors,
+        schedules=defs.schedules,
+        resources=resources,
+        executor=defs.executor,
+        loggers=defs.loggers,
+        metadata=defs.metadata,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Materialise every source partition, then a release, printing progress."""
     from assets.assets import status_tags
@@ -162,6 +184,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     storage = _storage(args)
     defs = build_definitions(root=args.root, run_tags=getattr(args, "run_tags", None))
+    workers = getattr(args, "workers", 1)
+    if workers > 1:
+        defs = _with_workers(defs, workers)
     registry = SourceRegistry.from_env(storage=storage)
     specs = registry.specs(strict=False)
     for problem in registry.problems:
@@ -179,7 +204,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     fetch = [source_id for source_id in selected if specs[source_id].fetchable]
     _check_anonymisation_key(storage)
     steps = len(fetch) + (0 if args.no_release else 1)
-    print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest", flush=True)
+    workers_note = f", {workers} anonymisation workers" if workers > 1 else ""
+    print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest{workers_note}", flush=True)
     for skipped in sorted(set(selected) - set(fetch)):
         print(f"  skipped {skipped}: status suspended", flush=True)
     failures = FailureLog(os.environ["DAGSTER_HOME"])
@@ -202,8 +228,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{ingest['records_read']} new records -> {ingest['documents']} documents, {ingest['quarantined']} "
             f"quarantined{_reasons(ingest['quarantined_by_reason'])}; source total {clean['kept']} kept, "
             f"{clean['dropped']} dropped{_reasons(clean['dropped_by_reason'])}; {anonymised['replacements']} "
-            f"replacements in {anonymised['documents_with_personal_data']} documents "
-            f"[{time.perf_counter() - started:.1f} s]",
+            f"replacements in {anonymised['documents_with_personal_data']} documents"
+            f"{_anonymised_note(anonymised)} [{time.perf_counter() - started:.1f} s]",
             flush=True,
         )
     if args.no_release:
@@ -243,6 +269,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"release {corpus}/{version}: {storage.url(release_dir(corpus, version))}")
     # The release went out without the failing sources: the command still fails, naming them (one line each above).
     return 1 if failed else 0
+
+
+def _anonymised_note(report: dict[str, Any]) -> str:
+    """Say how much of a source was anonymised in this run and how much reused (reports of older runs: nothing)."""
+    if "documents_reused" not in report:
+        return ""
+    shards = f" in {report['shards']} shard(s)" if report["shards"] > 1 else ""
+    return f" ({report['documents_anonymised']} anonymised{shards}, {report['documents_reused']} reused)"
 
 
 @contextlib.contextmanager
