@@ -259,6 +259,7 @@ def anonymised_documents(
                 key_id=key.key_id,
                 policy=spec.anonymisation,
                 executor=anonymisation.executor(),
+                shard_size=anonymisation.shard_size(),
                 progress=context.log.info,
             )
         if report["reprocessed_reason"]:

@@ -20,12 +20,13 @@ from catalog.keys import RootKey, root_key
 from catalog.lease import RootLease, tidy_root
 from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS
-from catalog.settings import KEY_ENV
+from catalog.settings import KEY_ENV, ShardSettings
 from catalog.sources import bundled_sources_dir
 from catalog.storage import DEFAULT_ROOT, Storage
 from quality.dedup_index import NearDuplicateIndex
 from quality.neardup import MinHashSettings
-from stages.executors import Executor, ProcessExecutor
+from stages.anonymise import ShardSize
+from stages.executors import Executor, executor_for
 from stages.release import DEFAULT_ROWS_PER_PART
 
 
@@ -131,16 +132,60 @@ class AnonymisationResource(ConfigurableResource):
         ge=1,
         description="shards anonymised at a time in worker processes; 1: in the step's own process (no start-up)",
     )
+    shard_executor: str = Field(default="local", description="where shards run: local processes or slurm jobs")
+    retries: int = Field(default=1, ge=0, description="attempts after a shard's first failure")
+    shard_documents: int = Field(default=50_000, ge=1, description="most documents in one shard")
+    shard_mb: int = Field(default=200, ge=1, description="most megabytes of text in one shard")
+    slurm_work_dir: str | None = Field(default=None, description="a folder every Slurm node sees (slurm only)")
+    slurm_partition: str | None = None
+    slurm_time: str | None = None
+    slurm_memory: str | None = None
+    slurm_args: list[str] = Field(default_factory=list, description="more sbatch options")
+    shard_problem: str | None = Field(default=None, description="a malformed shard setting: fails the step")
+
+    @classmethod
+    def from_settings(cls, shards: ShardSettings, key: Any = None) -> "AnonymisationResource":
+        """Return the resource for the operator's shard settings (``key``: an ``EnvVar`` or ``None``)."""
+        return cls(
+            key=key,
+            workers=shards.workers,
+            shard_executor=shards.executor,
+            retries=shards.retries,
+            shard_documents=shards.shard_documents,
+            shard_mb=shards.shard_mb,
+            slurm_work_dir=shards.slurm_work_dir,
+            slurm_partition=shards.slurm_partition,
+            slurm_time=shards.slurm_time,
+            slurm_memory=shards.slurm_memory,
+            slurm_args=list(shards.slurm_args),
+            shard_problem=shards.problem,
+        )
+
+    def shard_size(self) -> ShardSize:
+        """Return the bounds of one anonymisation shard."""
+        return ShardSize(documents=self.shard_documents, bytes=self.shard_mb * 1_000_000)
 
     def executor(self) -> Executor | None:
-        """Return the executor of the anonymisation shards: ``None`` (in this process) for one worker.
+        """Return the executor of the anonymisation shards: ``None`` (in this process) for one local worker.
 
-        Worker processes inherit this process's environment, where ``key`` comes from (an ``EnvVar``), or
-        find the root's key file: never the key on a command line. A worker with another key refuses to run.
+        Worker processes and Slurm jobs inherit this process's environment, where ``key`` comes from (an
+        ``EnvVar``), or find the root's key file: never the key on a command line. A worker with another key
+        refuses to run.
         """
-        if self.workers <= 1:
+        shards = ShardSettings(
+            executor=self.shard_executor,
+            workers=self.workers,
+            retries=self.retries,
+            slurm_work_dir=self.slurm_work_dir,
+            slurm_partition=self.slurm_partition,
+            slurm_time=self.slurm_time,
+            slurm_memory=self.slurm_memory,
+            slurm_args=tuple(self.slurm_args),
+            problem=self.shard_problem,
+        ).check()
+        if shards.executor == "local" and shards.workers <= 1:
             return None
-        return ProcessExecutor(workers=self.workers, retries=1)  # a lost worker is retried once
+        return executor_for(shards)
 
     def root_key(self, storage: Storage) -> RootKey:
         """Resolve the key for ``storage`` and check it against the root's record (recorded on first use).

@@ -30,6 +30,8 @@ ENV_DATA_DOCS_URL = "CORPUSFABRIEK_DATA_DOCS_URL"
 ENV_EXECUTOR = "CORPUSFABRIEK_EXECUTOR"
 ENV_WORKERS = "CORPUSFABRIEK_WORKERS"
 ENV_SHARD_RETRIES = "CORPUSFABRIEK_SHARD_RETRIES"
+ENV_SHARD_DOCUMENTS = "CORPUSFABRIEK_SHARD_DOCUMENTS"
+ENV_SHARD_MB = "CORPUSFABRIEK_SHARD_MB"
 ENV_SLURM_WORK_DIR = "CORPUSFABRIEK_SLURM_WORK_DIR"
 ENV_SLURM_PARTITION = "CORPUSFABRIEK_SLURM_PARTITION"
 ENV_SLURM_TIME = "CORPUSFABRIEK_SLURM_TIME"
@@ -114,6 +116,8 @@ class ShardSettings:
     :ivar executor: ``local`` (processes of this machine) or ``slurm`` (``CORPUSFABRIEK_EXECUTOR``).
     :ivar workers: shards at a time on this machine (``CORPUSFABRIEK_WORKERS``, default 1).
     :ivar retries: attempts after a shard's first failure (``CORPUSFABRIEK_SHARD_RETRIES``, default 1).
+    :ivar shard_documents: most documents in one shard (``CORPUSFABRIEK_SHARD_DOCUMENTS``, default 50,000);
+        ``shard_mb``: most megabytes of text in one shard (``CORPUSFABRIEK_SHARD_MB``, default 200).
     :ivar slurm_work_dir: a folder every node sees, for the batch scripts and logs
         (``CORPUSFABRIEK_SLURM_WORK_DIR``; required for ``slurm``).
     :ivar slurm_partition: ``CORPUSFABRIEK_SLURM_PARTITION``; ``slurm_time``: ``CORPUSFABRIEK_SLURM_TIME``
@@ -124,6 +128,8 @@ class ShardSettings:
     executor: str = "local"
     workers: int = 1
     retries: int = 1
+    shard_documents: int = 50_000
+    shard_mb: int = 200
     slurm_work_dir: str | None = None
     slurm_partition: str | None = None
     slurm_time: str | None = None
@@ -150,8 +156,10 @@ class ShardSettings:
         try:
             workers = _at_least_one(ENV_WORKERS, env.get(ENV_WORKERS, ""), 1)
             retries = _at_least(ENV_SHARD_RETRIES, env.get(ENV_SHARD_RETRIES, ""), 1, 0)
+            documents = _at_least_one(ENV_SHARD_DOCUMENTS, env.get(ENV_SHARD_DOCUMENTS, ""), cls.shard_documents)
+            megabytes = _at_least_one(ENV_SHARD_MB, env.get(ENV_SHARD_MB, ""), cls.shard_mb)
         except ValueError as exc:
-            workers, retries, problem = 1, 1, str(exc)
+            workers, retries, documents, megabytes, problem = 1, 1, cls.shard_documents, cls.shard_mb, str(exc)
         if executor not in EXECUTORS:
             problem = f"{ENV_EXECUTOR} must be one of {', '.join(EXECUTORS)}, not {executor!r}"
         elif executor == "slurm" and not work_dir:
@@ -160,6 +168,8 @@ class ShardSettings:
             executor=executor,
             workers=workers,
             retries=retries,
+            shard_documents=documents,
+            shard_mb=megabytes,
             slurm_work_dir=work_dir,
             slurm_partition=env.get(ENV_SLURM_PARTITION) or None,
             slurm_time=env.get(ENV_SLURM_TIME) or None,

@@ -41,7 +41,7 @@ from assets.resources import AnonymisationResource, ReleaseResource, SourcesReso
 from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS
 from catalog.schedules import FreshnessWindow, ingest_freshness, release_freshness
-from catalog.settings import KEY_ENV, Settings
+from catalog.settings import KEY_ENV, Settings, ShardSettings
 from catalog.sources import SourceSpec
 from catalog.storage import DEFAULT_ROOT, Storage
 from pipelines.configuration import apply_settings
@@ -116,7 +116,11 @@ def refine_assets(specs: dict[str, SourceSpec] | None) -> list[AssetsDefinition]
 
 
 def build_definitions(
-    env: Mapping[str, str] | None = None, *, root: str | None = None, run_tags: Mapping[str, str] | None = None
+    env: Mapping[str, str] | None = None,
+    *,
+    root: str | None = None,
+    run_tags: Mapping[str, str] | None = None,
+    shards: ShardSettings | None = None,
 ) -> Definitions:
     """Assemble the code location from an environment (``os.environ`` by default).
 
@@ -140,7 +144,9 @@ def build_definitions(
             "storage": storage_resource(env, root),
             "sources": SourcesResource(folders=list(settings.sources)),
             "release": ReleaseResource(corpus=settings.corpus or DEFAULT_CORPUS),
-            "anonymisation": AnonymisationResource(key=EnvVar(KEY_ENV) if settings.anonymisation_key else None),
+            "anonymisation": AnonymisationResource.from_settings(
+                shards or settings.shards, key=EnvVar(KEY_ENV) if settings.anonymisation_key else None
+            ),
         },
     )
 

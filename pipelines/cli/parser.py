@@ -76,9 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=_workers,
-        default=1,
+        default=None,
         metavar="N",
-        help="anonymise a source's shards in N worker processes at a time (default 1: in the run's own process)",
+        help="anonymise a source's shards in N worker processes at a time (default: CORPUSFABRIEK_WORKERS, else 1: "
+        "in the run's own process)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=("local", "slurm"),
+        default=None,
+        help="where the shards run: local processes or Slurm jobs (default: CORPUSFABRIEK_EXECUTOR, else local; "
+        "slurm needs CORPUSFABRIEK_SLURM_WORK_DIR, a folder every node sees)",
     )
     run.set_defaults(func=cmd_run_exclusive)
 

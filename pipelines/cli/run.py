@@ -12,12 +12,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from catalog.lease import LeaseBusyError, RootLease, tidy_root
 from catalog.registry import SourceRegistry
 from catalog.releases import read_manifest, release_dir
+from catalog.settings import Settings, ShardSettings
 from catalog.storage import Storage
 from pipelines.cli.common import CommandError, _dagster_instance, _reasons, _storage
 
@@ -151,26 +153,20 @@ def _check_anonymisation_key(storage: Storage) -> None:
         print(f"note: {key.notice}", file=sys.stderr, flush=True)
 
 
-def _with_workers(defs: Definitions, workers: int) -> Definitions:
-    """Return ``defs`` with the anonymisation shards run by ``workers`` processes (the key setting kept as it is)."""
-    from dagster import Definitions
-
-    from assets.resources import AnonymisationResource
-
-    resources = dict(defs.resources or {})
-    current = resources["anonymisation"]
-    resources["anonymisation"] = AnonymisationResource(key=current.key, workers=workers)
-    return Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        jobs=defs.jobs,
-        sensors=defs.sensors,
-        schedules=defs.schedules,
-        resources=resources,
-        executor=defs.executor,
-        loggers=defs.loggers,
-        metadata=defs.metadata,
-    )
+def _shard_settings(args: argparse.Namespace) -> ShardSettings:
+    """Return the operator's shard settings with the command line's ``--workers`` and ``--executor`` on top."""
+    shards = Settings.read().shards
+    if getattr(args, "workers", None):
+        shards = replace(shards, workers=args.workers)
+    if getattr(args, "executor", None):
+        shards = replace(shards, executor=args.executor)
+        if args.executor == "slurm" and not shards.slurm_work_dir:
+            why = "--executor slurm needs CORPUSFABRIEK_SLURM_WORK_DIR: a folder every node sees"
+            shards = replace(shards, problem=why)
+    try:
+        return shards.check()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -183,10 +179,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.sensors import INGEST_JOB
 
     storage = _storage(args)
-    defs = build_definitions(root=args.root, run_tags=getattr(args, "run_tags", None))
-    workers = getattr(args, "workers", 1)
-    if workers > 1:
-        defs = _with_workers(defs, workers)
+    shards = _shard_settings(args)
+    defs = build_definitions(root=args.root, run_tags=getattr(args, "run_tags", None), shards=shards)
     registry = SourceRegistry.from_env(storage=storage)
     specs = registry.specs(strict=False)
     for problem in registry.problems:
@@ -204,7 +198,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     fetch = [source_id for source_id in selected if specs[source_id].fetchable]
     _check_anonymisation_key(storage)
     steps = len(fetch) + (0 if args.no_release else 1)
-    workers_note = f", {workers} anonymisation workers" if workers > 1 else ""
+    workers_note = f", {shards.workers} anonymisation workers" if shards.workers > 1 else ""
+    if shards.executor == "slurm":
+        workers_note = ", anonymisation shards as Slurm jobs"
     print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest{workers_note}", flush=True)
     for skipped in sorted(set(selected) - set(fetch)):
         print(f"  skipped {skipped}: status suspended", flush=True)

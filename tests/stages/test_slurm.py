@@ -140,3 +140,57 @@ def test_no_environment_value_reaches_the_work_folder(slurm, tmp_path, monkeypat
     assert {p.suffix for p in files} == {".sh", ".tasks", ".out"}
     assert all(secret not in p.read_text() for p in files)
     assert "--export=ALL" in next(p for p in files if p.suffix == ".sh").read_text()
+
+
+def _run_samples(folder: Path, extra_env: dict[str, str], *args: str) -> tuple[Storage, dict]:
+    """`corpusfabriek run` on the bundled samples in ``folder``, anonymisation shards of at most 8 documents."""
+    import subprocess
+
+    from catalog.releases import list_versions
+    from tests.conftest import BIN, REPO, TEST_ANONYMISATION_KEY
+
+    (folder / "dagster_home").mkdir(parents=True)
+    env = {
+        **extra_env,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(folder),
+        "DAGSTER_HOME": str(folder / "dagster_home"),
+        "CORPUSFABRIEK_ROOT": str(folder / "root"),
+        "CORPUSFABRIEK_ANONYMISATION_KEY": TEST_ANONYMISATION_KEY,
+        "CORPUSFABRIEK_SHARD_DOCUMENTS": "8",
+        "PYTHONPATH": str(REPO),  # the shard jobs run this checkout's code
+    }
+    result = subprocess.run(
+        [str(BIN / "corpusfabriek"), "run", *args], cwd=folder, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    storage = Storage(str(folder / "root"))
+    (entry,) = list_versions(storage)
+    return storage, entry["manifest"]
+
+
+def test_the_samples_sharded_through_slurm_give_the_release_of_a_local_run(slurm, tmp_path):
+    import polars as pl
+
+    from catalog.zones import anonymised_report_path
+
+    local, local_manifest = _run_samples(tmp_path / "local", {})
+    work = tmp_path / "slurm-work"
+    on_slurm, slurm_manifest = _run_samples(
+        tmp_path / "slurm",
+        slurm.env({"CORPUSFABRIEK_SLURM_WORK_DIR": str(work), "CORPUSFABRIEK_SLURM_PARTITION": PARTITION}),
+        "--executor",
+        "slurm",
+    )
+    report = on_slurm.read_json(anonymised_report_path("sector-meldingen"))
+    assert report["shards"] == 2 and "slurm" in report["executor"].lower()  # 15 documents, 8 per shard
+    assert slurm.jobs() == []  # every job finished
+
+    def documents(storage: Storage, manifest: dict) -> pl.DataFrame:
+        folder = storage.url("releases", manifest["corpus"], manifest["version"])
+        frame = pl.read_parquet(f"{folder}/part-*.parquet", columns=["doc_id", "content_sha256", "text", "title"])
+        return frame.sort("doc_id")
+
+    assert slurm_manifest["total_documents"] == local_manifest["total_documents"] == 34
+    # the same documents, the same surrogates: anonymisation is deterministic per key, wherever it runs
+    assert documents(on_slurm, slurm_manifest).equals(documents(local, local_manifest))
