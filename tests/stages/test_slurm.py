@@ -101,9 +101,9 @@ def test_a_failing_shard_is_resubmitted_then_reported_with_its_log(slurm, tmp_pa
     )
     assert flaky.ok and flaky.attempts == 2 and store.read_bytes("out/flaky") == b"x"
     assert not missing.ok and missing.attempts == 2 and missing.details["state"] == "FAILED"
-    # both retries ran together as a second array
-    assert flaky.where.split("_")[0] == missing.where.split("_")[0]
-    assert len(list((tmp_path / "work").rglob("*.sh"))) == 2
+    # each retry is a resubmission: a batch script of its own beside the first array's (one or two more,
+    # as the two failures may land in one poll round or in two)
+    assert len(list((tmp_path / "work").rglob("*.sh"))) in (2, 3)
     with pytest.raises(ShardFailure, match=r"1 of 2 shard\(s\) failed\nshard missing failed with exit code 1") as error:
         raise_for_failures([flaky, missing])
     assert f"({missing.where})" in str(error.value) and "in/missing" in str(error.value)  # the log's end
