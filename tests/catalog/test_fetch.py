@@ -262,9 +262,9 @@ def test_http_errors_after_retries(http_server):
 
 def test_read_timeout(http_server):
     http_server.routes["/robots.txt"] = Route(b"", 404)
-    http_server.routes["/traag"] = Route(b"te laat", delay=1.5)
+    http_server.routes["/traag"] = Route(b"te laat", delay=3.0)
     with pytest.raises(FetchError) as error:
-        fetcher(read_timeout_seconds=0.3).get(http_server.url("/traag"))
+        fetcher(read_timeout_seconds=0.9).get(http_server.url("/traag"))
     assert error.value.reason == "timeout"
 
 
@@ -428,10 +428,10 @@ def test_a_failed_read_never_leaks_into_the_next_response(http_server):
 
 def test_a_retried_download_starts_the_file_afresh(http_server, tmp_path):
     http_server.routes["/robots.txt"] = Route(b"", 404)
-    answers = iter([Route(b"x" * 1000, delay=1.0), Route(b"y" * 200)])
+    answers = iter([Route(b"x" * 1000, delay=3.0), Route(b"y" * 200)])
     http_server.routes["/stuk"] = lambda path, headers: next(answers)
     target = tmp_path / "stuk"
-    f = Fetcher(fast(retries=1, read_timeout_seconds=0.3), allow_networks=LOOPBACK, sleep=lambda s: None)
+    f = Fetcher(fast(retries=1, read_timeout_seconds=0.9), allow_networks=LOOPBACK, sleep=lambda s: None)
     f.download(http_server.url("/stuk"), str(target))
     assert target.read_bytes() == b"y" * 200
 

@@ -225,14 +225,14 @@ def test_served_pages_with_fetch_errors_and_a_conditional_rerun(
     routes = {
         "/pagina/1.xml": conditional(V4_PAGE, '"p1"'),
         "/pagina/2.xml": Route(b"", 500),
-        "/pagina/4.xml": Route(V2_PAGE, delay=1.0),
+        "/pagina/4.xml": Route(V2_PAGE, delay=3.0),
         "/pagina/5.xml": Route(V2_PAGE * 40),
         "/pagina/6.xml": conditional(V2_PAGE, '"p6"'),
     }
     http_server.routes.update(routes)
     listing = b"".join(f"/pagina/{n}.xml\n".encode() for n in range(1, 7))  # 3.xml is missing: 404
     http_server.routes["/paginas.lst"] = conditional(listing, '"lijst"', "text/plain")
-    spec = make_spec("alto", http_server.url("/paginas.lst"), read_timeout_seconds=0.3, max_response_bytes=20_000)
+    spec = make_spec("alto", http_server.url("/paginas.lst"), read_timeout_seconds=0.9, max_response_bytes=20_000)
     connector = AltoConnector(spec, Fetcher.for_spec(spec), {})
     items = list(connector.read())
     assert [(type(i).__name__, getattr(i, "reason", None)) for i in items] == [

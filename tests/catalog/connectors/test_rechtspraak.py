@@ -374,7 +374,7 @@ def test_content_fetch_failures_and_broken_rulings(http_server: FixtureServer, a
     api.content.update(
         {
             "ECLI:NL:RBGEL:2024:1": Route(b"", 404),
-            "ECLI:NL:RBGEL:2024:2": Route(ruling("ECLI:NL:RBGEL:2024:2"), delay=1.0),
+            "ECLI:NL:RBGEL:2024:2": Route(ruling("ECLI:NL:RBGEL:2024:2"), delay=3.0),
             "ECLI:NL:RBGEL:2024:3": Route(ruling("ECLI:NL:RBGEL:2024:3") * 10),
             "ECLI:NL:RBGEL:2024:4": Route(BILLION_LAUGHS),
             "ECLI:NL:RBGEL:2024:5": Route(ruling("ECLI:NL:RBGEL:2024:5")[:100]),
@@ -382,7 +382,7 @@ def test_content_fetch_failures_and_broken_rulings(http_server: FixtureServer, a
         }
     )
     items, cursor = run(
-        http_server.url("/uitspraken/zoeken"), read_timeout_seconds=0.3, max_response_bytes=len(ruling("x")) + 500
+        http_server.url("/uitspraken/zoeken"), read_timeout_seconds=0.9, max_response_bytes=len(ruling("x")) + 500
     )
     assert [getattr(i, "reason", "document") for i in items] == [
         "http_error",

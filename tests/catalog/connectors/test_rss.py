@@ -389,8 +389,8 @@ def test_a_broken_feed_is_one_quarantined_item(http_server: FixtureServer, route
 
 
 def test_feed_timeout(http_server: FixtureServer) -> None:
-    http_server.routes["/feed.xml"] = Route(rss_feed([]), headers=RSS_TYPE, delay=1.0)
-    spec = make_spec(http_server, politeness={**FAST, "read_timeout_seconds": 0.3})
+    http_server.routes["/feed.xml"] = Route(rss_feed([]), headers=RSS_TYPE, delay=3.0)
+    spec = make_spec(http_server, politeness={**FAST, "read_timeout_seconds": 0.9})
 
     (item,), _ = read_all(spec)
 

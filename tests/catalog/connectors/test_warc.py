@@ -218,13 +218,13 @@ def test_served_archives_with_fetch_errors_and_a_rerun(http_server: FixtureServe
         {
             "/crawl/a.warc.gz": Route(archive, 200, {"Content-Type": "application/warc", "ETag": '"a-1"'}),
             "/crawl/b.warc.gz": Route(b"", 500),
-            "/crawl/d.warc.gz": Route(archive, delay=1.0),
+            "/crawl/d.warc.gz": Route(archive, delay=3.0),
             "/crawl/e.warc.gz": Route(archive * 30),
             "/crawl/lijst.txt": Route(b"a.warc.gz\nb.warc.gz\nc.warc.gz\nd.warc.gz\ne.warc.gz\n"),
         }
     )
     location = http_server.url("/crawl/lijst.txt")
-    items, cursor = run(location, read_timeout_seconds=0.3, max_response_bytes=len(archive) * 10)
+    items, cursor = run(location, read_timeout_seconds=0.9, max_response_bytes=len(archive) * 10)
     assert [(i.location.rsplit("/", 1)[1], getattr(i, "reason", None) or "document") for i in items] == [
         ("a.warc.gz", "document"),
         ("a.warc.gz", "document"),
@@ -240,6 +240,6 @@ def test_served_archives_with_fetch_errors_and_a_rerun(http_server: FixtureServe
     # Re-run: the unchanged archive yields nothing again (Fetcher.download sends no validators, so it is
     # recognised by its SHA-256); the failed ones are tried again.
     http_server.requests.clear()
-    items, _ = run(location, cursor, read_timeout_seconds=0.3, max_response_bytes=len(archive) * 10)
+    items, _ = run(location, cursor, read_timeout_seconds=0.9, max_response_bytes=len(archive) * 10)
     assert [i.location.rsplit("/", 1)[1] for i in items] == ["b.warc.gz", "c.warc.gz", "d.warc.gz", "e.warc.gz"]
     assert content_paths(http_server).count("/crawl/a.warc.gz") == 1
