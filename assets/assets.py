@@ -11,7 +11,7 @@ stage before a release, and a release reads only the anonymised zone.
 """
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ from catalog.zones import (
 from quality.gate import QualityGate
 from stages.anonymise import anonymise_source
 from stages.clean import clean_source
+from stages.executors import ShardProgress, emit_progress
 from stages.ingest import committed_ingests, ingest_source
 from stages.release import build_release, releasable_partitions
 from stages.report import format_report_markdown, partner_report
@@ -54,6 +55,16 @@ OWNERS = ["team:data-engineering"]
 GROUP = "corpusfabriek"
 #: The tag that carries a source's status (sandbox, approved, suspended) on its partition's events and runs.
 SOURCE_STATUS_TAG = "corpusfabriek/source_status"
+
+
+def _shard_progress(context: AssetExecutionContext) -> Callable[[ShardProgress], None]:
+    """Return a stage's shard-progress callback: a line in the run's log, and the event for a command line's display."""
+
+    def progress(event: ShardProgress) -> None:
+        context.log.info(str(event))
+        emit_progress(event)
+
+    return progress
 
 
 def status_tags(spec: SourceSpec) -> dict[str, str]:
@@ -260,7 +271,7 @@ def anonymised_documents(
                 policy=spec.anonymisation,
                 executor=anonymisation.executor(),
                 shard_size=anonymisation.shard_size(),
-                progress=context.log.info,
+                progress=_shard_progress(context),
             )
         if report["reprocessed_reason"]:
             context.log.info(f"{source_id}: every document anonymised: {report['reprocessed_reason']}")

@@ -64,7 +64,14 @@ from catalog.zones import (
     anonymised_report_path,
     clean_path,
 )
-from stages.executors import Executor, ShardFailure, ShardResult, ShardTask, raise_for_failures
+from stages.executors import (
+    Executor,
+    ShardFailure,
+    ShardProgress,
+    ShardResult,
+    ShardTask,
+    raise_for_failures,
+)
 
 if TYPE_CHECKING:  # the engine imports Presidio, the clean stage polars: import them only to run
     from anonymisation.anonymiser import Anonymiser
@@ -534,7 +541,7 @@ def anonymise_source(
     policy: AnonymisationPolicy | None = None,
     executor: Executor | None = None,
     shard_size: ShardSize | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[ShardProgress], None] | None = None,
 ) -> AnonymisationReport:
     """Anonymise one source's clean documents into the anonymised zone, reusing what is unchanged; return the report.
 
@@ -557,7 +564,8 @@ def anonymise_source(
     :param executor: runs the shards as worker processes or cluster jobs; ``None``: in this process, one
         after the other, with ``anonymiser`` (no process start-up, no model loading per shard).
     :param shard_size: bounds of one shard (default :class:`ShardSize`).
-    :param progress: called with one line (counts and times only) per finished shard.
+    :param progress: called with a :class:`~stages.executors.ShardProgress` (counts and times only) per finished
+        shard.
     :raises AnonymisationKeyError: the anonymiser has no key.
     :raises ShardFailure: a shard failed (after the executor's retries); the zone is left as it was.
     """
@@ -698,7 +706,7 @@ def _run_shards(
     folder: str,
     policy: AnonymisationPolicy | None,
     fingerprint: Fingerprint,
-    progress: Callable[[str], None] | None,
+    progress: Callable[[ShardProgress], None] | None,
 ) -> list[str]:
     """Anonymise every input shard; return the output paths in shard order.
 
@@ -710,7 +718,9 @@ def _run_shards(
         for n, ((path, rows), output) in enumerate(zip(shards, outputs, strict=True), start=1):
             counts = anonymise_shard(storage, path, output, documents, operator)
             if progress:
-                progress(f"{source_id}: shard {n}/{total} anonymised ({rows} documents, {counts['seconds']:.1f} s)")
+                progress(
+                    ShardProgress(STAGE, source_id, n, total, detail=f"({rows} documents, {counts['seconds']:.1f} s)")
+                )
         return outputs
     assert policy is not None  # checked by the caller: workers rebuild the anonymiser from it
     policy_path = f"{folder}/policy.json"
@@ -722,8 +732,9 @@ def _run_shards(
         nonlocal done
         done += 1
         if progress:
-            state = "anonymised" if result.ok else f"FAILED (exit code {result.returncode})"
-            progress(f"{source_id}: shard {done}/{total} {state} [{result.name}, {result.seconds:.1f} s]")
+            exit_code = "" if result.ok else f"exit code {result.returncode}, "
+            detail = f"[{result.name}, {exit_code}{result.seconds:.1f} s]"
+            progress(ShardProgress(STAGE, source_id, done, total, ok=result.ok, detail=detail))
 
     results = executor.run(tasks, progress=report)
     raise_for_failures(results)

@@ -22,6 +22,7 @@ that names them and shows their logs.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -73,6 +74,35 @@ class ShardFailure(RuntimeError):
 
 #: Called after each finished task, e.g. to print a progress line or a progress bar.
 Progress = Callable[[ShardResult], None]
+
+#: The standard logger shard progress goes to as well as to the Dagster run: a command line attaches a handler
+#: that prints it (a line per shard, or a bar in a terminal); records carry the event as ``shard_progress``.
+PROGRESS_LOGGER = "corpusfabriek.progress"
+
+
+@dataclass(frozen=True)
+class ShardProgress:
+    """One finished shard of a stage: where the stage stands (``done`` of ``total``) and how the shard went.
+
+    Counts, names and times only: never a document's text or id, so the line is safe for any log.
+    """
+
+    stage: str
+    source_id: str
+    done: int
+    total: int
+    ok: bool = True
+    detail: str = ""
+
+    def __str__(self) -> str:
+        state = "done" if self.ok else "FAILED"
+        line = f"{self.source_id}: {self.stage} shard {self.done}/{self.total} {state}"
+        return f"{line} {self.detail}" if self.detail else line
+
+
+def emit_progress(event: ShardProgress) -> None:
+    """Send a shard's progress to :data:`PROGRESS_LOGGER` (a no-op unless someone listens)."""
+    logging.getLogger(PROGRESS_LOGGER).info(str(event), extra={"shard_progress": event})
 
 
 class Executor(Protocol):

@@ -276,3 +276,16 @@ def http_server() -> Iterator[FixtureServer]:
 def allow_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """Allow-list 127.0.0.1 for the fetcher's address guard (operators set the same variable)."""
     monkeypatch.setenv("CORPUSFABRIEK_ALLOW_NETWORKS", "127.0.0.1/32")
+
+
+def write_csv_drop_spec(specs: Path, drop: Path, extra: str = "") -> Path:
+    """Write the spec of an approved source ``test-drop`` reading ``drop/*.csv`` (``id,body,date``); return it."""
+    specs.mkdir(exist_ok=True)
+    path = specs / "drop.yaml"
+    path.write_text(
+        "id: test-drop\nname: Test drop\nowner: {organisation: Test, contact: data@test.example}\n"
+        "kind: files\nformat: csv\nsector: test\nlegal_basis: not-applicable\n"
+        f"location: {drop}/*.csv\nlicence: CC0-1.0\npersonal_data: none\nstatus: approved\n{extra}"
+        "fields: {native_id: id, text: body, title: null, url: null, published_at: date}\n"
+    )
+    return path

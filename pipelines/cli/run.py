@@ -22,6 +22,7 @@ from catalog.releases import read_manifest, release_dir
 from catalog.settings import Settings, ShardSettings
 from catalog.storage import Storage
 from pipelines.cli.common import CommandError, _dagster_instance, _reasons, _storage
+from pipelines.cli.progress import StepProgress
 
 if TYPE_CHECKING:  # dagster is imported when a command needs it: the CLI starts faster
     from dagster import DagsterInstance, Definitions, JobExecutionResult
@@ -208,26 +209,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed: dict[str, str] = {}
     for step, source_id in enumerate(fetch, start=1):
         started = time.perf_counter()
-        print(f"[{step}/{steps}] {source_id}: ingest, clean, anonymise ...", end=" ", flush=True)
-        # the source's status as a tag of its partition's run, as the sensors' runs carry it
-        result = _execute(defs, INGEST_JOB, instance, partition_key=source_id, tags=status_tags(specs[source_id]))
-        if not result.success or not _checks_passed(result):
-            print("FAILED", flush=True)
-            failed[source_id] = _failure(result)
-            log = failures.write(f"source {source_id}", result)
-            print(f"error: source {source_id} failed: {failed[source_id]} (trace: {log})", file=sys.stderr, flush=True)
-            continue
-        ingest = storage.read_json(ingest_report_path(source_id))
-        clean = storage.read_json(clean_report_path(source_id))
-        anonymised = storage.read_json(anonymised_report_path(source_id))
-        print(
-            f"{ingest['records_read']} new records -> {ingest['documents']} documents, {ingest['quarantined']} "
-            f"quarantined{_reasons(ingest['quarantined_by_reason'])}; source total {clean['kept']} kept, "
-            f"{clean['dropped']} dropped{_reasons(clean['dropped_by_reason'])}; {anonymised['replacements']} "
-            f"replacements in {anonymised['documents_with_personal_data']} documents"
-            f"{_anonymised_note(anonymised)} [{time.perf_counter() - started:.1f} s]",
-            flush=True,
-        )
+        with StepProgress(sys.stdout, terminal=sys.stdout.isatty()) as line:
+            line.start(f"[{step}/{steps}] {source_id}: ingest, clean, anonymise")
+            # the source's status as a tag of its partition's run, as the sensors' runs carry it
+            result = _execute(defs, INGEST_JOB, instance, partition_key=source_id, tags=status_tags(specs[source_id]))
+            if not result.success or not _checks_passed(result):
+                line.finish("FAILED")
+                failed[source_id] = _failure(result)
+                log = failures.write(f"source {source_id}", result)
+                why = f"error: source {source_id} failed: {failed[source_id]} (trace: {log})"
+                print(why, file=sys.stderr, flush=True)
+                continue
+            ingest = storage.read_json(ingest_report_path(source_id))
+            clean = storage.read_json(clean_report_path(source_id))
+            anonymised = storage.read_json(anonymised_report_path(source_id))
+            line.finish(
+                f"{ingest['records_read']} new records -> {ingest['documents']} documents, {ingest['quarantined']} "
+                f"quarantined{_reasons(ingest['quarantined_by_reason'])}; source total {clean['kept']} kept, "
+                f"{clean['dropped']} dropped{_reasons(clean['dropped_by_reason'])}; {anonymised['replacements']} "
+                f"replacements in {anonymised['documents_with_personal_data']} documents"
+                f"{_anonymised_note(anonymised)} [{time.perf_counter() - started:.1f} s]"
+            )
     if args.no_release:
         return 1 if failed else 0
 

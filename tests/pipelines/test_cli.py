@@ -11,7 +11,7 @@ from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
 from catalog.zones import release_dir
 from pipelines.cli import build_parser, main
-from tests.conftest import BIN, TEST_ANONYMISATION_KEY
+from tests.conftest import BIN, TEST_ANONYMISATION_KEY, write_csv_drop_spec
 
 HELP_COMMANDS = [
     [],
@@ -296,13 +296,7 @@ def test_run_with_a_custom_file_drop_quarantines_bad_input(isolated_env, monkeyp
         b"4,Nog een tekst die wel goed is.,geen datum\n"
     )
     specs = isolated_env / "specs"
-    specs.mkdir()
-    (specs / "drop.yaml").write_text(
-        "id: test-drop\nname: Test drop\nowner: {organisation: Test, contact: data@test.example}\n"
-        "kind: files\nformat: csv\nsector: test\nlegal_basis: not-applicable\n"
-        f"location: {drop}/*.csv\nlicence: CC0-1.0\npersonal_data: none\nstatus: approved\n"
-        "fields: {native_id: id, text: body, title: null, url: null, published_at: date}\n"
-    )
+    write_csv_drop_spec(specs, drop)
     monkeypatch.setenv("CORPUSFABRIEK_SOURCES", str(specs))
     assert main(["run", "--root", str(isolated_env / "root")]) == 0
     out = capsys.readouterr().out
