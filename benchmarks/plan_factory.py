@@ -19,11 +19,79 @@ the pipeline benchmark, the Slurm executor); pass your own after measuring on th
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+#: Cluster sizes the plan is printed for.
+NODES = (1, 2, 4, 8, 16, 32, 64)
 
 
 def hours(seconds: float) -> str:
     """Format a duration in hours (or minutes under an hour)."""
     return f"{seconds / 3600:7.1f} h" if seconds >= 3600 else f"{seconds / 60:7.1f} m"
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Measured rates and the shape of the work: what the plan is computed from."""
+
+    clean: float = 1.6  # clean stage, MB/s per core (first run)
+    anonymise: float = 0.65  # anonymisation, MB/s per core
+    ingest: float = 20.0  # MB/s per source process
+    reduce: float = 15.0  # serial reduce (dedup, release), MB/s
+    shard_mb: float = 200.0  # megabytes of text per shard
+    shard_overhead: float = 4.0  # seconds per shard on one core (start-up, scheduling)
+    sources: int = 50  # sources ingested in parallel
+    new: float = 0.01  # share of new documents in a daily run
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """The plan for one cluster size, in seconds."""
+
+    nodes: int
+    work: float
+    overhead: float
+    reduce: float
+    first_pass: float
+    daily: float
+
+
+def plan(tb: float, cores: int, efficiency: float, rates: Rates, nodes: Sequence[int] = NODES) -> list[PlanRow]:
+    """Return the time of a first pass and of a daily run over ``tb`` TB of text for each cluster size."""
+    megabytes = tb * 1e6
+    core_seconds = megabytes / rates.clean + megabytes / rates.anonymise
+    shards = 2 * megabytes / rates.shard_mb  # one clean and one anonymise shard per shard of text
+    ingest = megabytes / (rates.ingest * rates.sources)
+    reduce = megabytes / rates.reduce
+    rows = []
+    for count in nodes:
+        parallel = count * cores * efficiency
+        work = core_seconds / parallel
+        overhead = shards * rates.shard_overhead / parallel
+        # a daily run: the new share through the shards, the reduce still over the whole release
+        daily = rates.new * (ingest + work + overhead) + reduce
+        rows.append(PlanRow(count, work, overhead, reduce, ingest + work + overhead + reduce, daily))
+    return rows
+
+
+def print_plan(tb: float, cores: int, efficiency: float, rates: Rates) -> None:
+    """Print the plan table (a Markdown table, so it pastes into a README or a closing note)."""
+    megabytes = tb * 1e6
+    shards = 2 * megabytes / rates.shard_mb
+    core_hours = (megabytes / rates.clean + megabytes / rates.anonymise) / 3600
+    print(
+        f"{tb:g} TB of text; {cores} cores per node at {efficiency:.0%}; clean {rates.clean:g} and anonymise "
+        f"{rates.anonymise:g} MB/s per core; {shards:,.0f} shards of {rates.shard_mb:g} MB "
+        f"({rates.shard_overhead:g} s overhead each); serial reduce {rates.reduce:g} MB/s"
+    )
+    ingest = megabytes / (rates.ingest * rates.sources)
+    print(f"shardable work: {core_hours:,.0f} core-hours; ingest over {rates.sources} sources {hours(ingest)}")
+    print("\n| nodes | shard work | shard overhead | serial reduce | first pass | daily run |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for row in plan(tb, cores, efficiency, rates):
+        cells = (row.work, row.overhead, row.reduce, row.first_pass, row.daily)
+        print(f"| {row.nodes} | " + " | ".join(hours(c).strip() for c in cells) + " |")
 
 
 def main() -> None:
@@ -32,39 +100,13 @@ def main() -> None:
     parser.add_argument("--tb", type=float, default=1.0, help="corpus size in TB of text")
     parser.add_argument("--cores", type=int, default=64, help="cores per node")
     parser.add_argument("--efficiency", type=float, default=0.85, help="share of cores doing shard work")
-    parser.add_argument("--clean", type=float, default=1.6, help="clean stage, MB/s per core (first run)")
-    parser.add_argument("--anonymise", type=float, default=0.65, help="anonymisation, MB/s per core")
-    parser.add_argument("--ingest", type=float, default=20.0, help="ingest, MB/s per source process")
-    parser.add_argument("--reduce", type=float, default=15.0, help="serial reduce (dedup, release), MB/s")
-    parser.add_argument("--shard-mb", type=float, default=200.0, help="megabytes of text per shard")
-    parser.add_argument("--shard-overhead", type=float, default=4.0, help="seconds per shard (start-up, Slurm)")
-    parser.add_argument("--sources", type=int, default=50, help="sources ingested in parallel")
-    parser.add_argument("--new", type=float, default=0.01, help="share of new documents in a daily run")
+    defaults = Rates()
+    for name in fields(Rates):
+        flag = "--" + name.name.replace("_", "-")
+        parser.add_argument(flag, type=type(getattr(defaults, name.name)), default=getattr(defaults, name.name))
     args = parser.parse_args()
-
-    megabytes = args.tb * 1e6
-    core_seconds = megabytes / args.clean + megabytes / args.anonymise
-    shards = 2 * megabytes / args.shard_mb  # one clean and one anonymise shard per shard of text
-    ingest = megabytes / (args.ingest * args.sources)
-    reduce = megabytes / args.reduce
-    print(
-        f"{args.tb:g} TB of text; {args.cores} cores per node at {args.efficiency:.0%}; clean {args.clean} and "
-        f"anonymise {args.anonymise} MB/s per core; {shards:,.0f} shards of {args.shard_mb:g} MB "
-        f"({args.shard_overhead:g} s overhead each); serial reduce {args.reduce} MB/s"
-    )
-    print(f"shardable work: {core_seconds / 3600:,.0f} core-hours; ingest over {args.sources} sources {hours(ingest)}")
-    print(f"\n{'nodes':>6} {'shard work':>11} {'overhead':>10} {'reduce':>10} {'first pass':>11} {'daily run':>11}")
-    for nodes in (1, 2, 4, 8, 16, 32, 64):
-        parallel = nodes * args.cores * args.efficiency
-        work = core_seconds / parallel
-        overhead = shards * args.shard_overhead / parallel
-        total = ingest + work + overhead + reduce
-        # a daily run: the new share through the shards, the reduce still over the whole release
-        daily = args.new * (ingest + work + overhead) + reduce
-        print(
-            f"{nodes:>6} {hours(work):>11} {hours(overhead):>10} {hours(reduce):>10} {hours(total):>11} "
-            f"{hours(daily):>11}"
-        )
+    rates = Rates(**{name.name: getattr(args, name.name) for name in fields(Rates)})
+    print_plan(args.tb, args.cores, args.efficiency, rates)
     print(
         "\nThe serial reduce dominates from a few nodes on: split releases by source group or make the release "
         "writer parallel before buying nodes."
