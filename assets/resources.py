@@ -25,8 +25,7 @@ from catalog.sources import bundled_sources_dir
 from catalog.storage import DEFAULT_ROOT, Storage
 from quality.dedup_index import NearDuplicateIndex
 from quality.neardup import MinHashSettings
-from stages.anonymise import ShardSize
-from stages.executors import Executor, executor_for
+from stages.executors import Executor, ShardSize, executor_for
 from stages.release import DEFAULT_ROWS_PER_PART
 
 

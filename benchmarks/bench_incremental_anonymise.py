@@ -36,8 +36,8 @@ from catalog.settings import KEY_ENV
 from catalog.sources import AnonymisationPolicy
 from catalog.storage import Storage
 from catalog.zones import clean_path
-from stages.anonymise import ShardSize, anonymise_source
-from stages.executors import Executor, ProcessExecutor
+from stages.anonymise import anonymise_source
+from stages.executors import Executor, ProcessExecutor, ShardSize
 
 POLICY = AnonymisationPolicy()
 REPO = Path(__file__).resolve().parent.parent

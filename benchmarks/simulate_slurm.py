@@ -40,8 +40,11 @@ sys.path.insert(0, str(REPO))
 
 from anonymisation.anonymiser import Anonymiser  # noqa: E402
 from catalog.settings import KEY_ENV  # noqa: E402
-from stages.anonymise import ShardSize  # noqa: E402
-from stages.executors import ProcessExecutor, ShardTask  # noqa: E402
+from stages.executors import (  # noqa: E402
+    ProcessExecutor,
+    ShardSize,
+    ShardTask,
+)
 from stages.slurm import SlurmCommands, SlurmExecutor  # noqa: E402
 from tests.slurm import PARTITION, missing_programs, start_local_slurm  # noqa: E402
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 import uuid
@@ -48,14 +47,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from anonymisation.entities import RESIDUAL_ENTITIES
 from catalog.documents import DOCUMENT_SCHEMA, RAW_ANNOTATION, code_version, content_sha256
 from catalog.failpoints import failpoint
 from catalog.parquet import DEFAULT_BATCH_ROWS, BatchWriter, iter_batches
-from catalog.staging import temporary_directory
 from catalog.storage import Storage, StorageError, sql_quote
 from catalog.zones import (
     anonymise_shards_folder,
@@ -69,8 +66,10 @@ from stages.executors import (
     ShardFailure,
     ShardProgress,
     ShardResult,
+    ShardSize,
     ShardTask,
     raise_for_failures,
+    write_shards,
 )
 
 if TYPE_CHECKING:  # the engine imports Presidio, the clean stage polars: import them only to run
@@ -204,18 +203,6 @@ INPUTS_SCHEMA = pa.schema([pa.field("doc_id", pa.string(), nullable=False), pa.f
 
 #: The source files whose change re-anonymises every document (the anonymiser and the document schema).
 _ANONYMISER_SOURCES = ("anonymisation", "stages/anonymise.py", "catalog/documents.py")
-
-
-@dataclass(frozen=True)
-class ShardSize:
-    """Bounds of one shard of documents to anonymise (a single larger document gets a shard of its own)."""
-
-    documents: int = 50_000
-    bytes: int = 200_000_000
-
-    def __post_init__(self) -> None:
-        if self.documents < 1 or self.bytes < 1:
-            raise ValueError("a shard holds at least one document and one byte")
 
 
 @dataclass(frozen=True)
@@ -368,53 +355,6 @@ def _reused_counts(con: Any, previous_documents: str) -> dict[str, Any]:
         "kept_names": kept,
         "documents_with_personal_data": touched,
     }
-
-
-def _write_shards(
-    storage: Storage, batches: Iterable[pa.RecordBatch], folder: str, size: ShardSize
-) -> list[tuple[str, int]]:
-    """Write the documents to anonymise as input shards under ``folder``; return ``(path, documents)`` per shard.
-
-    A shard closes when the next document would pass either bound (text and title bytes count). Each shard is
-    written locally and published whole, so a shard in storage is always complete.
-    """
-    shards: list[tuple[str, int]] = []
-    with temporary_directory("anonymise-shards-") as tmp:
-        writer: BatchWriter | None = None
-        local = target = ""
-        rows = used = 0
-
-        def finish() -> None:
-            nonlocal writer
-            if writer is not None:
-                writer.close()
-                storage.put_file(local, target)
-                os.remove(local)
-                shards.append((target, rows))
-                writer = None
-
-        for batch in batches:
-            sizes = pc.add(
-                pc.fill_null(pc.binary_length(batch.column("text")), 0),
-                pc.fill_null(pc.binary_length(batch.column("title")), 0),
-            ).to_pylist()
-            start = 0
-            for i, row_bytes in enumerate(sizes):
-                if writer is not None and (rows >= size.documents or used + row_bytes > size.bytes):
-                    writer.write_batch(batch.slice(start, i - start))
-                    start = i
-                    finish()
-                if writer is None:
-                    target = f"{folder}/in/{len(shards):05d}.parquet"
-                    local = os.path.join(tmp, f"{len(shards):05d}.parquet")
-                    writer = BatchWriter(local, DOCUMENT_SCHEMA)
-                    rows = used = 0
-                rows += 1
-                used += row_bytes
-            if writer is not None and start < len(sizes):
-                writer.write_batch(batch.slice(start))
-        finish()
-    return shards
 
 
 def _shard_counts_path(output: str) -> str:
@@ -612,12 +552,12 @@ def anonymise_source(
         if reused == 0:
             # nothing to join: stream the clean file as it is (its order, no type round trip)
             with storage.open_input(clean_path(source_id)) as handle:
-                shards = _write_shards(storage, iter_batches(handle), f"{folder}", size)
+                shards = write_shards(storage, iter_batches(handle), folder, size, DOCUMENT_SCHEMA)
         else:
             todo = con.sql(
                 f"SELECT * FROM read_parquet({clean}) WHERE doc_id NOT IN (SELECT doc_id FROM reused)"
             ).to_arrow_reader(DEFAULT_BATCH_ROWS)
-            shards = _write_shards(storage, (_as_documents(b) for b in todo), folder, size)
+            shards = write_shards(storage, (_as_documents(b) for b in todo), folder, size, DOCUMENT_SCHEMA)
         counts = _Counts()
         if reused:
             counts.add(_reused_counts(con, before))

@@ -22,17 +22,24 @@ that names them and shows their logs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalog.parquet import BatchWriter
 from catalog.settings import ShardSettings
+from catalog.staging import temporary_directory
+from catalog.storage import Storage
 
 #: Lines of a task's output kept in its result (the whole log stays with the executor's log files).
 LOG_TAIL_LINES = 40
@@ -179,6 +186,68 @@ class ProcessExecutor:
                     progress(result)
                 results.append(result)
         return results
+
+
+@dataclass(frozen=True)
+class ShardSize:
+    """Bounds of one shard of documents (a single larger document gets a shard of its own)."""
+
+    documents: int = 50_000
+    bytes: int = 200_000_000
+
+    def __post_init__(self) -> None:
+        if self.documents < 1 or self.bytes < 1:
+            raise ValueError("a shard holds at least one document and one byte")
+
+
+def write_shards(
+    storage: Storage,
+    batches: Iterable[pa.RecordBatch],
+    folder: str,
+    size: ShardSize,
+    schema: pa.Schema,
+    sized: Sequence[str] = ("text", "title"),
+) -> list[tuple[str, int]]:
+    """Write the batches as input shards ``folder/in/NNNNN.parquet``; return ``(path, rows)`` per shard.
+
+    A shard closes when the next row would pass either bound (the bytes of the ``sized`` columns count).
+    Each shard is written locally and published whole, so a shard in storage is always complete.
+    """
+    shards: list[tuple[str, int]] = []
+    with temporary_directory("shards-") as tmp:
+        writer: BatchWriter | None = None
+        local = target = ""
+        rows = used = 0
+
+        def finish() -> None:
+            nonlocal writer
+            if writer is not None:
+                writer.close()
+                storage.put_file(local, target)
+                os.remove(local)
+                shards.append((target, rows))
+                writer = None
+
+        for batch in batches:
+            lengths = [pc.fill_null(pc.binary_length(batch.column(name)), 0) for name in sized]
+            sizes = functools.reduce(pc.add, lengths).to_pylist()
+            start = 0
+            for i, row_bytes in enumerate(sizes):
+                if writer is not None and (rows >= size.documents or used + row_bytes > size.bytes):
+                    writer.write_batch(batch.slice(start, i - start))
+                    start = i
+                    finish()
+                if writer is None:
+                    target = f"{folder}/in/{len(shards):05d}.parquet"
+                    local = os.path.join(tmp, f"{len(shards):05d}.parquet")
+                    writer = BatchWriter(local, schema)
+                    rows = used = 0
+                rows += 1
+                used += row_bytes
+            if writer is not None and start < len(sizes):
+                writer.write_batch(batch.slice(start))
+        finish()
+    return shards
 
 
 def raise_for_failures(results: Sequence[ShardResult]) -> None:

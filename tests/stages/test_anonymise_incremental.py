@@ -28,8 +28,8 @@ from catalog.zones import (
     anonymised_report_path,
     clean_path,
 )
-from stages.anonymise import ShardSize, anonymise_source
-from stages.executors import InlineExecutor, ProcessExecutor, ShardFailure, ShardResult, ShardTask
+from stages.anonymise import anonymise_source
+from stages.executors import InlineExecutor, ProcessExecutor, ShardFailure, ShardResult, ShardSize, ShardTask
 from tests.catalog.conftest import TEST_KEY
 
 SOURCE = "bron-a"
