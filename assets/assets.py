@@ -26,7 +26,13 @@ from dagster import (
 
 from assets.metadata import COLUMN_SCHEMA, column_lineage, counts_table, location, rows_table
 from assets.partitions import source_partitions
-from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
+from assets.resources import (
+    AnonymisationResource,
+    ReleaseResource,
+    ShardsResource,
+    SourcesResource,
+    StorageResource,
+)
 from assets.versions import CODE_VERSIONS, DATA_FIELDS, data_version, raw_data_version
 from catalog.failures import record_failure
 from catalog.registry import UnknownSourceError
@@ -251,6 +257,7 @@ def anonymised_documents(
     storage: StorageResource,
     sources: SourcesResource,
     anonymisation: AnonymisationResource,
+    shards: ShardsResource,
 ) -> MaterializeResult:
     """Anonymise one source's clean documents with its policy, then scan the result for residual identifiers."""
     with storage.exclusive(context) as store:
@@ -269,8 +276,8 @@ def anonymised_documents(
                 clean_report=clean_report,
                 key_id=key.key_id,
                 policy=spec.anonymisation,
-                executor=anonymisation.executor(),
-                shard_size=anonymisation.shard_size(),
+                executor=shards.executor(),
+                shard_size=shards.shard_size(),
                 progress=_shard_progress(context),
             )
         if report["reprocessed_reason"]:

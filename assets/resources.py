@@ -114,22 +114,17 @@ class ReleaseResource(ConfigurableResource):
         return NearDuplicateIndex(storage, self.corpus, settings, priority=priority)
 
 
-class AnonymisationResource(ConfigurableResource):
-    """The secret key of surrogates and keyed hashes: ``CORPUSFABRIEK_ANONYMISATION_KEY`` or the root's key file.
+class ShardsResource(ConfigurableResource):
+    """Where the shards of the clean stage's quality gate and of anonymisation run, and how big they are.
 
-    The same key gives the same surrogates, so a release can be rebuilt exactly; a new key gives new ones,
-    so the key is checked against the storage root's record before anything is anonymised
-    (``catalog.keys``). With ``key`` unset, a local root's key file is read (generated on first use) at run
-    time: the secret never enters resource or run configuration.
+    Set from the operator's shard settings (``CORPUSFABRIEK_EXECUTOR``, ``_WORKERS``, ``_SHARD_DOCUMENTS``, ...;
+    :class:`catalog.settings.ShardSettings`) in ``pipelines/definitions.py``.
     """
 
-    key: str | None = Field(
-        default=None, description="set from the environment only (EnvVar); unset: the local storage root's key file"
-    )
     workers: int = Field(
         default=1,
         ge=1,
-        description="shards anonymised at a time in worker processes; 1: in the step's own process (no start-up)",
+        description="shards processed at a time in worker processes; 1: in the step's own process (no start-up)",
     )
     shard_executor: str = Field(default="local", description="where shards run: local processes or slurm jobs")
     retries: int = Field(default=1, ge=0, description="attempts after a shard's first failure")
@@ -143,10 +138,9 @@ class AnonymisationResource(ConfigurableResource):
     shard_problem: str | None = Field(default=None, description="a malformed shard setting: fails the step")
 
     @classmethod
-    def from_settings(cls, shards: ShardSettings, key: Any = None) -> "AnonymisationResource":
-        """Return the resource for the operator's shard settings (``key``: an ``EnvVar`` or ``None``)."""
+    def from_settings(cls, shards: ShardSettings) -> "ShardsResource":
+        """Return the resource for the operator's shard settings."""
         return cls(
-            key=key,
             workers=shards.workers,
             shard_executor=shards.executor,
             retries=shards.retries,
@@ -161,15 +155,15 @@ class AnonymisationResource(ConfigurableResource):
         )
 
     def shard_size(self) -> ShardSize:
-        """Return the bounds of one anonymisation shard."""
+        """Return the bounds of one shard."""
         return ShardSize(documents=self.shard_documents, bytes=self.shard_mb * 1_000_000)
 
     def executor(self) -> Executor | None:
-        """Return the executor of the anonymisation shards: ``None`` (in this process) for one local worker.
+        """Return the executor of the stages' shards: ``None`` (in the step's own process) for one local worker.
 
-        Worker processes and Slurm jobs inherit this process's environment, where ``key`` comes from (an
-        ``EnvVar``), or find the root's key file: never the key on a command line. A worker with another key
-        refuses to run.
+        Worker processes and Slurm jobs inherit this process's environment, where the anonymisation key
+        comes from (an ``EnvVar``), or find the root's key file: never the key on a command line. A worker
+        with another key refuses to run.
         """
         shards = ShardSettings(
             executor=self.shard_executor,
@@ -185,6 +179,20 @@ class AnonymisationResource(ConfigurableResource):
         if shards.executor == "local" and shards.workers <= 1:
             return None
         return executor_for(shards)
+
+
+class AnonymisationResource(ConfigurableResource):
+    """The secret key of surrogates and keyed hashes: ``CORPUSFABRIEK_ANONYMISATION_KEY`` or the root's key file.
+
+    The same key gives the same surrogates, so a release can be rebuilt exactly; a new key gives new ones,
+    so the key is checked against the storage root's record before anything is anonymised
+    (``catalog.keys``). With ``key`` unset, a local root's key file is read (generated on first use) at run
+    time: the secret never enters resource or run configuration.
+    """
+
+    key: str | None = Field(
+        default=None, description="set from the environment only (EnvVar); unset: the local storage root's key file"
+    )
 
     def root_key(self, storage: Storage) -> RootKey:
         """Resolve the key for ``storage`` and check it against the root's record (recorded on first use).

@@ -37,7 +37,13 @@ from dagster import (
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import ZONE_CHECKS, corpus_release_manifest_verifies
 from assets.reports import partner_reports
-from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
+from assets.resources import (
+    AnonymisationResource,
+    ReleaseResource,
+    ShardsResource,
+    SourcesResource,
+    StorageResource,
+)
 from catalog.registry import SourceRegistry
 from catalog.releases import DEFAULT_CORPUS
 from catalog.schedules import FreshnessWindow, ingest_freshness, release_freshness
@@ -144,9 +150,8 @@ def build_definitions(
             "storage": storage_resource(env, root),
             "sources": SourcesResource(folders=list(settings.sources)),
             "release": ReleaseResource(corpus=settings.corpus or DEFAULT_CORPUS),
-            "anonymisation": AnonymisationResource.from_settings(
-                shards or settings.shards, key=EnvVar(KEY_ENV) if settings.anonymisation_key else None
-            ),
+            "anonymisation": AnonymisationResource(key=EnvVar(KEY_ENV) if settings.anonymisation_key else None),
+            "shards": ShardsResource.from_settings(shards or settings.shards),
         },
     )
 

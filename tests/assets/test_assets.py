@@ -9,7 +9,7 @@ from dagster import AssetKey, AssetSelection, Definitions, define_asset_job
 from assets.assets import anonymised_documents, clean_documents, corpus_release, raw_documents
 from assets.checks import ZONE_CHECKS, corpus_release_manifest_verifies
 from assets.reports import partner_reports
-from assets.resources import AnonymisationResource, ReleaseResource, SourcesResource, StorageResource
+from assets.resources import AnonymisationResource, ReleaseResource, ShardsResource, SourcesResource, StorageResource
 from catalog.sources import bundled_sources_dir
 from catalog.storage import Storage
 from pipelines.jobs import build_release_job, ingest_source_job
@@ -40,6 +40,7 @@ def make_defs(root: Path, folders: list[str], **storage_options: float) -> Defin
             "sources": SourcesResource(folders=folders),
             "release": ReleaseResource(corpus="test-corpus", rows_per_part=10),
             "anonymisation": AnonymisationResource(key=TEST_ANONYMISATION_KEY),
+            "shards": ShardsResource(),
         },
     )
 

@@ -3,7 +3,7 @@
 import pytest
 from dagster import EnvVar
 
-from assets.resources import AnonymisationResource
+from assets.resources import ShardsResource
 from catalog.settings import KEY_ENV
 from pipelines.cli.common import CommandError
 from pipelines.cli.parser import build_parser
@@ -24,8 +24,8 @@ def test_the_workers_flag_takes_a_whole_number_of_at_least_one(capsys):
 
 
 def test_more_than_one_worker_gives_a_process_pool_that_inherits_the_environment():
-    assert AnonymisationResource().executor() is None  # one worker: in the step's own process
-    executor = AnonymisationResource(workers=3).executor()
+    assert ShardsResource().executor() is None  # one worker: in the step's own process
+    executor = ShardsResource(workers=3).executor()
     assert isinstance(executor, ProcessExecutor) and executor.workers == 3
     assert executor.env is None  # the key variable is inherited, never put on a command line
 
@@ -34,8 +34,9 @@ def test_the_cli_sets_the_workers_and_keeps_the_key_setting(tmp_path, monkeypatc
     monkeypatch.setenv(KEY_ENV, "a-key-for-this-test-only-0123456789")
     shards = _shard_settings(build_parser().parse_args(["run", "--workers", "2"]))
     defs = build_definitions(root=str(tmp_path / "root"), shards=shards)
-    resource = defs.resources["anonymisation"]
-    assert resource.workers == 2 and isinstance(resource.key, EnvVar) and resource.key == KEY_ENV
+    assert defs.resources["shards"].workers == 2
+    key = defs.resources["anonymisation"].key
+    assert isinstance(key, EnvVar) and key == KEY_ENV
     assert {"storage", "sources", "release"} <= set(defs.resources)
     defs.get_repository_def()  # the definitions still load
 
@@ -55,7 +56,7 @@ def test_the_executor_comes_from_the_settings_and_the_flag_overrides_them(monkey
         _shard_settings(parser.parse_args(["run", "--executor", "slurm"]))
     monkeypatch.setenv("CORPUSFABRIEK_SLURM_WORK_DIR", str(tmp_path / "slurm"))
     shards = _shard_settings(parser.parse_args(["run", "--executor", "slurm"]))
-    executor = AnonymisationResource.from_settings(shards).executor()
+    executor = ShardsResource.from_settings(shards).executor()
     assert isinstance(executor, SlurmExecutor) and str(executor.work_dir) == str(tmp_path / "slurm")
     monkeypatch.setenv("CORPUSFABRIEK_WORKERS", "nul")
     with pytest.raises(CommandError, match="CORPUSFABRIEK_WORKERS"):
