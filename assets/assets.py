@@ -185,13 +185,20 @@ def raw_documents(
     "anonymised).",
 )
 def clean_documents(
-    context: AssetExecutionContext, storage: StorageResource, sources: SourcesResource
+    context: AssetExecutionContext, storage: StorageResource, sources: SourcesResource, shards: ShardsResource
 ) -> MaterializeResult:
     """Clean one source's raw batches, check that every input record is accounted for, report to the partner."""
     with storage.exclusive(context) as store:
         spec = partition_spec(sources, store, context.partition_key)
         with failure_recorded(store, spec.id, "clean_documents", context.run.run_id):
-            report = clean_source(store, spec.id, gate=QualityGate(spec.quality, spec.languages))
+            report = clean_source(
+                store,
+                spec.id,
+                gate=QualityGate(spec.quality, spec.languages),
+                executor=shards.executor(),
+                shard_size=shards.shard_size(),
+                progress=_shard_progress(context),
+            )
             partner = partner_report(store, sources.registry(store), spec.id)
         metadata = clean_metadata(store, report)
         # without the registry's events: they name the people who registered the source

@@ -83,6 +83,14 @@ def clean_excluded_path(source_id: str) -> str:
     return f"clean/{source_id}/excluded.parquet"
 
 
+def clean_shards_folder(source_id: str) -> str:
+    """Staging folder of the clean stage's quality-gate shards of a source (restricted: they hold normalised text).
+
+    A run removes the folder when it ends (and the next run removes what a crashed one left).
+    """
+    return f"clean/{source_id}/shards"
+
+
 def anonymise_shards_folder(source_id: str) -> str:
     """Staging folder of the anonymisation stage's shards of a source (restricted: input shards are clean text).
 

@@ -63,12 +63,10 @@ from catalog.zones import (
 )
 from stages.executors import (
     Executor,
-    ShardFailure,
     ShardProgress,
-    ShardResult,
     ShardSize,
     ShardTask,
-    raise_for_failures,
+    run_stage_shards,
     write_shards,
 )
 
@@ -666,23 +664,8 @@ def _run_shards(
     policy_path = f"{folder}/policy.json"
     storage.write_json(policy_path, policy.model_dump(mode="json"))
     tasks = [_shard_task(storage, source_id, path, policy_path, fingerprint) for path, _ in shards]
-    done = 0
-
-    def report(result: ShardResult) -> None:
-        nonlocal done
-        done += 1
-        if progress:
-            exit_code = "" if result.ok else f"exit code {result.returncode}, "
-            detail = f"[{result.name}, {exit_code}{result.seconds:.1f} s]"
-            progress(ShardProgress(STAGE, source_id, done, total, ok=result.ok, detail=detail))
-
-    results = executor.run(tasks, progress=report)
-    raise_for_failures(results)
-    missing = [
-        task.name for task, output in zip(tasks, outputs, strict=True) if not storage.exists(_shard_counts_path(output))
-    ]
-    if missing:
-        raise ShardFailure(f"shard(s) {', '.join(missing)} exited 0 but wrote no output")
+    counts = [_shard_counts_path(output) for output in outputs]
+    run_stage_shards(executor, tasks, counts, storage, stage=STAGE, source_id=source_id, progress=progress)
     return outputs
 
 

@@ -39,8 +39,9 @@ import inspect
 import json
 import os
 import time
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -72,12 +73,14 @@ from catalog.zones import (
     clean_furniture_path,
     clean_path,
     clean_report_path,
+    clean_shards_folder,
 )
 from quality.boilerplate import NewsBoilerplateCleaner
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.furniture import Furniture, FurnitureCounter
 from quality.gate import FILTER_OF_REASON, QualityGate
 from quality.normalise import normalise_text
+from stages.executors import Executor, ShardProgress, ShardSize, ShardTask, run_stage_shards, write_shards
 from stages.ingest import committed_ingests
 from stages.report import add_examples
 
@@ -140,6 +143,7 @@ class CleanReport(TypedDict):
     documents_reused: int
     reassessed_reason: str | None
     gate_key: dict[str, str] | None
+    gate_shards: int
     seconds_by_step: dict[str, float]
     duration_s: float
 
@@ -222,7 +226,12 @@ def gate_assessment(batch: pa.RecordBatch, gate: QualityGate) -> pl.DataFrame:
     from the decisions file is the same frame as a fresh one.
     """
     confidence, is_ocr = _gate_inputs(batch)
-    assessment = gate.assess(batch.column("text").to_pylist(), ocr_confidence=confidence, is_ocr=is_ocr)
+    return _assess(gate, batch.column("text").to_pylist(), confidence, is_ocr)
+
+
+def _assess(gate: QualityGate, texts: list[str], confidence: list[float | None], is_ocr: list[bool]) -> pl.DataFrame:
+    """Return the gate's assessment of texts: the decision columns, then the statistics as floats."""
+    assessment = gate.assess(texts, ocr_confidence=confidence, is_ocr=is_ocr)
     names = [c for c in assessment.columns if c not in _NOT_STATISTICS]
     return assessment.select([*DECISION_COLUMNS, *names]).cast({name: pl.Float64 for name in names})
 
@@ -518,15 +527,19 @@ def _read_prepared(path: str) -> Iterator[Normalised]:
             yield batch, batch.column("boilerplate_lines").to_pylist(), batch.column("furniture_lines").to_pylist()
 
 
-def _reused_reader(con: Any, storage: Storage, source_id: str, prepared: str) -> Any:
-    """Return a DuckDB reader of the earlier decisions of this run's rows, by row (out of core: a join on disk)."""
-    decisions = sql_quote(storage.url(clean_decisions_path(source_id)))
+def _reused_reader(con: Any, decision_files: list[str], prepared: str) -> Any:
+    """Return a DuckDB reader of the decisions of this run's rows found in files, by row (out of core: a join on disk).
+
+    :param decision_files: URLs of decision files (the source's earlier decisions, this run's gate shards'),
+        with no gate input in two of them.
+    """
+    files = "[" + ", ".join(sql_quote(url) for url in decision_files) + "]"
     return con.sql(
         f"""
         SELECT p.row, d.* EXCLUDE (gate_input)
         FROM (SELECT file_row_number AS row, gate_input
               FROM read_parquet({sql_quote(prepared)}, file_row_number = true)) AS p
-        JOIN read_parquet({decisions}) AS d ON p.gate_input = d.gate_input
+        JOIN read_parquet({files}, union_by_name = true) AS d ON p.gate_input = d.gate_input
         ORDER BY p.row
         """
     ).to_arrow_reader(8_192)
@@ -555,12 +568,24 @@ def _by_filter(reasons: Counter[str]) -> dict[str, int]:
 
 
 def clean_source(
-    storage: Storage, source_id: str, *, gate: QualityGate | None = None, memory_limit: str = "512MB"
+    storage: Storage,
+    source_id: str,
+    *,
+    gate: QualityGate | None = None,
+    memory_limit: str = "512MB",
+    executor: Executor | None = None,
+    shard_size: ShardSize | None = None,
+    progress: Callable[[ShardProgress], None] | None = None,
 ) -> CleanReport:
     """Clean one source's committed raw snapshot into the clean and excluded zones; return the report.
 
     :param gate: the quality gate built from the source's spec (``QualityGate(spec.quality,
         spec.languages)``); ``None`` runs normalisation and deduplication only.
+    :param executor: runs the gate's work in shards (worker processes or cluster jobs): the documents whose
+        gate input has no decision yet, each distinct input once, in shards of ``shard_size``; ``None``: the
+        gate judges them in this process. Either way the decisions, and so the zone, are the same.
+    :param progress: called with a :class:`~stages.executors.ShardProgress` per finished gate shard.
+    :raises ShardFailure: a gate shard failed (after the executor's retries); the zone is left as it was.
     """
     started = time.perf_counter()
     ingests = committed_ingests(storage, source_id)
@@ -578,6 +603,7 @@ def clean_source(
     key = gate_key(gate) if gate is not None else None
     reassessed = None
     reused = ReusedDecisions()
+    gate_shards = 0
     with temporary_directory("clean-") as tmp:
         staging = os.path.join(tmp, "staging.parquet")
         rejected = os.path.join(tmp, "rejected.parquet")
@@ -592,7 +618,16 @@ def clean_source(
             prepared = os.path.join(tmp, "prepared.parquet")
             _prepare(batches, prepared)
             reassessed = reassessed_reason(previous_gate_key(storage, source_id), key)
-            reused = ReusedDecisions(None if reassessed else _reused_reader(con, storage, source_id, prepared))
+            decision_files = [] if reassessed else [storage.url(clean_decisions_path(source_id))]
+            if executor is not None:
+                started_gate = time.perf_counter()
+                outputs, assessed_total = _assess_in_shards(
+                    con, storage, source_id, prepared, decision_files, gate, key, executor, shard_size, progress
+                )
+                gate_shards = len(outputs)
+                decision_files += [storage.url(output) for output in outputs]
+                seconds["gate"] += time.perf_counter() - started_gate
+            reused = ReusedDecisions(_reused_reader(con, decision_files, prepared) if decision_files else None)
             batches = _read_prepared(prepared)
         # All committed batches, oldest first, into one staging file: row order is delivery order, so
         # "the last delivery of a doc_id wins" is "the highest row wins".
@@ -659,6 +694,8 @@ def clean_source(
         if key is not None and os.path.exists(decided):
             _write_decisions(con, storage, source_id, decided, key)
         con.close()
+        if gate_shards:
+            storage.delete(clean_shards_folder(source_id), recursive=True)
         if not drops.exhausted():
             raise RuntimeError(f"source {source_id}: deduplication decisions were left unapplied")
     kept = kept_writer.rows_written
@@ -708,6 +745,8 @@ def clean_source(
         "documents_reused": input_documents - assessed_total if gate is not None else 0,
         "reassessed_reason": reassessed,
         "gate_key": key,
+        # shards the gate's work ran in, by an executor (0: in the step's own process)
+        "gate_shards": gate_shards,
         "seconds_by_step": {},
         "duration_s": 0.0,
     }
@@ -720,3 +759,129 @@ def clean_source(
     failpoint("clean:documents-written")
     storage.write_json(clean_report_path(source_id), report)
     return report
+
+
+# -- the gate in shards ---------------------------------------------------------------------------------
+
+#: A gate shard's input: each distinct gate input once, with what the gate reads of its document.
+GATE_SHARD_SCHEMA = pa.schema(
+    [
+        pa.field("gate_input", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("ocr_confidence", pa.float64()),
+        pa.field("is_ocr", pa.bool_()),
+    ]
+)
+
+
+def _assess_in_shards(
+    con: Any,
+    storage: Storage,
+    source_id: str,
+    prepared: str,
+    decision_files: list[str],
+    gate: QualityGate,
+    key: dict[str, str],
+    executor: Executor,
+    shard_size: ShardSize | None,
+    progress: Callable[[ShardProgress], None] | None,
+) -> tuple[list[str], int]:
+    """Let shard workers judge every gate input of the run that no decision file holds; return their outputs.
+
+    Returns the output paths (decision files of the shards) and how many of the run's documents they decide.
+    The gate's settings travel as a file beside the shards, with the gate key: a worker whose gate differs
+    (other code or libraries on a node) refuses, so a decision is never taken by another gate than the key
+    says.
+
+    :raises ShardFailure: naming the failed shards with the end of their logs.
+    """
+    folder = clean_shards_folder(source_id)
+    storage.delete(folder, recursive=True)  # what a crashed run left (the caller holds the root's lease)
+    folder = f"{folder}/{uuid.uuid4().hex[:16]}"
+    rows = (
+        f"(SELECT file_row_number AS row, gate_input FROM read_parquet({sql_quote(prepared)}, file_row_number = true))"
+    )
+    if decision_files:
+        files = "[" + ", ".join(sql_quote(url) for url in decision_files) + "]"
+        rows = f"(SELECT * FROM {rows} WHERE gate_input NOT IN (SELECT gate_input FROM read_parquet({files})))"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE gate_todo AS SELECT * FROM {rows}")
+    (undecided,) = con.execute("SELECT count(*) FROM gate_todo").fetchall()[0]
+    if not undecided:
+        return [], 0
+    # the first document of each distinct input, in the run's order (deterministic shards)
+    reader = con.sql(
+        f"""
+        SELECT p.gate_input, p.text, p.annotations.raw.ocr_confidence::DOUBLE AS ocr_confidence,
+               coalesce(p.annotations.raw.fetch_mode = 'ocr', false) AS is_ocr
+        FROM read_parquet({sql_quote(prepared)}, file_row_number = true) AS p
+        JOIN (SELECT min(row) AS row FROM gate_todo GROUP BY gate_input) AS first ON p.file_row_number = first.row
+        ORDER BY p.file_row_number
+        """
+    ).to_arrow_reader(8_192)
+    batches = (
+        pa.Table.from_batches([batch]).cast(GATE_SHARD_SCHEMA).combine_chunks().to_batches()[0] for batch in reader
+    )
+    shards = write_shards(storage, batches, folder, shard_size or ShardSize(), GATE_SHARD_SCHEMA, sized=("text",))
+    settings_path = f"{folder}/gate.json"
+    storage.write_json(
+        settings_path,
+        {"quality": gate.settings.model_dump(mode="json"), "languages": list(gate.languages), "key": key},
+    )
+    tasks = [
+        ShardTask(
+            f"{source_id}/gate-{n:05d}",
+            (
+                "gate",
+                "--root",
+                storage.root,
+                "--input",
+                path,
+                "--output",
+                path.replace("/in/", "/out/"),
+                "--gate",
+                settings_path,
+            ),
+        )
+        for n, (path, _) in enumerate(shards)
+    ]
+    outputs = [path.replace("/in/", "/out/") for path, _ in shards]
+    run_stage_shards(executor, tasks, outputs, storage, stage=STAGE, source_id=source_id, progress=progress)
+    return outputs, undecided
+
+
+def run_gate_shard(root: str, input_path: str, output_path: str, settings_path: str) -> int:
+    """Judge one gate shard (the shard worker's ``gate`` kind); write its decisions; return the documents judged.
+
+    :raises RuntimeError: this process's gate is not the one the stage planned with (other code, settings
+        or libraries): its decisions would not be the ones the key promises.
+    """
+    from catalog.quality_settings import QualitySettings
+
+    storage = Storage.from_env(root)
+    planned = storage.read_json(settings_path)
+    gate = QualityGate(QualitySettings.model_validate(planned["quality"]), planned["languages"])
+    if gate_key(gate) != planned["key"]:
+        differs = sorted(k for k in planned["key"] if gate_key(gate).get(k) != planned["key"][k])
+        raise RuntimeError(
+            f"this worker's quality gate differs from the one the stage planned with: {', '.join(differs)}"
+        )
+    judged = 0
+    with storage.open_input(input_path) as handle, storage.staged_file(output_path) as local:
+        writer: pq.ParquetWriter | None = None
+        for batch in iter_batches(handle):
+            assessment = _assess(
+                gate,
+                batch.column("text").to_pylist(),
+                batch.column("ocr_confidence").to_pylist(),
+                batch.column("is_ocr").to_pylist(),
+            )
+            table = assessment.to_arrow().append_column("gate_input", batch.column("gate_input"))
+            if writer is None:
+                writer = pq.ParquetWriter(local, table.schema, compression="lz4")
+            writer.write_table(table.cast(writer.schema))
+            judged += batch.num_rows
+        if writer is None:  # an empty shard still answers with a (empty) decisions file
+            pq.write_table(pa.table({"gate_input": pa.array([], pa.string())}), local)
+        else:
+            writer.close()
+    return judged

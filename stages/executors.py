@@ -107,6 +107,23 @@ class ShardProgress:
         return f"{line} {self.detail}" if self.detail else line
 
 
+def progress_of_results(
+    stage: str, source_id: str, total: int, progress: Callable[[ShardProgress], None] | None
+) -> Progress:
+    """Return an executor's :data:`Progress` callback that reports each finished task as a :class:`ShardProgress`."""
+    done = 0
+
+    def report(result: ShardResult) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            exit_code = "" if result.ok else f"exit code {result.returncode}, "
+            detail = f"[{result.name}, {exit_code}{result.seconds:.1f} s]"
+            progress(ShardProgress(stage, source_id, done, total, ok=result.ok, detail=detail))
+
+    return report
+
+
 def emit_progress(event: ShardProgress) -> None:
     """Send a shard's progress to :data:`PROGRESS_LOGGER` (a no-op unless someone listens)."""
     logging.getLogger(PROGRESS_LOGGER).info(str(event), extra={"shard_progress": event})
@@ -261,6 +278,29 @@ def raise_for_failures(results: Sequence[ShardResult]) -> None:
         for result in failed
     ]
     raise ShardFailure(f"{len(failed)} of {len(results)} shard(s) failed\n" + "\n".join(parts))
+
+
+def run_stage_shards(
+    executor: Executor,
+    tasks: Sequence[ShardTask],
+    evidence: Sequence[str],
+    storage: Storage,
+    *,
+    stage: str,
+    source_id: str,
+    progress: Callable[[ShardProgress], None] | None = None,
+) -> None:
+    """Run a stage's shard tasks, reporting each as it finishes; check that each left its output.
+
+    :param evidence: per task, the storage path its success writes last (its output, or its counts file).
+    :raises ShardFailure: a task failed after its retries (named, with its log's end), or exited 0 without
+        its evidence.
+    """
+    results = executor.run(tasks, progress=progress_of_results(stage, source_id, len(tasks), progress))
+    raise_for_failures(results)
+    missing = [task.name for task, path in zip(tasks, evidence, strict=True) if not storage.exists(path)]
+    if missing:
+        raise ShardFailure(f"shard(s) {', '.join(missing)} exited 0 but wrote no output")
 
 
 def executor_for(settings: ShardSettings, env: Mapping[str, str] | None = None) -> Executor:

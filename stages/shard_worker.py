@@ -9,6 +9,7 @@ Kinds:
 
 - ``echo``: copy an input object to an output object (a test of the executors and the cluster set-up);
 - ``sleep``: wait a number of seconds (a shard that is still running when a test cancels it);
+- ``gate``: let the quality gate judge one shard of a source's normalised documents (:mod:`stages.clean`);
 - ``anonymise``: anonymise one input shard of a source's clean documents (:mod:`stages.anonymise`); the
   secret key comes from the environment or the root's key file, never from the command line.
 """
@@ -67,11 +68,15 @@ def _anonymise(args: argparse.Namespace) -> None:
     print(f"anonymised {args.input}: {counts['documents']} documents in {counts['seconds']} s")
 
 
-def _anonymise_arguments(parser: argparse.ArgumentParser) -> None:
+def _shard_arguments(parser: argparse.ArgumentParser, what_in: str, what_out: str) -> None:
     parser.add_argument("--root", required=True, help="storage root (local folder or s3://bucket/prefix)")
+    parser.add_argument("--input", required=True, help=f"input shard ({what_in}) in storage")
+    parser.add_argument("--output", required=True, help=f"output shard ({what_out}) in storage")
+
+
+def _anonymise_arguments(parser: argparse.ArgumentParser) -> None:
+    _shard_arguments(parser, "clean documents", "anonymised documents; its counts go next to it")
     parser.add_argument("--source", required=True, help="the source id")
-    parser.add_argument("--input", required=True, help="input shard (clean documents) in storage")
-    parser.add_argument("--output", required=True, help="output shard in storage; its counts go next to it")
     parser.add_argument("--policy", required=True, help="the source's anonymisation policy (JSON) in storage")
     parser.add_argument("--key-id", required=True, help="fingerprint of the key the stage planned with")
     parser.add_argument("--anonymiser-version", required=True, help="anonymiser code the stage planned with")
@@ -79,11 +84,26 @@ def _anonymise_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expected-name-model", required=True, help="the name model id the stage planned with")
 
 
+def _gate(args: argparse.Namespace) -> None:
+    from stages.clean import run_gate_shard  # the gate's imports only when this kind runs
+
+    started = time.perf_counter()
+    judged = run_gate_shard(args.root, args.input, args.output, args.gate)
+    # counts and times only: what a shard's log may show
+    print(f"judged {args.input}: {judged} documents in {time.perf_counter() - started:.1f} s")
+
+
+def _gate_arguments(parser: argparse.ArgumentParser) -> None:
+    _shard_arguments(parser, "gate inputs and their texts", "the gate's decisions")
+    parser.add_argument("--gate", required=True, help="the gate's settings, languages and key (JSON) in storage")
+
+
 #: Every shard kind: (how to add its arguments, what it runs).
 KINDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]] = {
     "echo": (_echo_arguments, _echo),
     "sleep": (_sleep_arguments, _sleep),
     "anonymise": (_anonymise_arguments, _anonymise),
+    "gate": (_gate_arguments, _gate),
 }
 
 

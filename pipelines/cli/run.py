@@ -199,9 +199,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     fetch = [source_id for source_id in selected if specs[source_id].fetchable]
     _check_anonymisation_key(storage)
     steps = len(fetch) + (0 if args.no_release else 1)
-    workers_note = f", {shards.workers} anonymisation workers" if shards.workers > 1 else ""
+    workers_note = f", {shards.workers} workers" if shards.workers > 1 else ""
     if shards.executor == "slurm":
-        workers_note = ", anonymisation shards as Slurm jobs"
+        workers_note = ", shards as Slurm jobs"
     print(f"corpusfabriek run: storage {storage.url()}, {len(fetch)} source(s) to ingest{workers_note}", flush=True)
     for skipped in sorted(set(selected) - set(fetch)):
         print(f"  skipped {skipped}: status suspended", flush=True)

@@ -67,7 +67,7 @@ def test_a_step_that_raises_ends_its_line():
     assert out.getvalue().endswith(" ...\n")
 
 
-def test_the_run_shows_each_shard_of_a_source_anonymised_by_two_workers(isolated_env, monkeypatch, capsys):
+def test_the_run_shows_each_shard_of_a_source_cleaned_and_anonymised_by_two_workers(isolated_env, monkeypatch, capsys):
     drop = isolated_env / "drop"
     drop.mkdir()
     rows = [
@@ -82,6 +82,6 @@ def test_the_run_shows_each_shard_of_a_source_anonymised_by_two_workers(isolated
     assert main(["run", "--root", str(isolated_env / "root"), "--workers", "2", "--no-release"]) == 0
     out = capsys.readouterr().out.splitlines()
     heading = out.index("[1/1] test-drop: ingest, clean, anonymise ...")
-    shards = out[heading + 1 : heading + 4]
-    assert [s.split(" [")[0] for s in shards] == [f"    test-drop: anonymise shard {n}/3 done" for n in (1, 2, 3)]
-    assert out[heading + 4].startswith("    -> 5 new records -> 5 documents") and "in 3 shard(s)" in out[heading + 4]
+    shards = [line.split(" [")[0] for line in out[heading + 1 : heading + 7]]
+    assert shards == [f"    test-drop: {stage} shard {n}/3 done" for stage in ("clean", "anonymise") for n in (1, 2, 3)]
+    assert out[heading + 7].startswith("    -> 5 new records -> 5 documents") and "in 3 shard(s)" in out[heading + 7]

@@ -172,7 +172,7 @@ def _run_samples(folder: Path, extra_env: dict[str, str], *args: str) -> tuple[S
 def test_the_samples_sharded_through_slurm_give_the_release_of_a_local_run(slurm, tmp_path):
     import polars as pl
 
-    from catalog.zones import anonymised_report_path
+    from catalog.zones import anonymised_report_path, clean_report_path
 
     local, local_manifest = _run_samples(tmp_path / "local", {})
     work = tmp_path / "slurm-work"
@@ -184,6 +184,8 @@ def test_the_samples_sharded_through_slurm_give_the_release_of_a_local_run(slurm
     )
     report = on_slurm.read_json(anonymised_report_path("sector-meldingen"))
     assert report["shards"] == 2 and "slurm" in report["executor"].lower()  # 15 documents, 8 per shard
+    clean = on_slurm.read_json(clean_report_path("sector-meldingen"))  # the quality gate ran as Slurm jobs too
+    assert clean["gate_shards"] == 2 and clean["documents_assessed"] == clean["input_documents"] == 15
     assert slurm.jobs() == []  # every job finished
 
     def documents(storage: Storage, manifest: dict) -> pl.DataFrame:

@@ -1,0 +1,102 @@
+"""The clean stage's quality gate in shards: worker processes judge what is undecided, the zone stays the same."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.quality_settings import QualitySettings
+from catalog.storage import Storage
+from catalog.zones import clean_decisions_path, clean_report_path, clean_shards_folder
+from quality.gate import QualityGate
+from stages.clean import clean_source, run_gate_shard
+from stages.executors import InlineExecutor, ProcessExecutor, ShardFailure, ShardResult, ShardSize, ShardTask
+from tests.stages.test_clean_incremental import SOURCE, Ingested, counts, delivery, zone
+
+
+def worker_env() -> dict[str, str]:
+    """The shard workers run this checkout's code."""
+    root = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+
+
+def decisions(storage: Storage) -> list[dict[str, Any]]:
+    with storage.open_input(clean_decisions_path(SOURCE)) as handle:
+        table = pq.read_table(handle)
+    return table.select(sorted(table.column_names)).sort_by("gate_input").to_pylist()
+
+
+@pytest.fixture
+def gate() -> QualityGate:
+    return QualityGate(languages=["nl"])
+
+
+def test_gate_shards_on_two_workers_give_the_zone_of_an_in_process_run(
+    tmp_path: Path, storage: Storage, ingested: Ingested, gate: QualityGate
+) -> None:
+    ingested(delivery())
+    single = clean_source(storage, SOURCE, gate=gate)
+    expected, expected_decisions = zone(storage), decisions(storage)
+    storage.delete(clean_decisions_path(SOURCE))  # from scratch again, now in shards
+    events = []
+
+    sharded = clean_source(
+        storage,
+        SOURCE,
+        gate=gate,
+        executor=ProcessExecutor(workers=2, env=worker_env()),
+        shard_size=ShardSize(documents=8),
+        progress=events.append,
+    )
+
+    # 27 documents, 26 distinct gate inputs (one exact copy): four shards of at most eight
+    assert sharded["gate_shards"] == 4 and len(events) == 4
+    assert [(e.stage, e.done, e.total, e.ok) for e in events] == [("clean", n, 4, True) for n in (1, 2, 3, 4)]
+    assert sharded["documents_assessed"] == single["documents_assessed"] == 27
+    assert zone(storage) == expected
+    assert counts(sharded) == counts(single)
+    assert decisions(storage) == expected_decisions
+    assert not storage.exists(clean_shards_folder(SOURCE))  # the shards are gone with the run
+
+
+def test_a_rerun_sends_only_the_undecided_documents_to_a_shard(
+    storage: Storage, ingested: Ingested, gate: QualityGate
+) -> None:
+    records = delivery()
+    ingested(records)
+    clean_source(storage, SOURCE, gate=gate)
+    records.append({"id": "nieuw", "text": records[3]["text"].replace("Groningen", "Hoogeveen") + " Nieuw."})
+    ingested(records)
+
+    again = clean_source(storage, SOURCE, gate=gate, executor=InlineExecutor(env=worker_env()))
+
+    assert (again["gate_shards"], again["documents_assessed"]) == (1, 1)
+    nothing_new = clean_source(storage, SOURCE, gate=gate, executor=InlineExecutor(env=worker_env()))
+    assert (nothing_new["gate_shards"], nothing_new["documents_assessed"]) == (0, 0)  # no shard, no start-up
+
+
+def test_a_worker_with_another_gate_refuses_to_judge(storage: Storage, ingested: Ingested, gate: QualityGate) -> None:
+    ingested(delivery())
+
+    class Tampered:
+        """Changes the planned gate settings before the worker reads them (a node with other settings)."""
+
+        def run(self, tasks: Sequence[ShardTask], progress: Any = None) -> list[ShardResult]:
+            task = tasks[0]
+            settings = task.argv[task.argv.index("--gate") + 1]
+            planned = storage.read_json(settings)
+            planned["quality"] = QualitySettings(min_doc_words=1).model_dump(mode="json")
+            storage.write_json(settings, planned)
+            argv = dict(zip(task.argv[1::2], task.argv[2::2], strict=True))
+            with pytest.raises(RuntimeError, match="differs from the one the stage planned with: quality_settings"):
+                run_gate_shard(argv["--root"], argv["--input"], argv["--output"], settings)
+            return [ShardResult(t.name, 1, log_tail="refused") for t in tasks]
+
+    with pytest.raises(ShardFailure, match="refused"):
+        clean_source(storage, SOURCE, gate=gate, executor=Tampered())
+    assert not storage.exists(clean_report_path(SOURCE))  # nothing committed
