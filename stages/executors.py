@@ -117,8 +117,15 @@ def progress_of_results(
         nonlocal done
         done += 1
         if progress:
-            exit_code = "" if result.ok else f"exit code {result.returncode}, "
-            detail = f"[{result.name}, {exit_code}{result.seconds:.1f} s]"
+            facts = [result.name]
+            if result.where != "local":
+                facts.append(result.where)  # the Slurm job, to find its log
+            if not result.ok:
+                facts.append(f"exit code {result.returncode}")
+            if result.attempts > 1:
+                facts.append(f"{result.attempts} attempts")
+            facts.append(f"{result.seconds:.1f} s")
+            detail = "[" + ", ".join(facts) + "]"
             progress(ShardProgress(stage, source_id, done, total, ok=result.ok, detail=detail))
 
     return report

@@ -3,7 +3,15 @@
 import pytest
 
 from catalog.storage import Storage
-from stages.executors import InlineExecutor, ProcessExecutor, ShardFailure, ShardTask, raise_for_failures
+from stages.executors import (
+    InlineExecutor,
+    ProcessExecutor,
+    ShardFailure,
+    ShardResult,
+    ShardTask,
+    progress_of_results,
+    raise_for_failures,
+)
 
 
 def echo(root, name: str, *extra: str) -> ShardTask:
@@ -49,3 +57,15 @@ def test_the_settings_choose_the_executor():
     assert isinstance(slurm, SlurmExecutor) and str(slurm.work_dir) == "/gedeeld/slurm"
     with pytest.raises(ValueError, match="CORPUSFABRIEK_EXECUTOR"):
         executor_for(Settings.read({"CORPUSFABRIEK_EXECUTOR": "k8s"}).shards)
+
+
+def test_shard_progress_names_the_shard_its_job_its_exit_code_and_its_attempts():
+    events = []
+    report = progress_of_results("clean", "nieuws", 2, events.append)
+    report(ShardResult("nieuws/gate-00000", 0, seconds=1.25))
+    report(ShardResult("nieuws/gate-00001", 3, attempts=2, seconds=4.0, where="slurm job 12_1"))
+    assert [str(event) for event in events] == [
+        "nieuws: clean shard 1/2 done [nieuws/gate-00000, 1.2 s]",
+        "nieuws: clean shard 2/2 FAILED [nieuws/gate-00001, slurm job 12_1, exit code 3, 2 attempts, 4.0 s]",
+    ]
+    progress_of_results("clean", "nieuws", 1, None)(ShardResult("x", 0))  # nobody listening: nothing to do
