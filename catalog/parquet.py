@@ -31,6 +31,9 @@ class BatchWriter:
     Memory stays bounded by ``batch_rows``; the file is complete (and has a footer) only after
     :meth:`close`, so callers write to a staged local path and publish it afterwards.
 
+    ``compression``: the codec and level, the project's (zstd, level 6) by default; files that live for one run
+    only, or are read far more often than written, can ask for a faster one.
+
     ``isolate_bad_rows``: when Arrow refuses a batch of rows, find the rows it refuses (one by one, only
     then), write the others and hand the refused ones back from :meth:`write_row` and :meth:`flush`, so
     one bad row cannot fail a whole batch. Callers must then call :meth:`flush` before closing.
@@ -43,15 +46,15 @@ class BatchWriter:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         *,
         isolate_bad_rows: bool = False,
+        compression: tuple[str, int | None] = (PARQUET_COMPRESSION, PARQUET_COMPRESSION_LEVEL),
     ) -> None:
         self.schema = schema
         self.batch_rows = batch_rows
         self.isolate_bad_rows = isolate_bad_rows
         self.rows_written = 0
         self._buffer: list[dict[str, Any]] = []
-        self._writer = pq.ParquetWriter(
-            str(path), schema, compression=PARQUET_COMPRESSION, compression_level=PARQUET_COMPRESSION_LEVEL
-        )
+        codec, level = compression
+        self._writer = pq.ParquetWriter(str(path), schema, compression=codec, compression_level=level)
 
     def write_row(self, row: dict[str, Any]) -> list[RejectedRow]:
         """Buffer one row; flush a row group when the buffer is full. Returns the rows refused by that flush."""
@@ -67,6 +70,10 @@ class BatchWriter:
         if table.num_rows:
             self._writer.write_table(table.select(self.schema.names).cast(self.schema))
             self.rows_written += table.num_rows
+
+    def add_metadata(self, metadata: dict[bytes, bytes]) -> None:
+        """Add key-value metadata to the file's footer (written on :meth:`close`, so only a complete file has it)."""
+        self._writer.add_key_value_metadata(metadata)
 
     def flush(self) -> list[RejectedRow]:
         """Write the buffered rows as a row group; return the rows refused (only with ``isolate_bad_rows``)."""
