@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -32,7 +34,9 @@ class BatchWriter:
     :meth:`close`, so callers write to a staged local path and publish it afterwards.
 
     ``compression``: the codec and level, the project's (zstd, level 6) by default; files that live for one run
-    only, or are read far more often than written, can ask for a faster one.
+    only, or are read far more often than written, can ask for a faster one. ``use_dictionary`` as Parquet's
+    (all columns, none, or the columns named): columns of mostly distinct values (texts, hashes, ids) are
+    written and read faster without, and zstd compresses their repeats anyway.
 
     ``isolate_bad_rows``: when Arrow refuses a batch of rows, find the rows it refuses (one by one, only
     then), write the others and hand the refused ones back from :meth:`write_row` and :meth:`flush`, so
@@ -47,6 +51,7 @@ class BatchWriter:
         *,
         isolate_bad_rows: bool = False,
         compression: tuple[str, int | None] = (PARQUET_COMPRESSION, PARQUET_COMPRESSION_LEVEL),
+        use_dictionary: bool | list[str] = True,
     ) -> None:
         self.schema = schema
         self.batch_rows = batch_rows
@@ -54,7 +59,9 @@ class BatchWriter:
         self.rows_written = 0
         self._buffer: list[dict[str, Any]] = []
         codec, level = compression
-        self._writer = pq.ParquetWriter(str(path), schema, compression=codec, compression_level=level)
+        self._writer = pq.ParquetWriter(
+            str(path), schema, compression=codec, compression_level=level, use_dictionary=use_dictionary
+        )
 
     def write_row(self, row: dict[str, Any]) -> list[RejectedRow]:
         """Buffer one row; flush a row group when the buffer is full. Returns the rows refused by that flush."""
@@ -120,6 +127,59 @@ class BatchWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class BackgroundWrites:
+    """Write record batches to :class:`BatchWriter` s on a thread of their own, so compressing overlaps the caller.
+
+    Arrow encodes, compresses and writes without holding Python's global lock, so on a second core a large
+    file's writes cost the caller little. Batches are written in the order they were handed over (one
+    thread, one queue); at most ``depth`` wait, so memory stays bounded. A write's error is raised by the
+    next :meth:`write_batch` or by :meth:`close`, which waits for every queued write: close it before the
+    writers it writes to.
+    """
+
+    def __init__(self, depth: int = 4) -> None:
+        self._queue: queue.Queue[tuple[BatchWriter, pa.RecordBatch] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="parquet-writes", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:  # after an error, drain the queue so the caller never blocks
+                try:
+                    item[0].write_batch(item[1])
+                except BaseException as exc:  # handed to the caller's thread
+                    self._error = exc
+
+    def write_batch(self, writer: BatchWriter, batch: pa.RecordBatch | pa.Table) -> None:
+        """Queue a batch for ``writer`` (waits while ``depth`` batches are queued)."""
+        self._raise()
+        self._queue.put((writer, batch))
+
+    def close(self) -> None:
+        """Wait for every queued write; raise the first error any of them met."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> BackgroundWrites:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        # the caller's own error wins; the writes are only waited for, so no thread outlives the block
+        self._error = self._error or RuntimeError("abandoned")
+        self._queue.put(None)
+        self._thread.join()
 
 
 def iter_batches(

@@ -77,7 +77,7 @@ from catalog.documents import (
     content_sha256,
 )
 from catalog.failpoints import failpoint
-from catalog.parquet import BatchWriter, iter_batches
+from catalog.parquet import BackgroundWrites, BatchWriter, iter_batches
 from catalog.staging import temporary_directory
 from catalog.storage import Storage, StorageError, sql_quote
 from catalog.zones import (
@@ -131,7 +131,9 @@ BATCH_KEY = b"corpusfabriek.clean_batch"
 #: Parquet footer key of a prepared batch: the text of each furniture line removed from it, by line_sha256.
 BATCH_FURNITURE = b"corpusfabriek.furniture_lines"
 #: Cached batches are written once and read on every run: zstd's default level reads as fast as the zone's
-#: level 6 and writes about twice as fast, at nearly the same size on news text.
+#: level 6 and writes about twice as fast, at nearly the same size on news text. Every file of the stage is
+#: written without dictionary encoding: its columns are mostly distinct texts, hashes and ids, for which
+#: Parquet builds a dictionary only to drop it, and zstd compresses the few repeated values as well.
 CACHE_COMPRESSION = ("zstd", 3)
 #: Local files that live for one run: written and read once, so the fastest codec.
 STAGING_COMPRESSION = ("lz4", None)
@@ -594,6 +596,11 @@ class CacheUse:
             self.reasons[reason] += 1
 
 
+def _writer(path: str, schema: pa.Schema, compression: tuple[str, int | None]) -> BatchWriter:
+    """Return a writer of one of the stage's files: without dictionary encoding (see CACHE_COMPRESSION)."""
+    return BatchWriter(path, schema, compression=compression, use_dictionary=False)
+
+
 def _normalise_raw_batch(
     storage: Storage,
     source_id: str,
@@ -606,7 +613,7 @@ def _normalise_raw_batch(
     with (
         storage.open_input(batch_path(source_id, key["ingest_id"])) as raw,
         storage.staged_file(path) as local,
-        BatchWriter(local, _NORMALISED_SCHEMA, compression=CACHE_COMPRESSION) as writer,
+        _writer(local, _NORMALISED_SCHEMA, CACHE_COMPRESSION) as writer,
     ):
         for batch in iter_batches(raw):
             # no code version: the cache outlives commits that leave the normaliser alone
@@ -629,7 +636,7 @@ def _prepare_batch(storage: Storage, source_id: str, key: dict[str, str], furnit
     with (
         storage.open_input(clean_normalised_batch_path(source_id, key["ingest_id"])) as normalised,
         storage.staged_file(clean_prepared_batch_path(source_id, key["ingest_id"])) as local,
-        BatchWriter(local, _PREPARED_SCHEMA, compression=CACHE_COMPRESSION) as writer,
+        _writer(local, _PREPARED_SCHEMA, CACHE_COMPRESSION) as writer,
     ):
         for batch in iter_batches(normalised, columns=columns):
             documents = _documents(batch)
@@ -796,7 +803,7 @@ def _gate_pass(
     assessed = 0
     offset = 0
     decisions: pq.ParquetWriter | None = None
-    with BatchWriter(kept_keys, _KEYS_SCHEMA, compression=STAGING_COMPRESSION) as keys:
+    with _writer(kept_keys, _KEYS_SCHEMA, STAGING_COMPRESSION) as keys:
         for path in prepared:
             with storage.open_input(path) as handle:
                 parquet = pq.ParquetFile(handle)
@@ -954,21 +961,23 @@ def clean_source(
         with (
             storage.staged_file(clean_path(source_id)) as kept_local,
             storage.staged_file(clean_excluded_path(source_id)) as excluded_local,
-            BatchWriter(kept_local, DOCUMENT_SCHEMA, compression=ZONE_COMPRESSION) as kept_writer,
-            BatchWriter(excluded_local, EXCLUDED_SCHEMA, compression=ZONE_COMPRESSION) as excluded_writer,
+            _writer(kept_local, DOCUMENT_SCHEMA, ZONE_COMPRESSION) as kept_writer,
+            _writer(excluded_local, EXCLUDED_SCHEMA, ZONE_COMPRESSION) as excluded_writer,
+            # compressing the zone's files (the bulk of a re-run) overlaps reading and annotating
+            BackgroundWrites() as background,
         ):
-            with BatchWriter(rejected, EXCLUDED_SCHEMA, compression=STAGING_COMPRESSION) as rejects:
+            with _writer(rejected, EXCLUDED_SCHEMA, STAGING_COMPRESSION) as rejects:
                 assembled = _assemble_pass(
                     storage, cached.prepared, gate, cached.furniture, decided, rejects, version, tally
                 )
                 for kept_batch, dropped, why, duplicate_of in split_by_drops(assembled, drops.for_file(0)):
-                    kept_writer.write_batch(kept_batch)
-                    excluded_writer.write_batch(with_exclusion(dropped, STAGE, why, duplicate_of))
+                    background.write_batch(kept_writer, kept_batch)
+                    background.write_batch(excluded_writer, with_exclusion(dropped, STAGE, why, duplicate_of))
                     add_examples(examples, dropped.column("doc_id").to_pylist(), why)
                     tally.reasons.update(why)
             with open(rejected, "rb") as rejected_file:
                 for batch in iter_batches(rejected_file):
-                    excluded_writer.write_batch(batch)
+                    background.write_batch(excluded_writer, batch)
                     add_examples(
                         examples, batch.column("doc_id").to_pylist(), batch.column("excluded_reason").to_pylist()
                     )
