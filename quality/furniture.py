@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.quality_settings import QualitySettings
+from catalog.storage import sql_quote
 from quality.normalise import normalise_text
 
 #: Defaults (see the README's "Furniture lines per source"): a line is furniture from 5 documents and 2%.
@@ -117,34 +118,35 @@ def _frequent_lines(con: Any, pairs: str, parameters: list[Any], least: int) -> 
 
 def count_stored_lines(
     con: Any, files: Sequence[str], documents: int, settings: QualitySettings
-) -> tuple[Furniture, dict[str, list[int]]]:
+) -> tuple[Furniture, list[list[int]]]:
     """Find a source's furniture from stored batches: Parquet files with ``content_sha256`` and ``line_keys``.
 
     The same lines as a :class:`FurnitureCounter` fed the same texts: a line counts once per distinct text
     (``content_sha256`` is the text's identity), wherever the copies are. Counted by DuckDB out of core.
 
+    :param files: paths or URLs DuckDB reads (the connection's file systems registered).
     :param documents: the documents in ``files`` (the share threshold's base).
-    Returns the furniture and, by file, the sorted keys of the furniture lines that occur in it.
+    Returns the furniture and, per file in order, the sorted keys of the furniture lines that occur in it.
     """
     least = threshold(documents, settings.furniture_min_documents, settings.furniture_min_share)
-    furniture = Furniture({}, settings.furniture_max_line_chars, threshold=least, documents=documents)
+    present: list[list[int]] = [[] for _ in files]
     if not files:
-        return furniture, {}
-    stored = (
-        "SELECT filename AS file, content_sha256 AS doc, unnest(line_keys) AS line"
-        " FROM read_parquet(?, filename = true)"
+        return Furniture({}, settings.furniture_max_line_chars, threshold=least, documents=documents), present
+    # each file by its position, not by the name DuckDB reports (a remote file system may spell it otherwise)
+    stored = " UNION ALL ".join(
+        f"SELECT {number} AS file, content_sha256 AS doc, unnest(line_keys) AS line"
+        f" FROM read_parquet({sql_quote(path)})"
+        for number, path in enumerate(files)
     )
-    frequencies = _frequent_lines(con, stored, [list(files)], least)
-    furniture = Furniture(frequencies, settings.furniture_max_line_chars, threshold=least, documents=documents)
-    present: dict[str, list[int]] = {file: [] for file in files}
+    frequencies = _frequent_lines(con, stored, [], least)
     if frequencies:
         rows = con.execute(
             f"SELECT DISTINCT file, line FROM ({stored}) WHERE list_contains(?, line) ORDER BY file, line",
-            [list(files), sorted(frequencies)],
+            [sorted(frequencies)],
         ).fetchall()
-        for file, line in rows:
-            present[file].append(int(line))
-    return furniture, present
+        for number, line in rows:
+            present[number].append(int(line))
+    return Furniture(frequencies, settings.furniture_max_line_chars, threshold=least, documents=documents), present
 
 
 @dataclass(frozen=True)

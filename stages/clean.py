@@ -232,7 +232,8 @@ def _statistics_map(assessment: Any) -> pa.MapArray:
     rows = assessment.height
     values = assessment.select(names).cast({name: float for name in names}).to_numpy().astype(np.float64)
     items = pa.array(values.reshape(-1), pa.float64(), mask=np.isnan(values.reshape(-1)))
-    keys = pa.array(np.tile(np.array(names, dtype=object), rows), pa.string())
+    # the names taken by position: Arrow copies the strings, no Python object per entry
+    keys = pa.array(names, pa.string()).take(pa.array(np.tile(np.arange(len(names), dtype=np.int32), rows)))
     offsets = pa.array(np.arange(0, rows * len(names) + 1, len(names), dtype=np.int32))
     return pa.MapArray.from_arrays(offsets, keys, items)
 
@@ -755,13 +756,12 @@ def cache_batches(
     started = time.perf_counter()
     documents = sum(int(key["documents"]) for key in keys)
     furniture = Furniture({}, max_line_chars, documents=documents)
-    present: dict[str, list[int]] = {}
+    present: list[list[int]] = [[] for _ in keys]
     if gate is not None and gate.settings.strip_furniture:
         files = [storage.url(clean_normalised_batch_path(source_id, key["ingest_id"])) for key in keys]
         furniture, present = count_stored_lines(con, files, documents, gate.settings)
     stripped = CacheUse()
-    for key in keys:
-        lines = present.get(storage.url(clean_normalised_batch_path(source_id, key["ingest_id"])), [])
+    for key, lines in zip(keys, present, strict=True):
         prepared = prepared_key(key, lines)
         path = clean_prepared_batch_path(source_id, key["ingest_id"])
         reason = _cached(storage, path, prepared, stored, needs=(BATCH_FURNITURE,))
@@ -776,8 +776,11 @@ def cache_batches(
 
 def _row_group(parquet: pq.ParquetFile, index: int, columns: list[str] | None = None) -> pa.RecordBatch:
     """Return one row group of a Parquet file as one record batch (the cached batches' row groups are small)."""
-    table = parquet.read_row_group(index, columns=columns).combine_chunks()
-    return pa.RecordBatch.from_arrays([column.combine_chunks() for column in table.columns], schema=table.schema)
+    table = parquet.read_row_group(index, columns=columns)
+    batches = table.to_batches()
+    if len(batches) == 1:  # the usual case: no copy
+        return batches[0]
+    return table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], table.schema)
 
 
 #: The columns of the documents deduplication reads (the gate's pass stages them for the rows it keeps).
