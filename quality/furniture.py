@@ -38,7 +38,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.quality_settings import QualitySettings
-from catalog.storage import sql_quote
 from quality.normalise import normalise_text
 
 #: Defaults (see the README's "Furniture lines per source"): a line is furniture from 5 documents and 2%.
@@ -132,17 +131,14 @@ def count_stored_lines(
     present: list[list[int]] = [[] for _ in files]
     if not files:
         return Furniture({}, settings.furniture_max_line_chars, threshold=least, documents=documents), present
-    # each file by its position, not by the name DuckDB reports (a remote file system may spell it otherwise)
-    stored = " UNION ALL ".join(
-        f"SELECT {number} AS file, content_sha256 AS doc, unnest(line_keys) AS line"
-        f" FROM read_parquet({sql_quote(path)})"
-        for number, path in enumerate(files)
-    )
-    frequencies = _frequent_lines(con, stored, [], least)
+    # each file by its position in the list, not by the name DuckDB reports (a remote file system may spell
+    # it otherwise)
+    stored = "SELECT file_index AS file, content_sha256 AS doc, unnest(line_keys) AS line FROM read_parquet(?)"
+    frequencies = _frequent_lines(con, stored, [list(files)], least)
     if frequencies:
         rows = con.execute(
             f"SELECT DISTINCT file, line FROM ({stored}) WHERE list_contains(?, line) ORDER BY file, line",
-            [sorted(frequencies)],
+            [list(files), sorted(frequencies)],
         ).fetchall()
         for number, line in rows:
             present[number].append(int(line))

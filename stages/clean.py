@@ -687,24 +687,21 @@ def _remove_stale_batches(storage: Storage, source_id: str, stored: set[str], in
             storage.delete(f"{clean_batches_folder(source_id)}/{name}")
 
 
-def _reused_reader(con: Any, storage: Storage, decisions_path: str, prepared: list[tuple[str, int]]) -> Any:
+def _reused_reader(con: Any, storage: Storage, decisions_path: str, prepared: list[str], offsets: list[int]) -> Any:
     """Return a DuckDB reader of the earlier decisions of this run's rows, by row (out of core: a join on disk).
 
-    :param prepared: each prepared batch's path and its first row in the run.
+    :param prepared: the prepared batches, in the run's order; ``offsets``: the first row of each in the run.
     """
-    rows = " UNION ALL ".join(
-        f"SELECT {offset} + file_row_number AS row, gate_input "
-        f"FROM read_parquet({sql_quote(storage.url(path))}, file_row_number = true)"
-        for path, offset in prepared
-    )
     decisions = sql_quote(storage.url(decisions_path))
     return con.sql(
         f"""
         SELECT p.row, d.* EXCLUDE (gate_input)
-        FROM ({rows}) AS p
+        FROM (SELECT list_extract($offsets::BIGINT[], file_index::BIGINT + 1) + file_row_number AS row, gate_input
+              FROM read_parquet($files, file_row_number = true)) AS p
         JOIN read_parquet({decisions}) AS d ON p.gate_input = d.gate_input
         ORDER BY p.row
-        """
+        """,
+        params={"files": [storage.url(path) for path in prepared], "offsets": offsets},
     ).to_arrow_reader(8_192)
 
 
@@ -950,8 +947,8 @@ def clean_source(
             reassessed = reassessed_reason(previous_gate_key(storage, source_id), key)
             if reassessed is None:
                 offsets = [sum(cached.documents[:n]) for n in range(len(cached.documents))]
-                prepared = list(zip(cached.prepared, offsets, strict=True))
-                reused = ReusedDecisions(_reused_reader(con, storage, clean_decisions_path(source_id), prepared))
+                earlier = clean_decisions_path(source_id)
+                reused = ReusedDecisions(_reused_reader(con, storage, earlier, cached.prepared, offsets))
         # Row order is delivery order (oldest raw batch first), so "the last delivery of a doc_id wins" is
         # "the highest row wins". Deduplication needs the keys of every row the gate keeps before any row
         # can be routed, so the gate decides in pass one and pass two writes the zone.
