@@ -879,6 +879,8 @@ def _assemble_pass(
                     continue
                 assessment = pl.from_arrow(decisions.read_row_group(group).drop_columns(["gate_input"]))
                 group += 1
+                if assessment.height != cleaned.num_rows:  # pass one wrote a row group per prepared row group
+                    raise RuntimeError(f"{path}: the gate's decisions do not line up with the documents")
                 annotated, why = annotate(
                     cleaned,
                     assessment,  # type: ignore[arg-type]
