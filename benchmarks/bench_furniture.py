@@ -69,10 +69,13 @@ def generate(path: Path, n: int, seed: int = 11) -> int:
 def clean_run(storage: Any, source_id: str, strip: bool) -> tuple[float, dict[str, Any]]:
     """Clean one ingested source with the default gate, furniture on or off; return seconds and the report."""
     from catalog.quality_settings import QualitySettings
+    from catalog.zones import clean_batches_folder
     from quality.gate import QualityGate
     from stages.clean import clean_source
 
     gate = QualityGate(QualitySettings(strip_furniture=strip), languages=["nl"])
+    # every run normalises and strips the whole source: the cache of an earlier run would spare the later ones
+    storage.delete(clean_batches_folder(source_id), recursive=True)
     started = time.perf_counter()
     report = clean_source(storage, source_id, gate=gate)
     return time.perf_counter() - started, report

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -31,6 +33,11 @@ class BatchWriter:
     Memory stays bounded by ``batch_rows``; the file is complete (and has a footer) only after
     :meth:`close`, so callers write to a staged local path and publish it afterwards.
 
+    ``compression``: the codec and level, the project's (zstd, level 6) by default; files that live for one run
+    only, or are read far more often than written, can ask for a faster one. ``use_dictionary`` as Parquet's
+    (all columns, none, or the columns named): columns of mostly distinct values (texts, hashes, ids) are
+    written and read faster without, and zstd compresses their repeats anyway.
+
     ``isolate_bad_rows``: when Arrow refuses a batch of rows, find the rows it refuses (one by one, only
     then), write the others and hand the refused ones back from :meth:`write_row` and :meth:`flush`, so
     one bad row cannot fail a whole batch. Callers must then call :meth:`flush` before closing.
@@ -43,14 +50,17 @@ class BatchWriter:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         *,
         isolate_bad_rows: bool = False,
+        compression: tuple[str, int | None] = (PARQUET_COMPRESSION, PARQUET_COMPRESSION_LEVEL),
+        use_dictionary: bool | list[str] = True,
     ) -> None:
         self.schema = schema
         self.batch_rows = batch_rows
         self.isolate_bad_rows = isolate_bad_rows
         self.rows_written = 0
         self._buffer: list[dict[str, Any]] = []
+        codec, level = compression
         self._writer = pq.ParquetWriter(
-            str(path), schema, compression=PARQUET_COMPRESSION, compression_level=PARQUET_COMPRESSION_LEVEL
+            str(path), schema, compression=codec, compression_level=level, use_dictionary=use_dictionary
         )
 
     def write_row(self, row: dict[str, Any]) -> list[RejectedRow]:
@@ -67,6 +77,10 @@ class BatchWriter:
         if table.num_rows:
             self._writer.write_table(table.select(self.schema.names).cast(self.schema))
             self.rows_written += table.num_rows
+
+    def add_metadata(self, metadata: dict[bytes, bytes]) -> None:
+        """Add key-value metadata to the file's footer (written on :meth:`close`, so only a complete file has it)."""
+        self._writer.add_key_value_metadata(metadata)
 
     def flush(self) -> list[RejectedRow]:
         """Write the buffered rows as a row group; return the rows refused (only with ``isolate_bad_rows``)."""
@@ -113,6 +127,59 @@ class BatchWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class BackgroundWrites:
+    """Write record batches to :class:`BatchWriter` s on a thread of their own, so compressing overlaps the caller.
+
+    Arrow encodes, compresses and writes without holding Python's global lock, so on a second core a large
+    file's writes cost the caller little. Batches are written in the order they were handed over (one
+    thread, one queue); at most ``depth`` wait, so memory stays bounded. A write's error is raised by the
+    next :meth:`write_batch` or by :meth:`close`, which waits for every queued write: close it before the
+    writers it writes to.
+    """
+
+    def __init__(self, depth: int = 4) -> None:
+        self._queue: queue.Queue[tuple[BatchWriter, pa.RecordBatch] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="parquet-writes", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:  # after an error, drain the queue so the caller never blocks
+                try:
+                    item[0].write_batch(item[1])
+                except BaseException as exc:  # handed to the caller's thread
+                    self._error = exc
+
+    def write_batch(self, writer: BatchWriter, batch: pa.RecordBatch | pa.Table) -> None:
+        """Queue a batch for ``writer`` (waits while ``depth`` batches are queued)."""
+        self._raise()
+        self._queue.put((writer, batch))
+
+    def close(self) -> None:
+        """Wait for every queued write; raise the first error any of them met."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> BackgroundWrites:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        # the caller's own error wins; the writes are only waited for, so no thread outlives the block
+        self._error = self._error or RuntimeError("abandoned")
+        self._queue.put(None)
+        self._thread.join()
 
 
 def iter_batches(

@@ -116,6 +116,25 @@ def clean_decisions_path(source_id: str) -> str:
     return f"clean/{source_id}/decisions.parquet"
 
 
+def clean_batches_folder(source_id: str) -> str:
+    """Folder of a source's cached clean batches: two files per committed raw batch (restricted: they hold text).
+
+    Raw batches never change once committed, so what the clean stage derives from one is kept for the next run
+    under a key in each file's footer (the code and settings it was made with); see :mod:`stages.clean`.
+    """
+    return f"clean/{source_id}/batches"
+
+
+def clean_normalised_batch_path(source_id: str, ingest_id: str) -> str:
+    """Path of one raw batch normalised: its documents, boilerplate lines removed and the keys of its short lines."""
+    return f"{clean_batches_folder(source_id)}/{ingest_id}.normalised.parquet"
+
+
+def clean_prepared_batch_path(source_id: str, ingest_id: str) -> str:
+    """Path of one normalised batch without the source's furniture lines, with the digest of each gate input."""
+    return f"{clean_batches_folder(source_id)}/{ingest_id}.prepared.parquet"
+
+
 # -- anonymised: the only zone a release reads -----------------------------------------------------------------
 
 #: Every source's anonymisation report (the key checks look for any).

@@ -14,9 +14,11 @@ documents *and* in at least ``min_share`` of the source's documents.
 
 Counting streams: :meth:`FurnitureCounter.add` takes one batch of texts at a time and appends
 ``(document, line)`` 64-bit hash pairs to a local Parquet file; :meth:`FurnitureCounter.finish` lets DuckDB
-count document frequencies out of core (spilling to disk), so memory does not grow with the source. The
-hashes are only compared within one run (Polars' string hash is not stable across versions); the stable
-identity of a furniture line is the SHA-256 of its text (:attr:`FurnitureLine.line_sha256`).
+count document frequencies out of core (spilling to disk), so memory does not grow with the source. A line's
+key is stable: the first 64 bits of the SHA-256 of its stripped text (:func:`line_key`, the integer of
+:attr:`FurnitureLine.line_sha256`), so keys stored by one run (:func:`document_lines`, kept per raw batch by
+the clean stage) can be counted with the keys of the next (:func:`count_stored_lines`). Polars' own string
+hash would be faster, but it is not stable across versions or machines.
 
 The line texts themselves can name people (a byline), so they belong in restricted zones only: reports
 carry the hash, the document frequency and the length.
@@ -44,26 +46,103 @@ MIN_SHARE = 0.02
 MAX_LINE_CHARS = 200
 
 _PAIRS = pa.schema([pa.field("doc", pa.uint64()), pa.field("line", pa.uint64())])
+#: Type of a document's line keys (:func:`document_lines`).
+LINE_KEYS = pa.list_(pa.uint64())
 
 
 def _lines(texts: Sequence[str] | pl.Series, max_line_chars: int) -> pl.DataFrame:
-    """Return one row per line: ``doc`` (position), ``line`` (text), ``key`` (hash of the stripped line or null).
+    """Return one row per line: ``doc`` (position), ``line`` (text), ``key`` (:func:`line_key` or null).
 
     Blank lines and lines longer than ``max_line_chars`` get no key: they can never be furniture.
     """
     frame = pl.DataFrame({"text": pl.Series(texts, dtype=pl.String)}).with_row_index("doc")
     stripped = pl.col("line").str.strip_chars()
     countable = (stripped.str.len_chars() > 0) & (stripped.str.len_chars() <= max_line_chars)
-    return (
+    lines = (
         frame.select("doc", pl.col("text").str.split("\n").alias("line"))
         .explode("line")
-        .with_columns(key=pl.when(countable).then(stripped.hash()))
+        .with_columns(countable=pl.when(countable).then(stripped))
+    )
+    # hashlib runs in Python: hash each distinct line once (furniture repeats, that is the point)
+    distinct = lines["countable"].drop_nulls().unique().to_list()
+    keys = pl.Series([line_key(line) for line in distinct], dtype=pl.UInt64)
+    return lines.select(
+        "doc",
+        "line",
+        key=pl.col("countable").replace_strict(distinct, keys, default=None, return_dtype=pl.UInt64),
     )
 
 
 def line_sha256(line: str) -> str:
     """Return the stable identity of a furniture line: the first 16 hex digits of the SHA-256 of its stripped text."""
     return hashlib.sha256(line.strip().encode("utf-8")).hexdigest()[:16]
+
+
+def line_key(line: str) -> int:
+    """Return a line's key for counting: :func:`line_sha256` as an unsigned 64-bit integer."""
+    return int.from_bytes(hashlib.sha256(line.strip().encode("utf-8")).digest()[:8], "big")
+
+
+def document_lines(texts: Sequence[str] | pl.Series, max_line_chars: int) -> pa.Array:
+    """Return, per text, the sorted distinct keys of the lines that could be furniture (``list<uint64>``).
+
+    What a stored batch keeps for counting: with each document's ``content_sha256`` (its identity),
+    :func:`count_stored_lines` counts the lines of many batches without their text.
+    """
+    per_doc = (
+        _lines(texts, max_line_chars)
+        .group_by("doc", maintain_order=True)
+        .agg(pl.col("key").drop_nulls().unique().sort())
+    )
+    return per_doc["key"].to_arrow().cast(LINE_KEYS)
+
+
+def threshold(documents: int, min_documents: int, min_share: float) -> int:
+    """Return the fewest distinct documents a furniture line occurs in, in a source of ``documents`` documents."""
+    return max(min_documents, math.ceil(min_share * documents))
+
+
+def _frequent_lines(con: Any, pairs: str, parameters: list[Any], least: int) -> dict[int, int]:
+    """Return the document frequency of each line in at least ``least`` distinct documents of ``pairs``.
+
+    :param pairs: SQL of a relation of ``doc`` and ``line`` columns (with ``?`` for ``parameters``).
+    """
+    # few rows: at most (lines per document) / min_share lines can reach the threshold
+    found = con.execute(
+        f"SELECT line, count(*) FROM (SELECT DISTINCT doc, line FROM ({pairs})) GROUP BY line HAVING count(*) >= ?",
+        [*parameters, least],
+    ).fetchall()
+    return {int(line): int(documents) for line, documents in found}
+
+
+def count_stored_lines(
+    con: Any, files: Sequence[str], documents: int, settings: QualitySettings
+) -> tuple[Furniture, list[list[int]]]:
+    """Find a source's furniture from stored batches: Parquet files with ``content_sha256`` and ``line_keys``.
+
+    The same lines as a :class:`FurnitureCounter` fed the same texts: a line counts once per distinct text
+    (``content_sha256`` is the text's identity), wherever the copies are. Counted by DuckDB out of core.
+
+    :param files: paths or URLs DuckDB reads (the connection's file systems registered).
+    :param documents: the documents in ``files`` (the share threshold's base).
+    Returns the furniture and, per file in order, the sorted keys of the furniture lines that occur in it.
+    """
+    least = threshold(documents, settings.furniture_min_documents, settings.furniture_min_share)
+    present: list[list[int]] = [[] for _ in files]
+    if not files:
+        return Furniture({}, settings.furniture_max_line_chars, threshold=least, documents=documents), present
+    # each file by its position in the list, not by the name DuckDB reports (a remote file system may spell
+    # it otherwise)
+    stored = "SELECT file_index AS file, content_sha256 AS doc, unnest(line_keys) AS line FROM read_parquet(?)"
+    frequencies = _frequent_lines(con, stored, [list(files)], least)
+    if frequencies:
+        rows = con.execute(
+            f"SELECT DISTINCT file, line FROM ({stored}) WHERE list_contains(?, line) ORDER BY file, line",
+            [list(files), sorted(frequencies)],
+        ).fetchall()
+        for number, line in rows:
+            present[number].append(int(line))
+    return Furniture(frequencies, settings.furniture_max_line_chars, threshold=least, documents=documents), present
 
 
 @dataclass(frozen=True)
@@ -135,7 +214,7 @@ class FurnitureCounter:
 
     def threshold(self) -> int:
         """Return the fewest distinct documents a furniture line occurs in, for the documents counted so far."""
-        return max(self.min_documents, math.ceil(self.min_share * self.documents))
+        return threshold(self.documents, self.min_documents, self.min_share)
 
     def finish(self, connection: Any | None = None) -> Furniture:
         """Count the document frequencies out of core and return the source's furniture.
@@ -146,7 +225,7 @@ class FurnitureCounter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        threshold = self.threshold()
+        least = self.threshold()
         con = connection
         if con is None:
             import duckdb
@@ -154,17 +233,11 @@ class FurnitureCounter:
             con = duckdb.connect(config={"memory_limit": "256MB", "preserve_insertion_order": False})
             con.execute("SET temp_directory = ?", [os.path.join(self.workdir, "duckdb")])
         try:
-            # few rows: at most (lines per document) / min_share lines can reach the threshold
-            found = con.execute(
-                "SELECT line, count(*) FROM (SELECT DISTINCT doc, line FROM read_parquet(?))"
-                " GROUP BY line HAVING count(*) >= ?",
-                [self._path, threshold],
-            ).fetchall()
+            frequencies = _frequent_lines(con, "SELECT doc, line FROM read_parquet(?)", [self._path], least)
         finally:
             if connection is None:
                 con.close()
-        frequencies = {int(line): int(documents) for line, documents in found}
-        return Furniture(frequencies, self.max_line_chars, threshold=threshold, documents=self.documents)
+        return Furniture(frequencies, self.max_line_chars, threshold=least, documents=self.documents)
 
 
 class Furniture:
@@ -213,6 +286,19 @@ class Furniture:
         return [
             normalise_text(new) if n else old for old, new, n in zip(texts, stripped, removed, strict=True)
         ], removed
+
+    def only(self, lines: Sequence[int]) -> Furniture:
+        """Return the furniture restricted to some of its lines, with nothing counted as removed yet."""
+        frequencies = {line: self.frequencies[line] for line in lines}
+        return Furniture(frequencies, self.max_line_chars, threshold=self.threshold, documents=self.documents)
+
+    def account(self, texts: dict[int, str], removed: Sequence[int] = ()) -> None:
+        """Count what an earlier :meth:`strip` removed (a stored result): line texts by key, lines per document."""
+        for line, text in texts.items():
+            if line in self.frequencies:
+                self.texts.setdefault(line, text)
+        self.lines_removed += sum(removed)
+        self.documents_affected += sum(1 for n in removed if n)
 
     def found(self) -> list[FurnitureLine]:
         """Return the furniture lines removed so far, most frequent first (identity, frequency, length: no text)."""

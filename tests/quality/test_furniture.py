@@ -2,11 +2,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
 from catalog.quality_settings import QualitySettings
-from quality.furniture import Furniture, FurnitureCounter, line_sha256
+from quality.furniture import (
+    Furniture,
+    FurnitureCounter,
+    count_stored_lines,
+    document_lines,
+    line_key,
+    line_sha256,
+)
 
 HEADER = "Door onze verslaggever"
 FOOTER = "Word abonnee voor € 1 per week en lees onbeperkt verder."
@@ -106,3 +116,45 @@ def test_a_line_of_one_document_can_never_be_furniture(tmp_path: Path) -> None:
         QualitySettings(furniture_min_documents=1)
     # a line repeated inside one document is still one document
     assert len(counted(tmp_path, [f"{HEADER}\n{HEADER}\n{HEADER}\n{HEADER}\n{HEADER}"], min_share=0)) == 0
+
+
+def stored_batches(tmp_path: Path, batches: list[list[str]], max_line_chars: int = 200) -> list[str]:
+    """Write each batch of texts as a stored batch would keep them: each text's identity and its line keys."""
+    from catalog.documents import content_sha256
+
+    files = []
+    for number, texts in enumerate(batches):
+        path = str(tmp_path / f"batch-{number}.parquet")
+        identities = pa.array([content_sha256(text) for text in texts], pa.string())
+        pq.write_table(
+            pa.table({"content_sha256": identities, "line_keys": document_lines(texts, max_line_chars)}), path
+        )
+        files.append(path)
+    return files
+
+
+def test_counting_stored_line_keys_finds_what_counting_the_texts_finds(tmp_path: Path) -> None:
+    texts = [
+        "\n".join([HEADER if n % 2 else "Door een correspondent", article(n % 37), FOOTER if n % 3 else "Lees ook dit"])
+        for n in range(200)
+    ]
+    texts += texts[:40]  # delivered again in a later batch: the copies count once
+    batches = [texts[:90], texts[90:91], texts[91:]]
+    settings = QualitySettings(furniture_min_documents=5, furniture_min_share=0.1)
+    con = duckdb.connect()
+
+    stored, present = count_stored_lines(con, stored_batches(tmp_path, batches), len(texts), settings)
+
+    counted = FurnitureCounter.from_settings(str(tmp_path / "counted"), settings)
+    counted.add(texts)
+    whole = counted.finish(con)
+    assert stored.frequencies == whole.frequencies and len(whole) == 4
+    assert stored.threshold == whole.threshold == 24
+    # by batch, the furniture lines in it: the one-document batch has two (its article's lines are not)
+    assert present[1] == sorted([line_key("Door een correspondent"), line_key("Lees ook dit")])
+    assert present[0] == present[2] == sorted(stored.frequencies)
+
+
+def test_a_line_key_is_the_line_sha256_as_a_number() -> None:
+    assert f"{line_key(f'  {HEADER} '):016x}" == line_sha256(HEADER)
+    assert document_lines([f"{HEADER}\n\n{HEADER}\n{'x' * 201}", ""], 200).to_pylist() == [[line_key(HEADER)], []]

@@ -12,8 +12,13 @@ from catalog.documents import DOCUMENT_SCHEMA, EXCLUDED_SCHEMA, content_sha256, 
 from catalog.storage import Storage, StorageError
 from catalog.zones import (
     batch_path,
+    clean_batches_folder,
+    clean_decisions_path,
     clean_excluded_path,
+    clean_furniture_path,
+    clean_normalised_batch_path,
     clean_path,
+    clean_prepared_batch_path,
     clean_report_path,
     ingest_report_path,
     run_report_path,
@@ -153,8 +158,14 @@ def test_report_accounting_and_zone_files(storage: Storage, ingested: Ingested) 
     assert report["text_changed_by_normalisation"] == 1
     assert report["clean_bytes"] == storage.size(clean_path(SOURCE))
     assert storage.read_json(clean_report_path(SOURCE)) == report
-    # the drops are not anonymised yet: they stay in the restricted clean zone, never in excluded/
-    assert storage.ls(f"clean/{SOURCE}") == ["clean.json", "documents.parquet", "excluded.parquet", "furniture.parquet"]
+    # the drops are not anonymised yet: they stay in the restricted clean zone, never in excluded/; so does the
+    # cache of the normalised batches (text)
+    assert storage.ls(f"clean/{SOURCE}") == [
+        "batches", "clean.json", "documents.parquet", "excluded.parquet", "furniture.parquet"
+    ]  # fmt: skip
+    assert storage.ls(clean_batches_folder(SOURCE)) == [
+        f"{ingest['ingest_id']}.normalised.parquet", f"{ingest['ingest_id']}.prepared.parquet"
+    ]  # fmt: skip
     assert storage.ls("excluded") == []
 
 
@@ -458,3 +469,184 @@ def test_the_report_names_three_example_ids_per_drop_reason(storage: Storage, in
     assert report["dropped_by_reason"]["duplicate_content"] == 4
     (examples,) = report["dropped_examples"].values()
     assert len(examples) == 3 and all(reasons[doc_id] == "duplicate_content" for doc_id in examples)
+
+
+def test_clean_with_a_gate_and_no_documents(storage: Storage, ingested: Ingested) -> None:
+    from quality.gate import QualityGate
+
+    ingested([b"[1, 2]", {"id": "x", "text": " "}])
+    report = clean_source(storage, SOURCE, gate=QualityGate(languages=["nl"]))
+    assert (report["kept"], report["dropped"], report["quarantined"]) == (0, 0, 2)
+    assert report["documents_normalised"] == report["documents_assessed"] == 0
+    assert table(storage, clean_path(SOURCE)).num_rows == 0
+
+
+# -- cached batches: normalised, stripped and digested once per raw batch ----------------------------------
+
+#: Report fields that say how a run went, not what the zone holds.
+HOW_IT_WENT = (
+    "seconds_by_step", "duration_s", "documents_assessed", "documents_reused", "reassessed_reason",
+    "documents_normalised", "documents_normalised_reused", "normalised_reasons",
+    "documents_stripped", "documents_stripped_reused", "stripped_reasons",
+)  # fmt: skip
+
+
+def clean_zone(storage: Storage) -> dict[str, Any]:
+    """Every file of the source's clean zone row for row, and what its report says the zone holds."""
+    files = {
+        name: table(storage, f"clean/{SOURCE}/{name}.parquet").to_pylist()
+        for name in ("documents", "excluded", "furniture")
+    }
+    # one row per distinct gate input; DuckDB writes them in no particular order
+    files["decisions"] = table(storage, clean_decisions_path(SOURCE)).sort_by("gate_input").to_pylist()
+    report = storage.read_json(clean_report_path(SOURCE))
+    return {**files, "report": {name: value for name, value in report.items() if name not in HOW_IT_WENT}}
+
+
+def assert_same_from_scratch(storage: Storage, gate: Any) -> None:
+    """Clean again with no cache and no earlier decisions: every file must be the same, row for row."""
+    cached = clean_zone(storage)
+    storage.delete(clean_batches_folder(SOURCE), recursive=True)
+    storage.delete(clean_decisions_path(SOURCE))
+    scratch = clean_source(storage, SOURCE, gate=gate)
+    assert scratch["documents_normalised_reused"] == scratch["documents_reused"] == 0
+    assert clean_zone(storage) == cached
+
+
+@pytest.fixture
+def gate() -> Any:
+    from quality.gate import QualityGate
+
+    return QualityGate(languages=["nl"])
+
+
+def test_a_rerun_normalises_only_the_new_batch(storage: Storage, ingested: Ingested, gate: Any) -> None:
+    from tests.stages.test_clean_incremental import article, delivery
+
+    records = delivery()
+    first = ingested(records)
+    report = clean_source(storage, SOURCE, gate=gate)
+    assert (report["documents_normalised"], report["documents_normalised_reused"]) == (27, 0)
+    assert (report["documents_stripped"], report["documents_stripped_reused"]) == (27, 0)
+    assert report["normalised_reasons"] == report["stripped_reasons"] == {"not cached": 1}
+
+    second = ingested([{"id": "nieuw", "text": article(40)}, {"id": "a3", "text": article(3) + "\nGecorrigeerd."}])
+    report = clean_source(storage, SOURCE, gate=gate)
+
+    assert (report["documents_normalised"], report["documents_normalised_reused"]) == (2, 27)
+    assert (report["documents_stripped"], report["documents_stripped_reused"]) == (2, 27)
+    assert report["normalised_reasons"] == report["stripped_reasons"] == {"not cached": 1}
+    assert report["documents_assessed"] == 2
+    assert report["input_documents"] == 29 and report["dropped_by_reason"]["superseded_record"] == 1
+    assert storage.ls(clean_batches_folder(SOURCE)) == sorted(
+        f"{ingest['ingest_id']}.{kind}.parquet" for ingest in (first, second) for kind in ("normalised", "prepared")
+    )
+    # the cached batches carry no code version: the documents get this run's
+    assert {row["annotations"]["clean"]["code_version"] for row in kept_rows(storage)} == {report["code_version"]}
+
+    again = clean_source(storage, SOURCE, gate=gate)
+    assert (again["documents_normalised"], again["documents_normalised_reused"]) == (0, 29)
+    assert (again["documents_stripped"], again["documents_stripped_reused"]) == (0, 29)
+    assert again["normalised_reasons"] == again["stripped_reasons"] == {}
+    assert_same_from_scratch(storage, gate)
+
+
+def test_a_batch_no_longer_committed_leaves_the_cache(storage: Storage, ingested: Ingested, gate: Any) -> None:
+    from tests.stages.test_clean_incremental import article
+
+    first = ingested([{"id": "1", "text": article(1)}])
+    second = ingested([{"id": "2", "text": article(2)}])
+    clean_source(storage, SOURCE, gate=gate)
+    storage.delete(run_report_path(SOURCE, second["ingest_id"]))  # as if that run had never committed
+
+    report = clean_source(storage, SOURCE, gate=gate)
+
+    assert report["input_documents"] == 1 and report["documents_normalised"] == 0
+    assert storage.ls(clean_batches_folder(SOURCE)) == [
+        f"{first['ingest_id']}.normalised.parquet", f"{first['ingest_id']}.prepared.parquet"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ({"strip_boilerplate": False}, "boilerplate settings changed"),
+        ({"furniture_max_line_chars": 100}, "furniture line length changed"),
+        (None, "the normaliser's code changed"),
+    ],
+)
+def test_changed_cleaner_settings_or_code_normalise_again(
+    storage: Storage,
+    ingested: Ingested,
+    gate: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, Any] | None,
+    reason: str,
+) -> None:
+    from catalog.quality_settings import QualitySettings
+    from quality.gate import QualityGate
+    from stages import clean as clean_stage
+    from tests.stages.test_clean_incremental import delivery
+
+    ingested(delivery())
+    clean_source(storage, SOURCE, gate=gate)
+    changed = gate
+    if settings is None:
+        monkeypatch.setattr(clean_stage, "normaliser_version", lambda: "a-later-normaliser")
+    else:
+        changed = QualityGate(QualitySettings(**settings), languages=["nl"])
+
+    report = clean_source(storage, SOURCE, gate=changed)
+
+    assert report["documents_normalised"] == 27 and report["normalised_reasons"] == {reason: 1}
+    assert report["stripped_reasons"] == {reason: 1}
+    if settings is None:
+        assert report["documents_assessed"] == 0  # the same texts: the gate's decisions still hold
+    assert clean_source(storage, SOURCE, gate=changed)["documents_normalised"] == 0  # and then it is reused
+    assert_same_from_scratch(storage, changed)
+
+
+def test_furniture_found_with_a_new_batch_leaves_the_old_documents_too(
+    storage: Storage, ingested: Ingested, gate: Any
+) -> None:
+    from tests.stages.test_clean_incremental import PROMPT, article, delivery
+
+    ingested(delivery())  # four documents carry the prompt: under the threshold of five
+    first = clean_source(storage, SOURCE, gate=gate)
+    assert first["furniture_lines_found"] == 0
+
+    ingested([{"id": "nieuw", "text": f"{article(30)}\n{PROMPT}"}])  # a new batch with the fifth
+    report = clean_source(storage, SOURCE, gate=gate)
+
+    assert report["furniture_lines_found"] == 1 and report["furniture_documents_affected"] == 5
+    # the old batch is not normalised again, only stripped again: its own furniture lines changed
+    assert (report["documents_normalised"], report["documents_normalised_reused"]) == (1, 27)
+    assert report["stripped_reasons"] == {"not cached": 1, "the batch's furniture lines changed": 1}
+    assert report["documents_assessed"] == 4 + 1  # the four old ones lost a line: a new gate input
+    assert not any(PROMPT in row["text"] for row in kept_rows(storage))
+    assert [row["text"] for row in table(storage, clean_furniture_path(SOURCE)).to_pylist()] == [PROMPT]
+    assert_same_from_scratch(storage, gate)
+
+
+def test_a_corrupted_or_foreign_cached_batch_is_made_again(storage: Storage, ingested: Ingested, gate: Any) -> None:
+    from tests.stages.test_clean_incremental import article, delivery
+
+    first = ingested(delivery())
+    second = ingested([{"id": "nieuw", "text": article(40)}])
+    clean_source(storage, SOURCE, gate=gate)
+    expected = clean_zone(storage)
+    old, new = first["ingest_id"], second["ingest_id"]
+    normalised = storage.read_bytes(clean_normalised_batch_path(SOURCE, old))
+    storage.write_bytes(clean_normalised_batch_path(SOURCE, old), normalised[: len(normalised) // 2])  # truncated
+    # another batch's prepared file under this batch's name: its footer names the other raw batch
+    storage.write_bytes(
+        clean_prepared_batch_path(SOURCE, new), storage.read_bytes(clean_prepared_batch_path(SOURCE, old))
+    )
+
+    report = clean_source(storage, SOURCE, gate=gate)
+
+    assert report["normalised_reasons"] == {"unreadable": 1}
+    assert report["stripped_reasons"] == {"cached from another raw batch": 1}
+    assert (report["documents_normalised"], report["documents_stripped"]) == (27, 1)
+    assert clean_zone(storage) == expected
+    assert_same_from_scratch(storage, gate)

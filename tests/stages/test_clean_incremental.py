@@ -115,7 +115,7 @@ def test_a_rerun_with_nothing_new_assesses_nothing(storage: Storage, ingested: I
     assert again["reassessed_reason"] is None
     assert zone(storage) == documents
     assert counts(again) == counts(first)
-    assert set(again["seconds_by_step"]) == {"normalise", "furniture", "gate", "other"}
+    assert set(again["seconds_by_step"]) == {*clean_stage.STEPS, "other"}
 
 
 def test_only_new_and_changed_documents_are_assessed(storage: Storage, ingested: Ingested, gate: QualityGate) -> None:
