@@ -1160,23 +1160,10 @@ def _assess_in_shards(
     (undecided,) = con.execute("SELECT count(*) FROM gate_todo").fetchall()[0]
     if not undecided:
         return [], 0
-    # the first document of each distinct input, in the run's order (deterministic shards)
-    columns = (
-        "gate_input, text, annotations.raw.ocr_confidence::DOUBLE AS ocr_confidence, "
-        "coalesce(annotations.raw.fetch_mode = 'ocr', false) AS is_ocr"
-    )
-    reader = con.sql(
-        f"""
-        SELECT p.gate_input, p.text, p.ocr_confidence, p.is_ocr
-        FROM ({_PREPARED_ROWS.format(columns=columns)}) AS p
-        JOIN (SELECT min(row) AS row FROM gate_todo GROUP BY gate_input) AS first ON p.row = first.row
-        ORDER BY p.row
-        """,
-        params=files,
-    ).to_arrow_reader(8_192)
-    batches = (
-        pa.Table.from_batches([batch]).cast(GATE_SHARD_SCHEMA).combine_chunks().to_batches()[0] for batch in reader
-    )
+    # the first document of each distinct input, in the run's order (deterministic shards): DuckDB sorts the
+    # row numbers only, and the texts stream from the prepared batches (a sort over texts would not fit)
+    first = con.sql("SELECT min(row) AS row FROM gate_todo GROUP BY gate_input ORDER BY row").to_arrow_reader(65_536)
+    batches = _rows_to_judge(storage, prepared, ReusedDecisions(first))
     shards = write_shards(storage, batches, folder, shard_size or ShardSize(), GATE_SHARD_SCHEMA, sized=("text",))
     settings_path = f"{folder}/gate.json"
     storage.write_json(
@@ -1203,6 +1190,31 @@ def _assess_in_shards(
     outputs = [path.replace("/in/", "/out/") for path, _ in shards]
     run_stage_shards(executor, tasks, outputs, storage, stage=STAGE, source_id=source_id, progress=progress)
     return outputs, undecided
+
+
+def _rows_to_judge(storage: Storage, prepared: list[str], wanted: ReusedDecisions) -> Iterator[pa.RecordBatch]:
+    """Stream the wanted rows of the prepared batches (numbered in the run's order) as gate shard input."""
+    offset = 0
+    for path in prepared:
+        with storage.open_input(path) as handle:
+            parquet = pq.ParquetFile(handle)
+            for index in range(parquet.num_row_groups):
+                end = offset + parquet.metadata.row_group(index).num_rows
+                rows = wanted.until(end)
+                if rows is not None:
+                    batch = _row_group(parquet, index, ["gate_input", "text", "annotations"])
+                    batch = batch.take(pa.array(rows.column("row").to_numpy() - offset))
+                    confidence, is_ocr = _gate_inputs(batch)
+                    yield pa.RecordBatch.from_arrays(
+                        [
+                            batch.column("gate_input"),
+                            batch.column("text"),
+                            pa.array(confidence, pa.float64()),
+                            pa.array(is_ocr, pa.bool_()),
+                        ],
+                        schema=GATE_SHARD_SCHEMA,
+                    )
+                offset = end
 
 
 def run_gate_shard(root: str, input_path: str, output_path: str, settings_path: str) -> int:

@@ -100,3 +100,21 @@ def test_a_worker_with_another_gate_refuses_to_judge(storage: Storage, ingested:
     with pytest.raises(ShardFailure, match="refused"):
         clean_source(storage, SOURCE, gate=gate, executor=Tampered())
     assert not storage.exists(clean_report_path(SOURCE))  # nothing committed
+
+
+def test_gate_shards_are_planned_within_the_stage_memory_limit(
+    storage: Storage, ingested: Ingested, gate: QualityGate
+) -> None:
+    # ~20 MB of text against a 16 MB DuckDB limit: the texts stream into the shards, never through a sort
+    paragraph = delivery()[0]["text"]
+    records = [{"id": f"lang-{n}", "text": f"{n}: " + "\n\n".join([paragraph] * 40)} for n in range(200)]
+    ingested(records)
+    report = clean_source(
+        storage,
+        SOURCE,
+        gate=gate,
+        executor=InlineExecutor(env=worker_env()),
+        shard_size=ShardSize(documents=100),
+        memory_limit="16MB",
+    )
+    assert report["gate_shards"] == 2 and report["documents_assessed"] == 200
