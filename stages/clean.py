@@ -1170,24 +1170,14 @@ def _assess_in_shards(
         settings_path,
         {"quality": gate.settings.model_dump(mode="json"), "languages": list(gate.languages), "key": key},
     )
+    outputs = [path.replace("/in/", "/out/") for path, _ in shards]
     tasks = [
         ShardTask(
             f"{source_id}/gate-{n:05d}",
-            (
-                "gate",
-                "--root",
-                storage.root,
-                "--input",
-                path,
-                "--output",
-                path.replace("/in/", "/out/"),
-                "--gate",
-                settings_path,
-            ),
+            ("gate", "--root", storage.root, "--input", path, "--output", output, "--gate", settings_path),
         )
-        for n, (path, _) in enumerate(shards)
+        for n, ((path, _), output) in enumerate(zip(shards, outputs, strict=True))
     ]
-    outputs = [path.replace("/in/", "/out/") for path, _ in shards]
     run_stage_shards(executor, tasks, outputs, storage, stage=STAGE, source_id=source_id, progress=progress)
     return outputs, undecided
 
