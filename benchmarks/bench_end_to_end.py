@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -136,7 +137,7 @@ def main() -> None:
                     f"{r['clean_s']:.0f} s | {r['anonymise_s']:.0f} s | {r['peak_rss_mb']:,.0f} MB |",
                     flush=True,
                 )
-            subprocess.run(["rm", "-rf", str(drop.parent)], check=True)
+            shutil.rmtree(drop.parent)
     by_size: dict[float, list[dict[str, Any]]] = {}
     for r in results:
         by_size.setdefault(round(r["input_mb"]), []).append(r)
