@@ -395,10 +395,12 @@ def reference_plan(
             "source_id": [m["source_id"] for m in meta],
         }
     )
-    plan._bands = (
+    plan._bands_file = f"{plan._folder()}/bands.parquet"
+    (
         new_keys.join(doc_info, on="doc")
         .filter(pl.col("doc_id").is_in(pl.Series(list(kept_new), dtype=pl.String).implode()))
         .select("doc_id", "content_sha256", "source_id", "band", "key")
+        .write_parquet(plan._bands_file)
     )
     plan._decided = doc_info.join(dropped.select(doc_id="id", duplicate_of="duplicate_of"), on="doc_id").select(
         "doc_id", "content_sha256", "duplicate_of"
@@ -409,15 +411,16 @@ def reference_plan(
 def plan_summary(plan: NearDuplicatePlan) -> dict[str, Any]:
     """Return what two plans must agree on: drops, counts, pairs of sources and the index rows they would write."""
 
-    def rows(frame: pl.DataFrame | None, columns: list[str]) -> list[tuple[Any, ...]]:
-        return [] if frame is None else sorted(frame.select(columns).rows())
+    def rows(frame: pl.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:
+        return sorted(frame.select(columns).rows())
 
+    bands, decided = plan.index_rows()
     return {
         "drops": dict(sorted(plan.drops.items())),
         "counts": plan.counts(),
         "by_source_pair": sorted((list(k), v) for k, v in plan.by_source_pair.items()),
-        "bands": rows(plan._bands, ["doc_id", "content_sha256", "source_id", "band", "key"]),
-        "decided": rows(plan._decided, ["doc_id", "content_sha256", "duplicate_of"]),
+        "bands": rows(bands, ["doc_id", "content_sha256", "source_id", "band", "key"]),
+        "decided": rows(decided, ["doc_id", "content_sha256", "duplicate_of"]),
     }
 
 

@@ -25,8 +25,8 @@ Rules for a new release (:meth:`NearDuplicateIndex.plan`):
 - an earlier drop is reused only while the copy it gave way to is still published, unchanged, in the
   release; otherwise the dropped document is hashed and judged again.
 
-Planning is out of core: DuckDB reads the parts under a memory limit (spilling to disk) and Python holds
-only the release's new documents and what a decision about them needs, not the index.
+Planning is out of core: DuckDB reads the parts and the new documents' band keys under a memory limit
+(spilling to disk), and Python holds only the documents that some candidate pair links.
 
 A release writes its parts (:meth:`commit`) *before* its manifest, and a reader passes the versions that
 have a manifest (``releases``): parts of a build that failed or was killed before its manifest never count,
@@ -37,6 +37,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import shutil
+import weakref
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,17 +50,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from catalog.staging import temporary_directory
+from catalog.staging import make_temp_dir, temporary_directory
 from catalog.storage import Storage, sql_quote
 from catalog.zones import INDEX_FOLDER
 from quality.neardup import (
     SIGNATURE_SCHEME,
     MinHashSettings,
     band_keys,
-    candidate_pairs,
     choose_keep,
     connected_components,
-    equal_value_pairs,
     estimated_jaccard,
     minhash_matrix,
     normalise_url,
@@ -82,47 +83,110 @@ _PART_COLUMNS = {
     "decided": "doc_id, content_sha256, duplicate_of",
 }
 _COLUMNS = ["doc_id", "source_id", "published_at", "content_sha256", "url", "text"]
+#: characters of text hashed at once at most (with ``batch_docs``): bounds the n-grams held while hashing
+BATCH_CHARS = 10_000_000
+#: a hashed document's band keys, and the fields that decide which copy is kept (:class:`_Hasher`'s files)
+_KEYS_SCHEMA = pa.schema([("doc", pa.uint32()), ("band", pa.uint8()), ("key", pa.uint64())])
+_META_STRINGS = ("doc_id", "content_sha256", "source_id")
+_META_SCHEMA = pa.schema(
+    [("doc", pa.uint32())]
+    + [(name, pa.string()) for name in _META_STRINGS]
+    + [("published_at", pa.string()), ("length", pa.int64()), ("url", pa.string())]
+)
 #: what the first read keeps of each candidate document (no text)
 _CANDIDATE_SCHEMA = pa.schema([("doc_id", pa.string()), ("content_sha256", pa.string()), ("url", pa.string())])
 
 
 class _Hasher:
-    """Hash documents ``batch_docs`` at a time; keep band keys (MinHash rows too, for a threshold) and metadata."""
+    """Hash documents in batches into Parquet files in ``folder``: band keys, what decides, signatures.
 
-    def __init__(self, settings: MinHashSettings, batch_docs: int) -> None:
+    A batch is hashed once ``batch_docs`` documents or :data:`BATCH_CHARS` characters of text wait: hashing
+    holds every word n-gram of a batch at once (about 70 MB per 1,000 news articles).
+
+    Nothing grows in memory with the documents hashed: each batch's band keys (``doc, band, key``), its
+    documents' fields that decide which copy is kept (``doc, doc_id, content_sha256, source_id,
+    published_at, length, url``) and, with a threshold, its MinHash rows (``doc, signature``) are appended
+    to files that DuckDB joins out of core. ``doc`` numbers the documents in the order they were added.
+    """
+
+    def __init__(self, settings: MinHashSettings, batch_docs: int, folder: str) -> None:
         self.settings = settings
         self.batch_docs = batch_docs
-        self.meta: list[dict[str, Any]] = []
-        self.keys: list[pl.DataFrame] = []
-        self.matrices: list[np.ndarray] = []
+        self._chars = 0
+        self.keys_path = f"{folder}/keys.parquet"
+        self.meta_path = f"{folder}/meta.parquet"
+        self.signatures_path = f"{folder}/signatures.parquet"
+        self.documents = 0
+        self._writers: dict[str, pq.ParquetWriter] = {}
         self._pending: list[dict[str, Any]] = []
 
     def add(self, batch: pa.RecordBatch) -> None:
         """Queue a batch's rows (columns :data:`_COLUMNS`), hashing whenever ``batch_docs`` are waiting."""
         for row in batch.to_pylist():
             self._pending.append(row)
-            if len(self._pending) >= self.batch_docs:
+            self._chars += len(row["text"] or "")
+            if len(self._pending) >= self.batch_docs or self._chars >= BATCH_CHARS:
                 self.flush()
 
+    def _write(self, path: str, table: pa.Table) -> None:
+        writer = self._writers.get(path)
+        if writer is None:
+            writer = self._writers[path] = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+
     def flush(self) -> None:
-        """Hash the waiting rows."""
+        """Hash the waiting rows and append what they give to the files."""
         if not self._pending:
             return
-        texts = [row["text"] for row in self._pending]
+        rows = self._pending
+        texts = [row["text"] for row in rows]
         hashes = shingle_hashes(texts, self.settings)
         matrix = minhash_matrix(hashes, len(texts), self.settings)
         empty = np.ones(len(texts), dtype=bool)
         empty[hashes["doc"].unique().to_numpy()] = False
-        offset = len(self.meta)
-        self.keys.append(band_keys(matrix, self.settings, empty).with_columns(pl.col("doc") + offset))
+        offset = self.documents
+        keys = band_keys(matrix, self.settings, empty).with_columns(pl.col("doc") + offset)
+        self._write(self.keys_path, keys.to_arrow().cast(_KEYS_SCHEMA))
+        docs = pa.array(np.arange(offset, offset + len(rows), dtype=np.uint32))
+        meta = {
+            "doc": docs,
+            **{name: pa.array([row[name] for row in rows], pa.string()) for name in _META_STRINGS},
+            # as text, the form choose_keep has always compared (ISO-like, so it sorts by time within a zone)
+            "published_at": pa.array(
+                [str(row["published_at"]) if row["published_at"] is not None else None for row in rows], pa.string()
+            ),
+            "length": pa.array([len(text) for text in texts], pa.int64()),
+            "url": pa.array([normalise_url(row["url"]) for row in rows], pa.string()),
+        }
+        self._write(self.meta_path, pa.table(meta, schema=_META_SCHEMA))
         if self.settings.threshold is not None:
-            self.matrices.append(matrix)
-        self.meta.extend(
-            {k: v for k, v in row.items() if k not in ("text", "url")}
-            | {"length": len(row["text"]), "url": normalise_url(row["url"])}
-            for row in self._pending
-        )
-        self._pending.clear()
+            width = 4 * self.settings.permutations
+            rows_bytes = np.ascontiguousarray(matrix, dtype=np.uint32)
+            signatures = pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(width), len(rows), [None, pa.py_buffer(rows_bytes.tobytes())]
+            )
+            self._write(self.signatures_path, pa.table({"doc": docs, "signature": signatures}))
+        self.documents += len(rows)
+        self._pending = []
+        self._chars = 0
+
+    def close(self) -> None:
+        """Hash what is still waiting and close the files."""
+        self.flush()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+def _hashed_rows(duck: Any, path: str, columns: str, docs: np.ndarray) -> pa.Table:
+    """Return ``columns`` of the hashed documents ``docs`` (sorted numbers) from one of :class:`_Hasher`'s files."""
+    duck.register("wanted", pa.table({"doc": pa.array(docs, pa.uint32())}))
+    try:
+        return duck.sql(
+            f"SELECT {columns} FROM read_parquet({sql_quote(path)}) SEMI JOIN wanted USING (doc) ORDER BY doc"
+        ).to_arrow_table()
+    finally:
+        duck.unregister("wanted")
 
 
 def release_ranks(versions: Iterable[str]) -> dict[str, int]:
@@ -164,8 +228,30 @@ class NearDuplicatePlan:
     replaced: int = 0
     #: (source of the dropped copy, source of the kept copy) -> documents
     by_source_pair: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
-    _bands: pl.DataFrame | None = None
+    #: the kept new documents' band keys (a Parquet file in the plan's own scratch folder, until commit)
+    _bands_file: str | None = None
     _decided: pl.DataFrame | None = None
+    _scratch: str | None = None
+
+    def _folder(self) -> str:
+        """Return the plan's scratch folder, made on first use and removed when the plan is garbage."""
+        if self._scratch is None:
+            self._scratch = make_temp_dir("neardup-plan-")
+            weakref.finalize(self, shutil.rmtree, self._scratch, ignore_errors=True)
+        return self._scratch
+
+    def index_rows(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Return the rows :meth:`NearDuplicateIndex.commit` would write: (band keys, decisions), in memory.
+
+        For inspection and tests: a release's band keys grow with its new documents.
+        """
+        bands = (
+            pl.read_parquet(self._bands_file)
+            if self._bands_file is not None
+            else pl.DataFrame(schema={k: v for k, v in _BANDS_SCHEMA.items() if k != "release"})
+        )
+        decided = self._decided if self._decided is not None else pl.DataFrame(schema=_DECIDED_SCHEMA).drop("release")
+        return bands, decided
 
     def counts(self) -> dict[str, int]:
         """Return the counts for metadata and the manifest."""
@@ -307,7 +393,7 @@ class NearDuplicateIndex:
         self,
         batches: Iterable[pa.RecordBatch] | Callable[[], Iterable[pa.RecordBatch]],
         *,
-        batch_docs: int = 10_000,
+        batch_docs: int = 4_000,
         releases: Collection[str] | None = None,
     ) -> NearDuplicatePlan:
         """Decide the near duplicates of a release from its candidate documents (after exact dedup).
@@ -322,7 +408,9 @@ class NearDuplicateIndex:
         band keys with the published ones, and only what a decision needs comes back to Python: the
         documents to hash, the earlier drops that stand and the published documents a new one matches.
         Once the index has parts, the documents to hash are read a second time: pass a function that
-        returns a new stream on each call (or a list). Memory grows with the new documents, not the index.
+        returns a new stream on each call (or a list). The new documents' band keys and fields go to files as
+        they are hashed, and only the documents in some candidate pair come back to Python: memory grows
+        neither with the index nor with the release (DuckDB's share is bounded by ``memory_limit``).
         """
         read = batches if callable(batches) else (lambda: batches)
         with temporary_directory("neardup-") as scratch:
@@ -341,7 +429,7 @@ class NearDuplicateIndex:
         spill: str,
     ) -> NearDuplicatePlan:
         plan = NearDuplicatePlan()
-        hasher = _Hasher(self.settings, batch_docs)
+        hasher = _Hasher(self.settings, batch_docs, os.path.dirname(spill))
         # without an index every document is new: hash while reading, so a one-shot stream is enough
         first = read()
         with pq.ParquetWriter(spill, _CANDIDATE_SCHEMA) as writer:
@@ -370,8 +458,8 @@ class NearDuplicateIndex:
             raise ValueError(f"document {twice[0][0]} appears twice among the release's documents")
         if con is None:
             hasher.flush()
-            plan.hashed = len(hasher.meta)
-            if hasher.meta:
+            plan.hashed = hasher.documents
+            if hasher.documents:
                 self._decide(plan, hasher, con)
             return plan
 
@@ -385,8 +473,8 @@ class NearDuplicateIndex:
                 batch = batch.select(_COLUMNS)
                 hasher.add(batch.filter(pc.is_in(batch.column("doc_id"), value_set=wanted)))
             hasher.flush()
-        plan.hashed = len(hasher.meta)
-        if hasher.meta:
+        plan.hashed = hasher.documents
+        if hasher.documents:
             self._decide(plan, hasher, con)
         return plan
 
@@ -432,108 +520,168 @@ class NearDuplicateIndex:
     def _decide(self, plan: NearDuplicatePlan, hasher: _Hasher, con: Any | None) -> None:
         """Cluster the hashed documents with each other and with the published ones they match; fill in ``plan``.
 
-        Only the published documents connected to a new one (by a band key, or by a URL shared with a new
-        document or with such a match) come back from DuckDB: a cluster without a new document decides
-        nothing, and published documents are linked among themselves only by their URLs.
+        Out of core: the band keys and fields of the hashed documents stay in ``hasher``'s files, DuckDB
+        finds the pairs (shared band keys, shared URLs, matches with published documents), and only the
+        documents in some pair come back to Python to be clustered. Only the published documents connected
+        to a new one (by a band key, or by a URL shared with a new document or with such a match) take part:
+        a cluster without a new document decides nothing, and published documents are linked among
+        themselves only by their URLs.
         """
-        meta = hasher.meta
-        new_keys = pl.concat(hasher.keys)
-        new_ids = [m["doc_id"] for m in meta]
-        new_urls = pl.Series([m["url"] for m in meta], dtype=pl.String)
-        matches = pl.DataFrame(schema={"doc": pl.UInt32, "doc_id": pl.String})
-        live = pl.DataFrame(schema={"doc_id": pl.String, "source_id": pl.String, "url": pl.String})
-        if con is not None:
-            con.register("new_keys", new_keys.select("doc", "band", "key").to_arrow())
-            con.register("new_urls", pl.DataFrame({"url": new_urls}).drop_nulls().to_arrow())
-            con.execute(
-                """
-                CREATE TEMP TABLE matches AS
-                SELECT DISTINCT k.doc, b.doc_id
-                FROM new_keys k JOIN bands b ON b.band = k.band AND b.key = k.key
-                SEMI JOIN live l ON l.doc_id = b.doc_id AND l.release = b.release
-                """
-            )
-            matches = con.sql("SELECT doc, doc_id FROM matches").pl().cast({"doc": pl.UInt32})
-            live = con.sql(
-                """
-                WITH matched AS (SELECT DISTINCT doc_id FROM matches),
-                     urls AS (SELECT url FROM new_urls
-                              UNION SELECT l.url FROM live l SEMI JOIN matched m ON l.doc_id = m.doc_id)
-                SELECT doc_id, source_id, url FROM live
-                WHERE doc_id IN (SELECT doc_id FROM matched) OR url IN (SELECT url FROM urls)
-                ORDER BY doc_id
+        hasher.close()
+        keys, meta = (f"read_parquet({sql_quote(path)})" for path in (hasher.keys_path, hasher.meta_path))
+        documents = hasher.documents
+        duck = con if con is not None else self.storage.duckdb(memory_limit=self.memory_limit, threads=self.threads)
+        try:
+            # a star per shared band key (each member linked to the key's first document) gives the same clusters
+            # as every pair, without k²/2 pairs for a key that k templated pages share
+            new_new = duck.sql(
+                f"""
+                WITH k AS (SELECT doc, band, key FROM {keys}),
+                     f AS (SELECT band, key, min(doc) AS a FROM k GROUP BY band, key HAVING count(*) > 1)
+                SELECT DISTINCT f.a, k.doc AS b FROM k JOIN f ON k.band = f.band AND k.key = f.key WHERE k.doc <> f.a
                 """
             ).pl()
-            con.unregister("new_keys")
-            con.unregister("new_urls")
-        live_order = live["doc_id"].to_list()
-        # published documents in this release that a new one may join, as extra nodes after the new ones
-        node_of = pl.DataFrame(
-            {
-                "doc_id": pl.Series(live_order, dtype=pl.String),
-                "b": pl.Series(range(len(meta), len(meta) + len(live_order)), dtype=pl.UInt32),
-            }
-        )
-        new_new = candidate_pairs(new_keys)
-        if self.settings.threshold is not None and new_new.height:
-            new_new = new_new.filter(
-                pl.Series(estimated_jaccard(np.vstack(hasher.matrices), new_new) >= self.settings.threshold)
+            if self.settings.threshold is not None and new_new.height:
+                new_new = new_new.filter(pl.Series(self._similarity(duck, hasher, new_new) >= self.settings.threshold))
+            matches = pl.DataFrame(schema={"doc": pl.UInt32, "doc_id": pl.String})
+            live = pl.DataFrame(schema={"doc_id": pl.String, "source_id": pl.String, "url": pl.String})
+            if con is not None:
+                con.execute(
+                    f"""
+                    CREATE TEMP TABLE matches AS
+                    SELECT DISTINCT k.doc, b.doc_id
+                    FROM {keys} k JOIN bands b ON b.band = k.band AND b.key = k.key
+                    SEMI JOIN live l ON l.doc_id = b.doc_id AND l.release = b.release
+                    """
+                )
+                matches = con.sql("SELECT doc, doc_id FROM matches").pl().cast({"doc": pl.UInt32})
+                live = con.sql(
+                    f"""
+                    WITH matched AS (SELECT DISTINCT doc_id FROM matches),
+                         urls AS (SELECT url FROM {meta} WHERE url IS NOT NULL
+                                  UNION SELECT l.url FROM live l SEMI JOIN matched m ON l.doc_id = m.doc_id)
+                    SELECT doc_id, source_id, url FROM live
+                    WHERE doc_id IN (SELECT doc_id FROM matched) OR url IN (SELECT url FROM urls)
+                    ORDER BY doc_id
+                    """
+                ).pl()
+            live_order = live["doc_id"].to_list()
+            # published documents in this release that a new one may join, as extra nodes after the new ones
+            node_of = pl.DataFrame(
+                {
+                    "doc_id": pl.Series(live_order, dtype=pl.String),
+                    "b": pl.Series(range(documents, documents + len(live_order)), dtype=pl.UInt32),
+                }
             )
-        # a new document and a published one (no signature kept for published documents: band matches count)
-        new_old = matches.join(node_of, on="doc_id").select(a=pl.col("doc"), b=pl.col("b"))
-        # the same page (normalised URL) is a duplicate whatever its text
-        urls = pl.concat([new_urls, live["url"].cast(pl.String)])
-        pairs = pl.concat(
-            [frame.select(pl.col("a").cast(pl.UInt32), pl.col("b").cast(pl.UInt32)) for frame in (new_new, new_old)]
-            + [equal_value_pairs(urls)]
-        )
-        total = len(meta) + len(live_order)
-        clusters = connected_components(pairs, total)
-        ids = new_ids + live_order
-        # published documents come first whatever their source: a later copy never replaces them
-        priority = [self.priority.get(m["source_id"], 0) for m in meta] + [2**62] * len(live_order)
-        published_at = [str(m["published_at"]) if m["published_at"] is not None else None for m in meta]
-        lengths = [m["length"] for m in meta] + [0] * len(live_order)
-        decision = choose_keep(
-            clusters, ids, priority=priority, published_at=published_at + [None] * len(live_order), lengths=lengths
-        )
-        dropped = decision.head(len(meta)).filter(~pl.col("keep"))
-        plan.matched_published = dropped.filter(
-            pl.col("duplicate_of").is_in(pl.Series(live_order, dtype=pl.String).implode())
-        ).height
-        plan.drops.update(dict(dropped.select("id", "duplicate_of").iter_rows()))
-        # which source's copy each dropped document gave way to (counts only, for partner reports)
-        source_of = {m["doc_id"]: m["source_id"] for m in meta}
-        source_of.update(dict(live.select("doc_id", "source_id").iter_rows()))
-        for doc, kept in dropped.select("id", "duplicate_of").iter_rows():
-            pair = (source_of.get(doc), source_of.get(kept))
-            plan.by_source_pair[pair] = plan.by_source_pair.get(pair, 0) + 1
+            # a new document and a published one (no signature kept for published documents: band matches count)
+            new_old = matches.join(node_of, on="doc_id").select(a=pl.col("doc"), b=pl.col("b"))
+            # the same page (normalised URL) is a duplicate whatever its text
+            duck.register("live_urls", node_of.with_columns(url=live["url"].cast(pl.String)).to_arrow())
+            same_url = duck.sql(
+                f"""
+                WITH u AS (SELECT doc AS node, url FROM {meta} WHERE url IS NOT NULL
+                           UNION ALL SELECT b AS node, url FROM live_urls WHERE url IS NOT NULL),
+                     f AS (SELECT url, min(node) AS a FROM u GROUP BY url HAVING count(*) > 1)
+                SELECT f.a, u.node AS b FROM u JOIN f ON u.url = f.url WHERE u.node <> f.a
+                """
+            ).pl()
+            duck.unregister("live_urls")
+            pairs = pl.concat(
+                [
+                    frame.select(pl.col("a").cast(pl.UInt32), pl.col("b").cast(pl.UInt32))
+                    for frame in (new_new, new_old, same_url)
+                ]
+            )
+            # only documents in some pair can be dropped (or keep another out): the rest are kept, unread
+            nodes = np.unique(np.concatenate([pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
+            compact = pairs.select(
+                a=pl.Series(np.searchsorted(nodes, pairs["a"].to_numpy()), dtype=pl.UInt32),
+                b=pl.Series(np.searchsorted(nodes, pairs["b"].to_numpy()), dtype=pl.UInt32),
+            )
+            # nodes are sorted, so a component's smallest compact index is its smallest node as well
+            clusters = nodes[connected_components(compact, len(nodes))] if len(nodes) else nodes
+            new_nodes = nodes[nodes < documents]
+            involved = pl.from_arrow(
+                _hashed_rows(
+                    duck, hasher.meta_path, "doc_id, content_sha256, source_id, published_at, length", new_nodes
+                )
+            )
+            assert isinstance(involved, pl.DataFrame)
+            live_ids = [live_order[node - documents] for node in nodes[nodes >= documents]]
+            ids = involved["doc_id"].to_list() + live_ids
+            # published documents come first whatever their source: a later copy never replaces them
+            priority = [self.priority.get(source, 0) for source in involved["source_id"].to_list()]
+            decision = choose_keep(
+                clusters,
+                ids,
+                priority=priority + [2**62] * len(live_ids),
+                published_at=involved["published_at"].to_list() + [None] * len(live_ids),
+                lengths=involved["length"].to_list() + [0] * len(live_ids),
+            )
+            dropped = decision.head(len(new_nodes)).filter(~pl.col("keep"))
+            plan.matched_published = dropped.filter(
+                pl.col("duplicate_of").is_in(pl.Series(live_order, dtype=pl.String).implode())
+            ).height
+            plan.drops.update(dict(dropped.select("id", "duplicate_of").iter_rows()))
+            # which source's copy each dropped document gave way to (counts only, for partner reports)
+            source_of = dict(involved.select("doc_id", "source_id").iter_rows())
+            source_of.update(dict(live.select("doc_id", "source_id").iter_rows()))
+            for doc, kept in dropped.select("id", "duplicate_of").iter_rows():
+                pair = (source_of.get(doc), source_of.get(kept))
+                plan.by_source_pair[pair] = plan.by_source_pair.get(pair, 0) + 1
+            plan._decided = involved.join(dropped.select(doc_id="id", duplicate_of="duplicate_of"), on="doc_id").select(
+                "doc_id", "content_sha256", "duplicate_of"
+            )
+            # the kept documents' band keys, for the index part that commit writes (on disk until then); in no
+            # particular order (readers join on them): a sort would hold every key of the release at once
+            duck.register("dropped", plan._decided.select("doc_id").to_arrow())
+            plan._bands_file = f"{plan._folder()}/bands.parquet"
+            duck.execute(
+                f"""
+                COPY (SELECT m.doc_id, m.content_sha256, m.source_id, k.band, k.key
+                      FROM {keys} k JOIN {meta} m ON k.doc = m.doc
+                      ANTI JOIN dropped d ON d.doc_id = m.doc_id)
+                TO {sql_quote(plan._bands_file)} (FORMAT parquet, COMPRESSION zstd)
+                """
+            )
+            duck.unregister("dropped")
+        finally:
+            if con is None:
+                duck.close()
 
-        kept_new = set(decision.head(len(meta)).filter(pl.col("keep"))["id"].to_list())
-        doc_info = pl.DataFrame(
+    @staticmethod
+    def _similarity(duck: Any, hasher: _Hasher, pairs: pl.DataFrame) -> np.ndarray:
+        """Return the estimated Jaccard similarity of each pair of hashed documents, from their stored signatures."""
+        docs = np.unique(np.concatenate([pairs["a"].to_numpy(), pairs["b"].to_numpy()]))
+        found = _hashed_rows(duck, hasher.signatures_path, "signature", docs)
+        permutations = hasher.settings.permutations
+        width = 4 * permutations
+        # DuckDB hands fixed-size binary back as plain binary: cast back to read the values in place
+        column = found.column("signature").combine_chunks().cast(pa.binary(width))
+        matrix = np.frombuffer(
+            column.buffers()[1], dtype=np.uint32, count=len(column) * permutations, offset=column.offset * width
+        ).reshape(len(column), permutations)
+        local = pl.DataFrame(
             {
-                "doc": pl.Series(range(len(meta)), dtype=pl.UInt32),
-                "doc_id": new_ids,
-                "content_sha256": [m["content_sha256"] for m in meta],
-                "source_id": [m["source_id"] for m in meta],
+                "a": np.searchsorted(docs, pairs["a"].to_numpy()).astype(np.uint32),
+                "b": np.searchsorted(docs, pairs["b"].to_numpy()).astype(np.uint32),
             }
         )
-        plan._bands = (
-            new_keys.join(doc_info, on="doc")
-            .filter(pl.col("doc_id").is_in(pl.Series(list(kept_new), dtype=pl.String).implode()))
-            .select("doc_id", "content_sha256", "source_id", "band", "key")
-        )
-        plan._decided = doc_info.join(dropped.select(doc_id="id", duplicate_of="duplicate_of"), on="doc_id").select(
-            "doc_id", "content_sha256", "duplicate_of"
-        )
+        return estimated_jaccard(matrix, local)
 
     def commit(self, plan: NearDuplicatePlan, release: str) -> None:
         """Write the release's index parts (before its manifest: they count once the manifest exists)."""
-        if plan._bands is not None and plan._bands.height:
-            self._write(f"{self.folder}/bands-{release}.parquet", plan._bands.with_columns(release=pl.lit(release)))
+        if plan._bands_file is not None and pq.ParquetFile(plan._bands_file).metadata.num_rows:
+            with (
+                self.storage.staged_file(f"{self.folder}/bands-{release}.parquet") as local,
+                contextlib.closing(self.storage.duckdb(memory_limit=self.memory_limit, threads=self.threads)) as duck,
+            ):
+                # the release names the part and is a column of it as well (readers use the name)
+                source = f"read_parquet({sql_quote(plan._bands_file)})"
+                duck.execute(
+                    f"COPY (SELECT *, {sql_quote(release)} AS release FROM {source}) "
+                    f"TO {sql_quote(local)} (FORMAT parquet, COMPRESSION zstd)"
+                )
         if plan._decided is not None and plan._decided.height:
-            self._write(f"{self.folder}/decided-{release}.parquet", plan._decided)
-
-    def _write(self, rel: str, frame: pl.DataFrame) -> None:
-        with self.storage.staged_file(rel) as local:
-            frame.write_parquet(local, compression="zstd")
+            with self.storage.staged_file(f"{self.folder}/decided-{release}.parquet") as local:
+                plan._decided.write_parquet(local, compression="zstd")

@@ -547,6 +547,8 @@ def anonymise_source(
         else:
             con.execute("CREATE TEMP TABLE reused (doc_id VARCHAR)")
         (reused,) = con.execute("SELECT count(*) FROM reused").fetchall()[0]
+        if executor is not None:
+            size = size.balanced(documents_in - reused, getattr(executor, "workers", None))
         if reused == 0:
             # nothing to join: stream the clean file as it is (its order, no type round trip)
             with storage.open_input(clean_path(source_id)) as handle:

@@ -1160,11 +1160,13 @@ def _assess_in_shards(
     (undecided,) = con.execute("SELECT count(*) FROM gate_todo").fetchall()[0]
     if not undecided:
         return [], 0
+    (distinct,) = con.execute("SELECT count(DISTINCT gate_input) FROM gate_todo").fetchall()[0]
+    size = (shard_size or ShardSize()).balanced(distinct, getattr(executor, "workers", None))
     # the first document of each distinct input, in the run's order (deterministic shards): DuckDB sorts the
     # row numbers only, and the texts stream from the prepared batches (a sort over texts would not fit)
     first = con.sql("SELECT min(row) AS row FROM gate_todo GROUP BY gate_input ORDER BY row").to_arrow_reader(65_536)
     batches = _rows_to_judge(storage, prepared, ReusedDecisions(first))
-    shards = write_shards(storage, batches, folder, shard_size or ShardSize(), GATE_SHARD_SCHEMA, sized=("text",))
+    shards = write_shards(storage, batches, folder, size, GATE_SHARD_SCHEMA, sized=("text",))
     settings_path = f"{folder}/gate.json"
     storage.write_json(
         settings_path,

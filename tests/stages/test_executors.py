@@ -8,6 +8,7 @@ from stages.executors import (
     ProcessExecutor,
     ShardFailure,
     ShardResult,
+    ShardSize,
     ShardTask,
     progress_of_results,
     raise_for_failures,
@@ -69,3 +70,21 @@ def test_shard_progress_names_the_shard_its_job_its_exit_code_and_its_attempts()
         "nieuws: clean shard 2/2 FAILED [nieuws/gate-00001, slurm job 12_1, exit code 3, 2 attempts, 4.0 s]",
     ]
     progress_of_results("clean", "nieuws", 1, None)(ShardResult("x", 0))  # nobody listening: nothing to do
+
+
+@pytest.mark.parametrize(
+    ("documents", "workers", "expected"),
+    [
+        (108_696, 2, [27_174] * 4),  # 3 plain shards (the last 8,696) become 4 equal ones
+        (100_000, 2, [50_000] * 2),  # already even: unchanged
+        (218_000, 2, [36_334] * 5 + [36_330]),
+        (218_000, None, [50_000] * 4 + [18_000]),  # an executor without a worker count keeps the bounds
+        (30_000, 4, [7_500] * 4),
+        (0, 2, []),
+    ],
+)
+def test_balanced_shards_keep_every_worker_busy_and_never_pass_the_bounds(documents, workers, expected):
+    size = ShardSize(documents=50_000).balanced(documents, workers)
+    shards = [min(size.documents, documents - start) for start in range(0, documents, size.documents)]
+    assert shards == expected
+    assert all(rows <= 50_000 for rows in shards) and size.bytes == ShardSize().bytes
