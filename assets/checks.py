@@ -30,7 +30,7 @@ from assets.assets import (
 )
 from assets.metadata import counts_table, location, rows_table
 from assets.partitions import source_partitions
-from assets.resources import SourcesResource, StorageResource
+from assets.resources import ShardsResource, SourcesResource, StorageResource
 from catalog.failures import clear_failure, record_failure
 from catalog.releases import read_manifest, verify_release
 from catalog.sources import SourceSpec
@@ -183,14 +183,15 @@ def clean_zone_checks(
     can_subset=True,
 )
 def anonymised_zone_checks(
-    context: AssetCheckExecutionContext, storage: StorageResource, sources: SourcesResource
+    context: AssetCheckExecutionContext, storage: StorageResource, sources: SourcesResource, shards: ShardsResource
 ) -> Iterator[AssetCheckResult]:
     """Check the stored anonymised partition; when both checks ran and passed, the source is healthy again."""
     selected = _selected(context)
     results: list[AssetCheckResult] = []
     with _checking(context, storage, sources, "anonymised_documents") as (store, source_id, spec):
         report = store.read_json(anonymised_report_path(source_id))
-        scan = residual_scan(store, source_id)  # both checks need it: the suite expects no residual
+        # both checks need the scan (the suite expects no residual); on the stage's workers, as its shards ran
+        scan = residual_scan(store, source_id, executor=shards.executor())
         context.log.info(f"{source_id}: residual identifiers: {scan['residuals']}")
         if RESIDUAL_CHECK in selected:
             results.append(

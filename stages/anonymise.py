@@ -66,6 +66,7 @@ from stages.executors import (
     ShardProgress,
     ShardSize,
     ShardTask,
+    row_group_ranges,
     run_stage_shards,
     write_shards,
 )
@@ -360,14 +361,22 @@ def _shard_counts_path(output: str) -> str:
 
 
 def anonymise_shard(
-    storage: Storage, input_path: str, output_path: str, documents: DocumentAnonymiser, operator: str
+    storage: Storage,
+    input_path: str,
+    output_path: str,
+    documents: DocumentAnonymiser,
+    operator: str,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """Anonymise one input shard into ``output_path``, then write its counts next to it; return the counts.
 
     The counts file (entity types and numbers only) is written last: a shard is done when it exists.
+
+    :param version: the code version stamped on the documents: the stage's, so that every document of a
+        snapshot carries the one its report names (default: this process's).
     """
     started = time.perf_counter()
-    version = code_version()
+    version = version or code_version()
     counts = _Counts()
     chars = 0
     with (
@@ -408,12 +417,14 @@ def run_anonymise_shard(
     expected_anonymiser_version: str,
     name_model_setting: str,
     expected_name_model: str,
+    code_version: str | None = None,
 ) -> dict[str, Any]:
     """Anonymise one shard in a worker process: rebuild the source's anonymiser as the stage did, then run it.
 
     The secret key comes from the environment or the root's key file, never from the command line; the
     worker refuses to run when its key, code or name model differ from the ones the stage planned with,
-    so a shard can never mix surrogates of two keys into one snapshot.
+    so a shard can never mix surrogates of two keys into one snapshot. The documents carry the stage's
+    ``code_version``: a node's checkout may be another commit with the same anonymiser code.
     """
     from anonymisation.anonymiser import Anonymiser
     from anonymisation.config import configure, current
@@ -435,11 +446,11 @@ def run_anonymise_shard(
         )
     policy = AnonymisationPolicy(**storage.read_json(policy_path))
     documents = DocumentAnonymiser(Anonymiser.from_policy(policy, key.secret))
-    return anonymise_shard(storage, input_path, output_path, documents, policy.operator)
+    return anonymise_shard(storage, input_path, output_path, documents, policy.operator, code_version)
 
 
 def _shard_task(
-    storage: Storage, source_id: str, input_path: str, policy_path: str, fingerprint: Fingerprint
+    storage: Storage, source_id: str, input_path: str, policy_path: str, fingerprint: Fingerprint, version: str
 ) -> ShardTask:
     from anonymisation.config import current
 
@@ -464,6 +475,8 @@ def _shard_task(
         current().name_model,
         "--expected-name-model",
         fingerprint.name_model,
+        "--code-version",
+        version,
     )
     return ShardTask(f"{source_id}/{name}", argv)
 
@@ -562,7 +575,7 @@ def anonymise_source(
         if reused:
             counts.add(_reused_counts(con, before))
         outputs = _run_shards(
-            storage, source_id, shards, documents, operator, executor, folder, policy, fingerprint, progress
+            storage, source_id, shards, documents, operator, executor, folder, policy, fingerprint, version, progress
         )
         with storage.staged_file(anonymised_path(source_id)) as local, BatchWriter(local, DOCUMENT_SCHEMA) as writer:
             if reused:
@@ -646,9 +659,10 @@ def _run_shards(
     folder: str,
     policy: AnonymisationPolicy | None,
     fingerprint: Fingerprint,
+    version: str,
     progress: Callable[[ShardProgress], None] | None,
 ) -> list[str]:
-    """Anonymise every input shard; return the output paths in shard order.
+    """Anonymise every input shard, stamping the stage's code ``version``; return the output paths in shard order.
 
     :raises ShardFailure: naming the failed shards with the end of their logs.
     """
@@ -656,7 +670,7 @@ def _run_shards(
     total = len(shards)
     if executor is None:
         for n, ((path, rows), output) in enumerate(zip(shards, outputs, strict=True), start=1):
-            counts = anonymise_shard(storage, path, output, documents, operator)
+            counts = anonymise_shard(storage, path, output, documents, operator, version)
             if progress:
                 progress(
                     ShardProgress(STAGE, source_id, n, total, detail=f"({rows} documents, {counts['seconds']:.1f} s)")
@@ -665,7 +679,7 @@ def _run_shards(
     assert policy is not None  # checked by the caller: workers rebuild the anonymiser from it
     policy_path = f"{folder}/policy.json"
     storage.write_json(policy_path, policy.model_dump(mode="json"))
-    tasks = [_shard_task(storage, source_id, path, policy_path, fingerprint) for path, _ in shards]
+    tasks = [_shard_task(storage, source_id, path, policy_path, fingerprint, version) for path, _ in shards]
     counts = [_shard_counts_path(output) for output in outputs]
     run_stage_shards(executor, tasks, counts, storage, stage=STAGE, source_id=source_id, progress=progress)
     return outputs
@@ -801,42 +815,36 @@ def _residuals(engine: Any, row: dict[str, Any]) -> Iterator[tuple[str, Finding]
             yield field_name, local
 
 
-def residual_scan(storage: Storage, source_id: str, analyzer: Any = None, *, max_examples: int = 20) -> dict[str, Any]:
-    """Scan every released string field of a source's anonymised documents for unreplaced identifiers.
+#: The columns the residual scan reads.
+_SCAN_COLUMNS = ["doc_id", "native_id", "url", "title", "text", "annotations"]
+#: Fewer documents than this are scanned in the step's own process: a worker's start-up would cost more.
+RESIDUAL_SHARD_MIN_DOCUMENTS = 20_000
 
-    Fields: ``text``, ``title`` (recorded replacements are not residuals), ``native_id``, ``url``, and the raw
-    annotation's ``location``, ``record`` and every string value of ``source_metadata`` (named
-    ``source_metadata.<key>``). A pseudonymised field counts as clean only if nothing is found in it.
 
-    Returns ``{"documents": n, "residuals": total, "by_entity": {...}, "by_field": {...},
-    "by_document": {doc_id: n}, "examples": [{doc_id, field, entity, start, end}]}``: types, field names,
-    document ids and offsets only, never the values found.
-    """
-    engine = analyzer or residual_analyzer()
+def _scan_batches(engine: Any, source_id: str, batches: Iterable[pa.RecordBatch], max_examples: int) -> dict[str, Any]:
+    """Scan rows for residual identifiers; return the scan's result (see :func:`residual_scan`)."""
     by_entity: Counter[str] = Counter()
     by_field: Counter[str] = Counter()
     by_document: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
     documents = 0
-    columns = ["doc_id", "native_id", "url", "title", "text", "annotations"]
-    with storage.open_input(anonymised_path(source_id)) as handle:
-        for batch in iter_batches(handle, columns=columns):
-            for row in batch.to_pylist():
-                documents += 1
-                for field_name, finding in _residuals(engine, row):
-                    by_entity[finding.entity] += 1
-                    by_field[field_name.split(".")[0]] += 1
-                    by_document[row["doc_id"]] += 1
-                    if len(examples) < max_examples:
-                        examples.append(
-                            {
-                                "doc_id": row["doc_id"],
-                                "field": field_name,
-                                "entity": finding.entity,
-                                "start": finding.start,
-                                "end": finding.end,
-                            }
-                        )
+    for batch in batches:
+        for row in batch.to_pylist():
+            documents += 1
+            for field_name, finding in _residuals(engine, row):
+                by_entity[finding.entity] += 1
+                by_field[field_name.split(".")[0]] += 1
+                by_document[row["doc_id"]] += 1
+                if len(examples) < max_examples:
+                    examples.append(
+                        {
+                            "doc_id": row["doc_id"],
+                            "field": field_name,
+                            "entity": finding.entity,
+                            "start": finding.start,
+                            "end": finding.end,
+                        }
+                    )
     return {
         "source_id": source_id,
         "documents": documents,
@@ -848,6 +856,104 @@ def residual_scan(storage: Storage, source_id: str, analyzer: Any = None, *, max
     }
 
 
+def _merge_scans(source_id: str, parts: list[dict[str, Any]], max_examples: int) -> dict[str, Any]:
+    """Return one scan's result from the results of its row-group ranges, in file order."""
+    by_document: Counter[str] = Counter()
+    for part in parts:
+        by_document.update(part["by_document"])
+    return {
+        "source_id": source_id,
+        "documents": sum(part["documents"] for part in parts),
+        "residuals": sum(part["residuals"] for part in parts),
+        "by_entity": {e: sum(part["by_entity"][e] for part in parts) for e in RESIDUAL_ENTITIES},
+        "by_field": {f: sum(part["by_field"][f] for part in parts) for f in ("text", "title", *SHORT_FIELDS)},
+        "by_document": dict(by_document),
+        "examples": [example for part in parts for example in part["examples"]][:max_examples],
+    }
+
+
+def residual_scan(
+    storage: Storage,
+    source_id: str,
+    analyzer: Any = None,
+    *,
+    max_examples: int = 20,
+    executor: Executor | None = None,
+) -> dict[str, Any]:
+    """Scan every released string field of a source's anonymised documents for unreplaced identifiers.
+
+    Fields: ``text``, ``title`` (recorded replacements are not residuals), ``native_id``, ``url``, and the raw
+    annotation's ``location``, ``record`` and every string value of ``source_metadata`` (named
+    ``source_metadata.<key>``). A pseudonymised field counts as clean only if nothing is found in it.
+
+    With an ``executor`` (and at least :data:`RESIDUAL_SHARD_MIN_DOCUMENTS` documents) the file's row groups
+    are cut into one contiguous range per worker, scanned by shard workers; the result is the same.
+
+    Returns ``{"documents": n, "residuals": total, "by_entity": {...}, "by_field": {...},
+    "by_document": {doc_id: n}, "examples": [{doc_id, field, entity, start, end}]}``: types, field names,
+    document ids and offsets only, never the values found.
+
+    :raises ShardFailure: a scan shard failed (after the executor's retries).
+    """
+    path = anonymised_path(source_id)
+    with storage.open_input(path) as handle:
+        metadata = pq.ParquetFile(handle).metadata
+        rows = [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
+    if executor is not None and sum(rows) >= RESIDUAL_SHARD_MIN_DOCUMENTS:
+        ranges = row_group_ranges(rows, getattr(executor, "workers", None) or 2)
+        if len(ranges) > 1:
+            return _scan_in_shards(storage, source_id, executor, ranges, sum(rows), max_examples)
+    engine = analyzer or residual_analyzer()
+    with storage.open_input(path) as handle:
+        return _scan_batches(engine, source_id, iter_batches(handle, columns=_SCAN_COLUMNS), max_examples)
+
+
+def _scan_in_shards(
+    storage: Storage,
+    source_id: str,
+    executor: Executor,
+    ranges: list[tuple[int, int]],
+    documents: int,
+    max_examples: int,
+) -> dict[str, Any]:
+    folder = f"{anonymise_shards_folder(source_id)}/residual-{uuid.uuid4().hex[:16]}"
+    outputs = [f"{folder}/{n:05d}.json" for n in range(len(ranges))]
+    tasks = [
+        ShardTask(
+            f"{source_id}/residual-{n:05d}",
+            (
+                *("residual", "--root", storage.root, "--source", source_id, "--row-groups", f"{first}:{last}"),
+                *("--documents", str(documents), "--output", output),
+            ),
+        )
+        for n, ((first, last), output) in enumerate(zip(ranges, outputs, strict=True))
+    ]
+    try:
+        run_stage_shards(executor, tasks, outputs, storage, stage="residual scan", source_id=source_id)
+        return _merge_scans(source_id, [storage.read_json(output) for output in outputs], max_examples)
+    finally:
+        storage.delete(folder, recursive=True)
+
+
+def run_residual_shard(root: str, source_id: str, first: int, last: int, documents: int, output: str) -> int:
+    """Scan row groups ``first`` to ``last`` (exclusive) of a source's anonymised documents; return documents read.
+
+    :raises RuntimeError: the file does not hold ``documents`` rows (it changed since the scan was planned).
+    """
+    storage = Storage.from_env(root)
+    with storage.open_input(anonymised_path(source_id)) as handle:
+        parquet = pq.ParquetFile(handle)
+        if parquet.metadata.num_rows != documents:
+            raise RuntimeError(
+                f"{source_id}: the anonymised file holds {parquet.metadata.num_rows} documents, the scan planned "
+                f"{documents}: it changed since"
+            )
+        batches = parquet.iter_batches(row_groups=range(first, last), columns=_SCAN_COLUMNS)
+        result = _scan_batches(residual_analyzer(), source_id, batches, max_examples=20)
+    storage.write_json(output, result)
+    return result["documents"]
+
+
 __all__ = [
     "RESIDUAL_ENTITIES",
     "SHORT_FIELDS",
@@ -857,6 +963,7 @@ __all__ = [
     "anonymised_report_path",
     "residual_analyzer",
     "residual_scan",
+    "run_residual_shard",
 ]
 
 

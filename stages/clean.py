@@ -51,12 +51,14 @@ import functools
 import hashlib
 import inspect
 import json
+import multiprocessing
 import os
 import time
 import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -78,7 +80,7 @@ from catalog.documents import (
     content_sha256,
 )
 from catalog.failpoints import failpoint
-from catalog.parquet import BackgroundWrites, BatchWriter, iter_batches
+from catalog.parquet import DEFAULT_BATCH_ROWS, BackgroundWrites, BatchWriter, iter_batches
 from catalog.staging import temporary_directory
 from catalog.storage import Storage, StorageError, sql_quote
 from catalog.zones import (
@@ -98,7 +100,16 @@ from quality.dedup import KEY_COLUMNS, DropCursor, duplicate_drops_sql, split_by
 from quality.furniture import LINE_KEYS, MAX_LINE_CHARS, Furniture, count_stored_lines, document_lines
 from quality.gate import FILTER_OF_REASON, QualityGate
 from quality.normalise import normalise_text
-from stages.executors import Executor, ShardProgress, ShardSize, ShardTask, run_stage_shards, write_shards
+from stages.executors import (
+    Executor,
+    ProcessExecutor,
+    ShardProgress,
+    ShardSize,
+    ShardTask,
+    row_group_ranges,
+    run_stage_shards,
+    write_shards,
+)
 from stages.ingest import committed_ingests
 from stages.report import add_examples
 
@@ -611,54 +622,153 @@ def _writer(path: str, schema: pa.Schema, compression: tuple[str, int | None]) -
     return BatchWriter(path, schema, compression=compression, use_dictionary=False)
 
 
+def _normalised(batch: pa.RecordBatch, cleaner: NewsBoilerplateCleaner | None, max_line_chars: int) -> pa.RecordBatch:
+    """Return a raw batch as the normalised cache stores it: documents, boilerplate lines removed, line keys."""
+    # no code version: the cache outlives commits that leave the normaliser alone
+    cleaned, _, boilerplate = normalise_batch(batch, None, cleaner)
+    return cleaned.append_column("boilerplate_lines", pa.array(boilerplate, pa.int64())).append_column(
+        "line_keys", document_lines(pl.from_arrow(cleaned.column("text")), max_line_chars)
+    )
+
+
+def _normalised_part(task: tuple[str, str, int, int, NewsBoilerplateCleaner | None, int]) -> list[pa.RecordBatch]:
+    """Normalise row groups ``first`` to ``last`` (exclusive) of a raw batch (a task for :class:`RowGroupPool`)."""
+    root, path, first, last, cleaner, max_line_chars = task
+    with Storage.from_env(root).open_input(path) as raw:
+        batches = pq.ParquetFile(raw).iter_batches(batch_size=DEFAULT_BATCH_ROWS, row_groups=range(first, last))
+        return [_normalised(batch, cleaner, max_line_chars) for batch in batches]
+
+
+class RowGroupPool:
+    """Worker processes that normalise or strip the row groups of a large cached batch side by side.
+
+    Normalising and stripping are pure Python per text (Unicode normalisation, line hashing, digests), so
+    threads would not help: each process takes a contiguous range of row groups and returns its batches,
+    which the step writes in order, so the cached batch holds the rows one process writes. A batch under
+    :data:`POOL_MIN_DOCUMENTS` stays in the step's own process: starting the pool would cost more. The
+    processes start on first use.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def ranges(self, rows: list[int]) -> list[tuple[int, int]]:
+        """Return the row-group ranges to hand out for a batch (its row groups' rows); none for a small batch."""
+        if sum(rows) < POOL_MIN_DOCUMENTS:
+            return []
+        # a few ranges per process: the last one to finish is short, so no process idles long at the end
+        ranges = row_group_ranges(rows, 4 * self.workers)
+        return ranges if len(ranges) > 1 else []
+
+    def map(self, function: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
+        """Run ``function`` on every task in the processes; yield the results in task order."""
+        if self._pool is None:
+            # spawn, not fork: the step's process runs threads (DuckDB, Dagster) that a fork would copy mid-work
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool.map(function, tasks)
+
+    def close(self) -> None:
+        """Stop the worker processes (if any were started)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+#: Batches with fewer documents are normalised and stripped in the step's own process (see :class:`RowGroupPool`).
+POOL_MIN_DOCUMENTS = 20_000
+
+
 def _normalise_raw_batch(
     storage: Storage,
     source_id: str,
     key: dict[str, str],
     cleaner: NewsBoilerplateCleaner | None,
     max_line_chars: int,
+    pool: RowGroupPool | None = None,
 ) -> None:
-    """Normalise one committed raw batch into its cached normalised batch (written whole, then published)."""
+    """Normalise one committed raw batch into its cached normalised batch (written whole, then published).
+
+    With a ``pool`` (and a batch of at least :data:`POOL_MIN_DOCUMENTS` documents in several row groups) the
+    pool's processes normalise contiguous ranges of row groups; the cached batch holds the same rows.
+    """
     path = clean_normalised_batch_path(source_id, key["ingest_id"])
+    raw_path = batch_path(source_id, key["ingest_id"])
     with (
-        storage.open_input(batch_path(source_id, key["ingest_id"])) as raw,
+        storage.open_input(raw_path) as raw,
         storage.staged_file(path) as local,
         _writer(local, _NORMALISED_SCHEMA, CACHE_COMPRESSION) as writer,
     ):
-        for batch in iter_batches(raw):
-            # no code version: the cache outlives commits that leave the normaliser alone
-            cleaned, _, boilerplate = normalise_batch(batch, None, cleaner)
-            writer.write_batch(
-                cleaned.append_column("boilerplate_lines", pa.array(boilerplate, pa.int64())).append_column(
-                    "line_keys", document_lines(pl.from_arrow(cleaned.column("text")), max_line_chars)
-                )
-            )
+        ranges = pool.ranges(_row_group_rows(raw)) if pool is not None else []
+        if pool is not None and ranges:
+            tasks = [(storage.root, raw_path, first, last, cleaner, max_line_chars) for first, last in ranges]
+            for batches in pool.map(_normalised_part, tasks):
+                for batch in batches:
+                    writer.write_batch(batch)
+        else:
+            raw.seek(0)
+            for batch in iter_batches(raw):
+                writer.write_batch(_normalised(batch, cleaner, max_line_chars))
         writer.add_metadata({BATCH_KEY: json.dumps(key, sort_keys=True).encode()})
 
 
-def _prepare_batch(storage: Storage, source_id: str, key: dict[str, str], furniture: Furniture) -> None:
+def _prepared(batch: pa.RecordBatch, furniture: Furniture) -> pa.RecordBatch:
+    """Return a normalised batch as the prepared cache stores it: furniture lines stripped, gate inputs digested."""
+    documents = _documents(batch)
+    removed = [0] * batch.num_rows
+    if len(furniture):
+        texts, removed = furniture.strip(documents.column("text").to_pylist())
+        documents = replace_texts(documents, texts, removed)
+    return (
+        documents.append_column("boilerplate_lines", batch.column("boilerplate_lines"))
+        .append_column("furniture_lines", pa.array(removed, pa.int64()))
+        .append_column("gate_input", input_digests(documents))
+    )
+
+
+#: What the prepared batch reads of a normalised one (the line keys were for counting furniture).
+_PREPARE_COLUMNS = [name for name in _NORMALISED_SCHEMA.names if name != "line_keys"]
+
+
+def _prepared_part(task: tuple[str, str, int, int, Furniture]) -> tuple[list[pa.RecordBatch], dict[int, str]]:
+    """Strip row groups ``first`` to ``last`` (exclusive) of a normalised batch (a task for :class:`RowGroupPool`).
+
+    Returns the prepared batches and the text of each furniture line found in them.
+    """
+    root, path, first, last, furniture = task
+    with Storage.from_env(root).open_input(path) as normalised:
+        batches = pq.ParquetFile(normalised).iter_batches(
+            batch_size=DEFAULT_BATCH_ROWS, row_groups=range(first, last), columns=_PREPARE_COLUMNS
+        )
+        return [_prepared(batch, furniture) for batch in batches], furniture.texts
+
+
+def _prepare_batch(
+    storage: Storage, source_id: str, key: dict[str, str], furniture: Furniture, pool: RowGroupPool | None = None
+) -> None:
     """Strip the furniture lines from one cached normalised batch and digest each gate input, into its prepared batch.
 
     :param furniture: the source's furniture lines that occur in this batch. Their text goes into the footer, so
         a run that reuses the batch can still list them for review.
+    :param pool: strips a large batch's row groups in its processes (see :class:`RowGroupPool`).
     """
-    columns = [name for name in _NORMALISED_SCHEMA.names if name != "line_keys"]
+    path = clean_normalised_batch_path(source_id, key["ingest_id"])
     with (
-        storage.open_input(clean_normalised_batch_path(source_id, key["ingest_id"])) as normalised,
+        storage.open_input(path) as normalised,
         storage.staged_file(clean_prepared_batch_path(source_id, key["ingest_id"])) as local,
         _writer(local, _PREPARED_SCHEMA, CACHE_COMPRESSION) as writer,
     ):
-        for batch in iter_batches(normalised, columns=columns):
-            documents = _documents(batch)
-            removed = [0] * batch.num_rows
-            if len(furniture):
-                texts, removed = furniture.strip(documents.column("text").to_pylist())
-                documents = replace_texts(documents, texts, removed)
-            writer.write_batch(
-                documents.append_column("boilerplate_lines", batch.column("boilerplate_lines"))
-                .append_column("furniture_lines", pa.array(removed, pa.int64()))
-                .append_column("gate_input", input_digests(documents))
-            )
+        ranges = pool.ranges(_row_group_rows(normalised)) if pool is not None and len(furniture) else []
+        if pool is not None and ranges:
+            tasks = [(storage.root, path, first, last, furniture) for first, last in ranges]
+            for batches, texts in pool.map(_prepared_part, tasks):
+                for batch in batches:
+                    writer.write_batch(batch)
+                for line, text in texts.items():  # the first text found of each line, as one process keeps it
+                    furniture.texts.setdefault(line, text)
+        else:
+            for batch in iter_batches(normalised, columns=_PREPARE_COLUMNS):
+                writer.write_batch(_prepared(batch, furniture))
         lines = {f"{line:016x}": text for line, text in sorted(furniture.texts.items())}
         writer.add_metadata(
             {
@@ -666,6 +776,12 @@ def _prepare_batch(storage: Storage, source_id: str, key: dict[str, str], furnit
                 BATCH_FURNITURE: json.dumps(lines, ensure_ascii=False, sort_keys=True).encode(),
             }
         )
+
+
+def _row_group_rows(handle: Any) -> list[int]:
+    """Return the rows of each row group of an open Parquet file."""
+    metadata = pq.ParquetFile(handle).metadata
+    return [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
 
 
 def _documents(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -744,46 +860,52 @@ def cache_batches(
     gate: QualityGate | None,
     con: Any,
     seconds: Counter[str],
+    workers: int = 1,
 ) -> CachedSource:
     """Make sure every committed raw batch of the source has a valid normalised and prepared batch in the cache.
 
-    Normalises only the raw batches without a valid normalised batch; counts the furniture lines from the
-    stored line keys of all of them (no text is read); strips and digests again only the batches whose own
-    furniture lines changed.
+    Normalises only the raw batches without a valid normalised batch (a large one with ``workers``
+    processes, see :class:`RowGroupPool`); counts the furniture lines from the stored line keys of all of
+    them (no text is read); strips and digests again only the batches whose own furniture lines changed.
     """
     cleaner = gate.cleaner if gate is not None else None
     max_line_chars = gate.settings.furniture_max_line_chars if gate is not None else MAX_LINE_CHARS
     stored = set(storage.ls(clean_batches_folder(source_id)))
     normalised = CacheUse()
     keys: list[dict[str, str]] = []
-    for ingest in ingests:
-        if ingest.get("documents") == 0:
-            continue  # a run that brought nothing new: no batch to normalise (nor to read on every run)
-        key = batch_key(ingest, cleaner, max_line_chars)
-        reason = _cached(storage, clean_normalised_batch_path(source_id, key["ingest_id"]), key, stored)
-        if reason is not None:
-            started = time.perf_counter()
-            _normalise_raw_batch(storage, source_id, key, cleaner, max_line_chars)
-            seconds["normalise"] += time.perf_counter() - started
-        normalised.note(reason, int(key["documents"]))
-        keys.append(key)
+    pool = RowGroupPool(workers) if workers > 1 else None
+    try:
+        for ingest in ingests:
+            if ingest.get("documents") == 0:
+                continue  # a run that brought nothing new: no batch to normalise (nor to read on every run)
+            key = batch_key(ingest, cleaner, max_line_chars)
+            reason = _cached(storage, clean_normalised_batch_path(source_id, key["ingest_id"]), key, stored)
+            if reason is not None:
+                started = time.perf_counter()
+                _normalise_raw_batch(storage, source_id, key, cleaner, max_line_chars, pool)
+                seconds["normalise"] += time.perf_counter() - started
+            normalised.note(reason, int(key["documents"]))
+            keys.append(key)
 
-    started = time.perf_counter()
-    documents = sum(int(key["documents"]) for key in keys)
-    furniture = Furniture({}, max_line_chars, documents=documents)
-    present: list[list[int]] = [[] for _ in keys]
-    if gate is not None and gate.settings.strip_furniture:
-        files = [storage.url(clean_normalised_batch_path(source_id, key["ingest_id"])) for key in keys]
-        furniture, present = count_stored_lines(con, files, documents, gate.settings)
-    stripped = CacheUse()
-    for key, lines in zip(keys, present, strict=True):
-        prepared = prepared_key(key, lines)
-        path = clean_prepared_batch_path(source_id, key["ingest_id"])
-        reason = _cached(storage, path, prepared, stored, needs=(BATCH_FURNITURE,))
-        if reason is not None:
-            _prepare_batch(storage, source_id, prepared, furniture.only(lines))
-        stripped.note(reason, int(key["documents"]))
-    seconds["furniture"] += time.perf_counter() - started
+        started = time.perf_counter()
+        documents = sum(int(key["documents"]) for key in keys)
+        furniture = Furniture({}, max_line_chars, documents=documents)
+        present: list[list[int]] = [[] for _ in keys]
+        if gate is not None and gate.settings.strip_furniture:
+            files = [storage.url(clean_normalised_batch_path(source_id, key["ingest_id"])) for key in keys]
+            furniture, present = count_stored_lines(con, files, documents, gate.settings)
+        stripped = CacheUse()
+        for key, lines in zip(keys, present, strict=True):
+            prepared = prepared_key(key, lines)
+            path = clean_prepared_batch_path(source_id, key["ingest_id"])
+            reason = _cached(storage, path, prepared, stored, needs=(BATCH_FURNITURE,))
+            if reason is not None:
+                _prepare_batch(storage, source_id, prepared, furniture.only(lines), pool)
+            stripped.note(reason, int(key["documents"]))
+        seconds["furniture"] += time.perf_counter() - started
+    finally:
+        if pool is not None:
+            pool.close()
     _remove_stale_batches(storage, source_id, stored, {key["ingest_id"] for key in keys})
     paths = [clean_prepared_batch_path(source_id, key["ingest_id"]) for key in keys]
     return CachedSource(paths, [int(key["documents"]) for key in keys], furniture, normalised, stripped)
@@ -974,7 +1096,9 @@ def clean_source(
         decided = os.path.join(tmp, "decided.parquet")
         rejected = os.path.join(tmp, "rejected.parquet")
         con = storage.duckdb(memory_limit=memory_limit)
-        cached = cache_batches(storage, source_id, ingests, gate, con, seconds)
+        # local worker processes normalise a large batch side by side; cluster jobs are for the gate's shards
+        workers = executor.workers if isinstance(executor, ProcessExecutor) else 1
+        cached = cache_batches(storage, source_id, ingests, gate, con, seconds, workers)
         step = time.perf_counter()
         if gate is not None and key is not None:
             reassessed = reassessed_reason(previous_gate_key(storage, source_id), key)

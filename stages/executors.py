@@ -239,6 +239,25 @@ class ShardSize:
         return replace(self, documents=-(-documents // count))
 
 
+def row_group_ranges(rows: Sequence[int], parts: int) -> list[tuple[int, int]]:
+    """Cut row groups (their row counts, in order) into at most ``parts`` contiguous ranges of about equal rows.
+
+    Returns ``(first, last)`` per range, ``last`` excluded: what a worker given a range of a Parquet file reads.
+    """
+    total = sum(rows)
+    ranges: list[tuple[int, int]] = []
+    start = done = 0
+    for index, count in enumerate(rows):
+        done += count
+        # close a range once it reaches its share of the rows (the last range takes the rest)
+        if len(ranges) < parts - 1 and done >= total * (len(ranges) + 1) / parts:
+            ranges.append((start, index + 1))
+            start = index + 1
+    if start < len(rows):
+        ranges.append((start, len(rows)))
+    return ranges
+
+
 def write_shards(
     storage: Storage,
     batches: Iterable[pa.RecordBatch],

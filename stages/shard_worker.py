@@ -11,7 +11,9 @@ Kinds:
 - ``sleep``: wait a number of seconds (a shard that is still running when a test cancels it);
 - ``gate``: let the quality gate judge one shard of a source's normalised documents (:mod:`stages.clean`);
 - ``anonymise``: anonymise one input shard of a source's clean documents (:mod:`stages.anonymise`); the
-  secret key comes from the environment or the root's key file, never from the command line.
+  secret key comes from the environment or the root's key file, never from the command line;
+- ``residual``: scan a range of row groups of a source's anonymised documents for residual identifiers
+  (the anonymised zone's check); counts, ids and offsets only, never the values found.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def _anonymise(args: argparse.Namespace) -> None:
         expected_anonymiser_version=args.anonymiser_version,
         name_model_setting=args.name_model,
         expected_name_model=args.expected_name_model,
+        code_version=args.code_version,
     )
     # counts and times only: what a shard's log may show
     print(f"anonymised {args.input}: {counts['documents']} documents in {counts['seconds']} s")
@@ -82,6 +85,7 @@ def _anonymise_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--anonymiser-version", required=True, help="anonymiser code the stage planned with")
     parser.add_argument("--name-model", default="", help="name model setting (empty: the shipped model)")
     parser.add_argument("--expected-name-model", required=True, help="the name model id the stage planned with")
+    parser.add_argument("--code-version", help="the stage's code version, stamped on the documents")
 
 
 def _gate(args: argparse.Namespace) -> None:
@@ -98,12 +102,30 @@ def _gate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gate", required=True, help="the gate's settings, languages and key (JSON) in storage")
 
 
+def _residual(args: argparse.Namespace) -> None:
+    from stages.anonymise import run_residual_shard  # Presidio's imports only when this kind runs
+
+    started = time.perf_counter()
+    first, _, last = args.row_groups.partition(":")
+    scanned = run_residual_shard(args.root, args.source, int(first), int(last), args.documents, args.output)
+    print(f"scanned row groups {args.row_groups}: {scanned} documents in {time.perf_counter() - started:.1f} s")
+
+
+def _residual_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", required=True, help="storage root (local folder or s3://bucket/prefix)")
+    parser.add_argument("--source", required=True, help="the source id")
+    parser.add_argument("--row-groups", required=True, metavar="FIRST:LAST", help="row groups to scan (LAST excluded)")
+    parser.add_argument("--documents", required=True, type=int, help="rows the file held when the scan was planned")
+    parser.add_argument("--output", required=True, help="the scan's result (JSON) in storage")
+
+
 #: Every shard kind: (how to add its arguments, what it runs).
 KINDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]] = {
     "echo": (_echo_arguments, _echo),
     "sleep": (_sleep_arguments, _sleep),
     "anonymise": (_anonymise_arguments, _anonymise),
     "gate": (_gate_arguments, _gate),
+    "residual": (_residual_arguments, _residual),
 }
 
 

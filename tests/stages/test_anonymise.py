@@ -314,3 +314,23 @@ def test_places_and_organisations_are_replaced_only_where_the_policy_lists_them(
     assert asked["text"] == "<PERSOON> werkt bij <ORGANISATIE> in <LOCATIE> en woont in <LOCATIE>."
     report = storage.read_json(anonymised_report_path("bron-a"))
     assert report["replacements_by_entity"] == {"LOCATION": 2, "ORGANIZATION": 1, "PERSON": 1}
+
+
+def test_the_residual_scan_on_shard_workers_finds_what_one_process_finds(storage, make_spec, monkeypatch):
+    from stages import anonymise
+    from stages.executors import ProcessExecutor
+    from tests.stages.test_clean_shards import worker_env
+
+    _run(storage, make_spec, entities=["PERSON", "EMAIL_ADDRESS"])  # BSN, phone and IBAN left in
+    # 60 documents in 12 row groups: the three of the run, each 20 times under another id
+    table = pq.read_table(storage.url(anonymised_path("bron-a")))
+    ids = table["doc_id"].to_pylist()
+    copies = [table.set_column(0, "doc_id", pa.array([f"{d}-{n}" for d in ids])) for n in range(20)]
+    with storage.staged_file(anonymised_path("bron-a")) as local:
+        pq.write_table(pa.concat_tables(copies), local, row_group_size=5)
+    monkeypatch.setattr(anonymise, "RESIDUAL_SHARD_MIN_DOCUMENTS", 10)
+    one = residual_scan(storage, "bron-a")
+    sharded = residual_scan(storage, "bron-a", executor=ProcessExecutor(workers=2, env=worker_env()))
+    assert one["residuals"] == 60 and one["documents"] == 60
+    assert sharded == one
+    assert storage.ls(anonymise.anonymise_shards_folder("bron-a")) == []  # the shards' results are removed

@@ -16,7 +16,7 @@ import pytest
 
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.operators import check_key
-from catalog.documents import DOCUMENT_SCHEMA, make_doc_id
+from catalog.documents import DOCUMENT_SCHEMA, code_version, make_doc_id
 from catalog.keys import root_key
 from catalog.settings import KEY_ENV
 from catalog.sources import AnonymisationPolicy
@@ -241,6 +241,21 @@ def test_shards_on_two_worker_processes_give_the_zone_of_one_in_process_run(tmp_
     _write_clean(again, rows)
     assert _run(again, shard_size=ShardSize(documents=100, bytes=250))["shards"] >= 4
     assert _zone(again) == _zone(single)
+
+
+def test_shard_workers_stamp_the_stage_code_version_not_their_own(tmp_path):
+    storage = Storage(str(tmp_path / "store"))
+    _write_clean(storage, [_row(n) for n in range(6)])
+    key_id = root_key(storage, check=check_key, env={KEY_ENV: TEST_KEY.decode()}).key_id
+    if "+g" not in code_version():
+        pytest.skip("no git checkout here: every process has the package's version")
+    # workers that cannot ask git have only the package's version: another checkout on a node, say
+    env = {**_worker_env(), "PATH": str(tmp_path / "no-git-here")}
+    report = _run(
+        storage, key_id=key_id, executor=ProcessExecutor(workers=2, env=env), shard_size=ShardSize(documents=3)
+    )
+    assert report["shards"] == 2
+    assert {row["annotations"]["anonymised"]["code_version"] for row in _zone(storage)} == {report["code_version"]}
 
 
 @dataclasses.dataclass

@@ -16,7 +16,7 @@ from catalog.zones import clean_decisions_path, clean_report_path, clean_shards_
 from quality.gate import QualityGate
 from stages.clean import clean_source, run_gate_shard
 from stages.executors import InlineExecutor, ProcessExecutor, ShardFailure, ShardResult, ShardSize, ShardTask
-from tests.stages.test_clean_incremental import SOURCE, Ingested, counts, delivery, zone
+from tests.stages.test_clean_incremental import PROMPT, SOURCE, Ingested, counts, delivery, zone
 
 
 def worker_env() -> dict[str, str]:
@@ -118,3 +118,48 @@ def test_gate_shards_are_planned_within_the_stage_memory_limit(
         memory_limit="16MB",
     )
     assert report["gate_shards"] == 2 and report["documents_assessed"] == 200
+
+
+def test_a_large_raw_batch_is_normalised_by_a_pool_into_the_same_cache_and_zone(
+    storage: Storage, ingested: Ingested, gate: QualityGate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog.zones import batch_path, clean_batches_folder, clean_normalised_batch_path
+    from stages import clean
+    from stages.ingest import committed_ingests
+
+    records = delivery()
+    records[4]["text"] += f"\n{PROMPT}"  # a fifth document with the prompt: furniture to strip
+    ingested(records)
+    ingest_id = committed_ingests(storage, SOURCE)[-1]["ingest_id"]
+    # the raw batch in row groups of four documents: seven ranges for the pool's processes to share
+    with storage.open_input(batch_path(SOURCE, ingest_id)) as handle:
+        raw = pq.read_table(handle)
+    with storage.staged_file(batch_path(SOURCE, ingest_id)) as local:
+        pq.write_table(raw, local, row_group_size=4)
+
+    def normalised() -> list[dict[str, Any]]:
+        with storage.open_input(clean_normalised_batch_path(SOURCE, ingest_id)) as handle:
+            return pq.read_table(handle).to_pylist()
+
+    single = clean_source(storage, SOURCE, gate=gate)
+    expected, expected_cache = zone(storage), normalised()
+    storage.delete(clean_batches_folder(SOURCE), recursive=True)
+    storage.delete(clean_decisions_path(SOURCE))
+    monkeypatch.setattr(clean, "POOL_MIN_DOCUMENTS", 10)
+    used: list[tuple[str, int]] = []
+    original = clean.RowGroupPool.map
+
+    def spied(pool: clean.RowGroupPool, function: Any, tasks: list[Any]) -> Any:
+        used.append((function.__name__, len(tasks)))
+        return original(pool, function, tasks)
+
+    monkeypatch.setattr(clean.RowGroupPool, "map", spied)
+
+    pooled = clean_source(storage, SOURCE, gate=gate, executor=ProcessExecutor(workers=2, env=worker_env()))
+
+    # one raw batch, its seven row groups in seven tasks (up to 4 per process), normalised, then stripped
+    assert used == [("_normalised_part", 7), ("_prepared_part", 7)]
+    assert normalised() == expected_cache and zone(storage) == expected
+    assert counts(pooled) == counts(single) and pooled["documents_normalised"] == 27
+    assert pooled["furniture_lines_removed"] == single["furniture_lines_removed"] == 5
+    assert pooled["furniture"] == single["furniture"]

@@ -12,6 +12,7 @@ from stages.executors import (
     ShardTask,
     progress_of_results,
     raise_for_failures,
+    row_group_ranges,
 )
 
 
@@ -88,3 +89,11 @@ def test_balanced_shards_keep_every_worker_busy_and_never_pass_the_bounds(docume
     shards = [min(size.documents, documents - start) for start in range(0, documents, size.documents)]
     assert shards == expected
     assert all(rows <= 50_000 for rows in shards) and size.bytes == ShardSize().bytes
+
+
+def test_row_group_ranges_share_the_rows_evenly_and_cover_every_group_once():
+    assert row_group_ranges([100] * 10, 2) == [(0, 5), (5, 10)]
+    assert row_group_ranges([100] * 10, 3) == [(0, 4), (4, 7), (7, 10)]
+    assert row_group_ranges([500, 10, 10, 480], 2) == [(0, 1), (1, 4)]
+    assert row_group_ranges([100], 4) == [(0, 1)]  # never more ranges than row groups
+    assert row_group_ranges([], 2) == []
