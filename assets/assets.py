@@ -372,8 +372,16 @@ def corpus_release(
             # this step holds the root's lease: no other build can be running, so what failed builds left is
             # removed whatever its age
             clean_min_age_s=0,
+            specs=specs,
         )
         folder = release_dir(manifest["corpus"], manifest["version"])
+        # the datasheet (counts, owners, reasons: no personal data) is shown in the UI as it is in the folder
+        datasheet = f"{folder}/datasheet.md"
+        documentation = (
+            {"datasheet": MetadataValue.md(store.read_bytes(datasheet).decode("utf-8"))}
+            if store.exists(datasheet)
+            else {}
+        )
         cleaned = {key: len(paths) for key, paths in manifest.cleaned_up.items()}
         if any(cleaned.values()):
             context.log.info(f"cleaned up before the build: {cleaned}")
@@ -403,6 +411,8 @@ def corpus_release(
                 "release_digest": manifest["release_digest"],
                 "duplicates_dropped_across_sources": manifest["excluded"]["duplicate_content"],
                 "near_duplicates_dropped": manifest["excluded"]["near_duplicate"],
+                "documents_taken_down": manifest["excluded"].get("takedown", 0),
+                **documentation,
                 "near_duplicates": MetadataValue.json(manifest["near_duplicates"] or {}),
                 "anonymised": manifest["anonymised"],
                 "sources": rows_table([_source_row(entry) for entry in manifest["sources"]], SOURCE_COLUMNS),

@@ -8,6 +8,7 @@ Published versions are never modified. Building a release is a stage (:mod:`stag
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
@@ -96,6 +97,26 @@ def list_versions(storage: Storage, corpus: str | None = None) -> list[dict[str,
     return found
 
 
+def pull_release(storage: Storage, manifest: Manifest, target: str) -> tuple[str, list[str]]:
+    """Copy a release (its parts and manifest) to a local folder, ``target/<corpus>/<version>``, and verify it.
+
+    Each file is copied under a temporary name and renamed when complete, the manifest last, so an
+    interrupted pull never looks complete; pulling a copy that is already there and verifies again copies
+    nothing. Returns the folder and the problems found (empty: the copy verifies).
+    """
+    local = Storage(target)
+    folder = f"{manifest['corpus']}/{manifest['version']}"
+    if local.exists(f"{folder}/{MANIFEST}") and not verify_release(local, manifest, folder):
+        return local.url(folder), []
+    for entry in [*manifest["files"], *(manifest.get("documentation") or [])]:
+        source = f"{release_dir(manifest['corpus'], manifest['version'])}/{entry['path']}"
+        with storage.open_input(source) as handle, local.staged_file(f"{folder}/{entry['path']}") as path:
+            with open(path, "wb") as out:
+                shutil.copyfileobj(handle, out, 1 << 20)
+    local.write_json(f"{folder}/{MANIFEST}", manifest)
+    return local.url(folder), verify_release(local, manifest, folder)
+
+
 def latest_manifest(storage: Storage, corpus: str) -> Manifest | None:
     """Return the manifest of a corpus's newest complete release (``None`` before the first one)."""
     for version in sorted(storage.ls(corpus_folder(corpus), dirs_only=True), key=version_sort_key, reverse=True):
@@ -120,20 +141,36 @@ def read_manifest(storage: Storage, version: str, corpus: str | None = None) -> 
     return matches[0]["manifest"]
 
 
-def verify_release(storage: Storage, manifest: Manifest) -> list[str]:
+def verify_release(storage: Storage, manifest: Manifest, folder: str | None = None) -> list[str]:
     """Check a release against its manifest; return the problems found (empty: it verifies).
 
     Every listed file must exist with the recorded size, SHA-256 and row count, nothing unlisted may
     sit beside them (hidden files and folders included: a reader's ``*.parquet`` glob would take a hidden
-    ``.x.parquet`` as a part), and the release digest must match.
+    ``.x.parquet`` as a part), and the release digest must match. ``folder``: where the release is under
+    the root (default: its place in the releases zone; a pulled copy is elsewhere).
     """
-    folder = release_dir(manifest["corpus"], manifest["version"])
+    folder = folder if folder is not None else release_dir(manifest["corpus"], manifest["version"])
     problems = []
+    documentation = manifest.get("documentation") or []  # the datasheet and its plots (no rows)
     listed = {entry["path"] for entry in manifest["files"]}
+    listed_folders = {entry["path"].split("/")[0] for entry in documentation if "/" in entry["path"]}
+    listed |= {entry["path"] for entry in documentation}
     for name in storage.ls(folder, hidden=True):
-        if name != MANIFEST and name not in listed:
+        if name != MANIFEST and name not in listed and name not in listed_folders:
             kind = "folder" if storage.is_dir(f"{folder}/{name}") else "file"
             problems.append(f"{name}: {kind} not listed in the manifest")
+    for sub in sorted(listed_folders):
+        for name in storage.ls(f"{folder}/{sub}", hidden=True):
+            if f"{sub}/{name}" not in listed:
+                problems.append(f"{sub}/{name}: file not listed in the manifest")
+    for entry in documentation:
+        path = f"{folder}/{entry['path']}"
+        if not storage.exists(path):
+            problems.append(f"{entry['path']}: missing")
+            continue
+        with storage.open_input(path) as handle:
+            if sha256_stream(handle) != entry["sha256"]:
+                problems.append(f"{entry['path']}: sha256 does not match the manifest")
     for entry in manifest["files"]:
         path = f"{folder}/{entry['path']}"
         if not storage.exists(path):

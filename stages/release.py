@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ from catalog.releases import (
     version_sort_key,
 )
 from catalog.sources import SourceSpec
+from catalog.staging import temporary_directory
 from catalog.storage import Storage, is_temp_file_name
+from catalog.takedowns import TAKEDOWN, Takedown, list_takedowns, matched_documents, takedowns_digest
 from catalog.zones import (
     EXCLUDED_RELEASES,
     INDEX_FOLDER,
@@ -51,6 +54,8 @@ from catalog.zones import (
 )
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan, part_release
+from stages.croissant import croissant
+from stages.datasheet import write_datasheet
 from stages.release_format import RELEASE_FORMATS, ReleaseFormat
 from stages.validate import validation_matches
 
@@ -112,14 +117,16 @@ def inputs_digest(
     *,
     rows_per_part: int,
     near_duplicates: NearDuplicateIndex | None,
+    takedowns: Sequence[Takedown] = (),
 ) -> str:
     """Return one SHA-256 over everything a release is built from: equal digests build equal releases.
 
     Code version, schema, corpus, release settings (part size, near-duplicate scheme, parameters and
-    priorities) and, per source, the SHA-256 of its anonymised report (which changes with every new
-    snapshot of the zone) and the id of the validation that let it in.
+    priorities), per source the SHA-256 of its anonymised report (which changes with every new snapshot of
+    the zone) and the id of the validation that let it in, and the takedown requests recorded so far.
     """
     payload = {
+        "takedowns": takedowns_digest(takedowns),
         "format": MANIFEST_FORMAT,
         "code_version": code_version(),
         "schema_version": SCHEMA_VERSION,
@@ -154,6 +161,7 @@ def build_release(
     near_duplicates: NearDuplicateIndex | None = None,
     clean_min_age_s: float = AUTO_CLEAN_MIN_AGE_S,
     release_format: ReleaseFormat | None = None,
+    specs: Mapping[str, SourceSpec] | None = None,
 ) -> ReleaseManifest:
     """Build a new release version from anonymised source partitions and return its manifest.
 
@@ -180,7 +188,11 @@ def build_release(
     started = time.perf_counter()
     cleaned = clean_incomplete_releases(storage, corpus, min_age_s=clean_min_age_s)
     partitions = sorted(partitions, key=lambda p: p["source_id"])
-    digest = inputs_digest(storage, corpus, partitions, rows_per_part=rows_per_part, near_duplicates=near_duplicates)
+    # the requests recorded before this build: a later one applies to the next release
+    takedowns = list_takedowns(storage, before=utc_now().isoformat())
+    digest = inputs_digest(
+        storage, corpus, partitions, rows_per_part=rows_per_part, near_duplicates=near_duplicates, takedowns=takedowns
+    )
     latest = latest_manifest(storage, corpus)
     # a dirty working tree has one code version for many codes: only the content comparison below counts
     if latest is not None and latest.get("inputs_digest") == digest and not latest["code_version"].endswith(".dirty"):
@@ -201,6 +213,7 @@ def build_release(
             near_duplicates,
             published,
             release_format,
+            takedowns,
         )
         manifest.update(
             created_at=created_at.isoformat(),
@@ -214,6 +227,13 @@ def build_release(
         if plan is not None and near_duplicates is not None:
             # before the manifest: the parts count only once it exists, and a crash after it loses nothing
             near_duplicates.commit(plan, version)
+        # the datasheet and the Croissant file describe the parts just written; the manifest lists them
+        with temporary_directory("datasheet-") as local:
+            _, documentation = write_datasheet(storage, manifest, specs, local)
+            documentation.append(_write_json(local, "croissant.json", croissant(manifest, specs)))
+            for entry in documentation:
+                storage.put_file(os.path.join(local, entry["path"]), f"{release_dir(corpus, version)}/{entry['path']}")
+        manifest["documentation"] = documentation
         release_format.write_manifest(storage, manifest_path, manifest)
     except BaseException:
         if not storage.exists(manifest_path):  # never remove a committed release
@@ -221,6 +241,14 @@ def build_release(
         raise
     failpoint("release:manifest-written")
     return ReleaseManifest(manifest, cleaned_up=cleaned)
+
+
+def _write_json(folder: str, name: str, value: Any) -> dict[str, Any]:
+    """Write a JSON file into a local folder; return its ``{path, bytes, sha256}`` entry for the manifest."""
+    data = (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    with open(os.path.join(folder, name), "wb") as out:
+        out.write(data)
+    return {"path": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def _remove_build(
@@ -244,24 +272,26 @@ def _write_release(
     near_duplicates: NearDuplicateIndex | None,
     published: Sequence[str],
     release_format: ReleaseFormat,
+    takedowns: Sequence[Takedown] = (),
 ) -> tuple[dict[str, Any], NearDuplicatePlan | None]:
     """Write a version's parts and excluded file; return its manifest (without build times) and the plan."""
     folder = release_dir(corpus, version)
     inputs = [storage.url(anonymised_path(p["source_id"])) for p in partitions]
     con = storage.duckdb(memory_limit=memory_limit)
+    taken = TakenDown.resolve(storage, con, takedowns, [p["source_id"] for p in partitions])
     exact = con.sql(duplicate_drops_sql(inputs, KEEP_ORDER)).to_arrow_reader(8_192)
     plan = None
     if near_duplicates is not None:
         # the exact decisions (dropped rows' keys only: small) are read once and applied in every pass
         decisions = exact.read_all()
         plan = near_duplicates.plan(
-            lambda: _after_exact_dedup(storage, DropCursor.from_arrow(decisions.to_reader()), partitions),
+            lambda: _after_exact_dedup(storage, DropCursor.from_arrow(decisions.to_reader()), partitions, taken),
             releases=set(published),
         )
         exact = decisions.to_reader()
     drops = DropCursor.from_arrow(exact)
     per_source: dict[str, dict[str, int]] = {}
-    near_total = 0
+    near_total = taken_total = 0
     with (
         storage.staged_file(excluded_release_path(corpus, version)) as excluded_local,
         BatchWriter(excluded_local, EXCLUDED_SCHEMA) as excluded_writer,
@@ -269,10 +299,17 @@ def _write_release(
     ):
         for index, partition in enumerate(partitions):
             counts = per_source.setdefault(
-                partition["source_id"], {"documents": 0, "duplicates_dropped": 0, "near_duplicates_dropped": 0}
+                partition["source_id"],
+                {"documents": 0, "duplicates_dropped": 0, "near_duplicates_dropped": 0, "taken_down": 0},
             )
             with storage.open_input(anonymised_path(partition["source_id"])) as handle:
                 for kept, dropped, why, duplicate_of in split_by_drops(iter_batches(handle), drops.for_file(index)):
+                    kept, gone = taken.split(kept)
+                    if gone.num_rows:
+                        reasons, nobody = [TAKEDOWN] * gone.num_rows, [None] * gone.num_rows
+                        excluded_writer.write_batch(with_exclusion(gone, "release", reasons, nobody))
+                        counts["taken_down"] += gone.num_rows
+                        taken_total += gone.num_rows
                     if plan is not None and plan.drops:
                         kept, near = _split_near(kept, plan.drops)
                         if near.num_rows:
@@ -290,7 +327,7 @@ def _write_release(
     if not drops.exhausted():
         raise ReleaseError("deduplication decisions were left unapplied: the input zone changed during the build")
     files = parts.files
-    dropped_total = excluded_writer.rows_written - near_total
+    dropped_total = excluded_writer.rows_written - near_total - taken_total
 
     total = sum(f["rows"] for f in files)
     manifest = {
@@ -311,7 +348,14 @@ def _write_release(
         "excluded": {
             "duplicate_content": dropped_total,
             "near_duplicate": near_total,
+            TAKEDOWN: taken_total,
             "path": excluded_release_path(corpus, version),
+        },
+        # the takedown list as this build saw it: the requests recorded before it, and those it applied
+        "takedowns": {
+            "requests_recorded": len(takedowns),
+            "requests_applied": sorted(taken.applied),
+            "documents_taken_down": taken_total,
         },
         "near_duplicates": None
         if plan is None or near_duplicates is None
@@ -354,6 +398,7 @@ def _write_release(
                 "documents": per_source.get(p["source_id"], {}).get("documents", 0),
                 "duplicates_dropped": per_source.get(p["source_id"], {}).get("duplicates_dropped", 0),
                 "near_duplicates_dropped": per_source.get(p["source_id"], {}).get("near_duplicates_dropped", 0),
+                "taken_down": per_source.get(p["source_id"], {}).get("taken_down", 0),
             }
             for p in partitions
         ],
@@ -362,13 +407,47 @@ def _write_release(
 
 
 def _after_exact_dedup(
-    storage: Storage, drops: DropCursor, partitions: Sequence[dict[str, Any]]
+    storage: Storage, drops: DropCursor, partitions: Sequence[dict[str, Any]], taken: TakenDown
 ) -> Iterator[pa.RecordBatch]:
-    """Stream the release's documents that survive exact deduplication (the near-duplicate candidates)."""
+    """Stream the release's documents that survive exact deduplication and takedowns (the near-duplicate candidates).
+
+    A taken-down document is not published, so it must not enter the index as published.
+    """
     for index, partition in enumerate(partitions):
         with storage.open_input(anonymised_path(partition["source_id"])) as handle:
             for kept, *_ in split_by_drops(iter_batches(handle), drops.for_file(index)):
-                yield kept
+                yield taken.split(kept)[0]
+
+
+@dataclass
+class TakenDown:
+    """The documents a build leaves out for takedown requests, and the requests that named any of them."""
+
+    #: doc_id -> the request that names it
+    documents: dict[str, str]
+    #: source_id -> the request that takes the whole source out
+    sources: dict[str, str]
+    applied: set[str] = dataclasses.field(default_factory=set)
+
+    @classmethod
+    def resolve(cls, storage: Storage, con: Any, requests: Sequence[Takedown], sources: Sequence[str]) -> TakenDown:
+        """Resolve the requests against the released sources (URLs from their clean zones)."""
+        whole = {r.value: r.id for r in reversed(requests) if r.kind == "source"}  # the oldest request wins
+        return cls(matched_documents(storage, con, requests, sources), whole)
+
+    def split(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        """Split a batch into the rows to keep and the rows taken down; note the requests that applied."""
+        if not (self.documents or self.sources) or not batch.num_rows:
+            return batch, batch.slice(0, 0)
+        requests = [
+            self.sources.get(source) or self.documents.get(doc)
+            for doc, source in zip(
+                batch.column("doc_id").to_pylist(), batch.column("source_id").to_pylist(), strict=True
+            )
+        ]
+        gone = pa.array([request is not None for request in requests], pa.bool_())
+        self.applied.update(request for request in requests if request is not None)
+        return batch.filter(pc.invert(gone)), batch.filter(gone)
 
 
 def _split_near(batch: pa.RecordBatch, drops: dict[str, str]) -> tuple[pa.RecordBatch, pa.RecordBatch]:

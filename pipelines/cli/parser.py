@@ -12,7 +12,14 @@ from catalog.storage import DEFAULT_ROOT
 from pipelines.cli.docs import cmd_docs_serve
 from pipelines.cli.jsonl import cmd_anonymise, cmd_dedup, cmd_quality
 from pipelines.cli.keys import cmd_key_rotate, cmd_key_show
-from pipelines.cli.releases import cmd_releases_clean, cmd_releases_list, cmd_releases_show, cmd_releases_verify
+from pipelines.cli.releases import (
+    cmd_releases_clean,
+    cmd_releases_diff,
+    cmd_releases_list,
+    cmd_releases_pull,
+    cmd_releases_show,
+    cmd_releases_verify,
+)
 from pipelines.cli.run import cmd_run_exclusive
 from pipelines.cli.sources import (
     cmd_sources_list,
@@ -22,6 +29,7 @@ from pipelines.cli.sources import (
     cmd_sources_show,
     cmd_sources_validate,
 )
+from pipelines.cli.takedowns import cmd_takedown
 
 
 def _workers(value: str) -> int:
@@ -145,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     releases = commands.add_parser(
         "releases",
-        help="list, show, verify and clean up releases",
+        help="list, show, verify, compare, pull and clean up releases",
         description="Inspect the immutable release versions in storage.",
     )
     release_commands = releases.add_subparsers(dest="releases_command", required=True, metavar="COMMAND")
@@ -170,6 +178,35 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "show":
             sub.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
         sub.set_defaults(func=func)
+    diff = release_commands.add_parser(
+        "diff",
+        parents=[common],
+        help="what changed between two versions",
+        description="Documents added, removed and changed between two versions of a corpus, per source, with "
+        "the reason for each removal where the pipeline knows it (compared by id and content hash; no text "
+        "is read).",
+    )
+    diff.add_argument("old", metavar="OLD", help="the earlier version id, or 'latest'")
+    diff.add_argument("new", metavar="NEW", help="the later version id, or 'latest'")
+    diff.add_argument("--corpus", help="corpus name (needed only when versions repeat across corpora)")
+    diff.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object: counts per source and the lists added, removed (with reason) and changed",
+    )
+    diff.set_defaults(func=cmd_releases_diff)
+    pull = release_commands.add_parser(
+        "pull",
+        parents=[common],
+        help="copy a version to a local folder and verify it",
+        description="Copy a version's parts and manifest from the storage root (S3 or a folder) to "
+        "DIR/<corpus>/<version>/ and verify every file against the manifest. A copy that is already there and "
+        "verifies is left as it is.",
+    )
+    pull.add_argument("version", metavar="VERSION", help="version id, or 'latest'")
+    pull.add_argument("--to", required=True, metavar="DIR", help="local folder to copy into")
+    pull.add_argument("--corpus", help="corpus name (needed only when versions repeat across corpora)")
+    pull.set_defaults(func=cmd_releases_pull)
     clean = release_commands.add_parser(
         "clean",
         parents=[common],
@@ -182,6 +219,25 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--corpus", help="only this corpus")
     clean.add_argument("--dry-run", action="store_true", help="only print what would be removed")
     clean.set_defaults(func=cmd_releases_clean)
+
+    takedown = commands.add_parser(
+        "takedown",
+        parents=[common],
+        help="record a takedown or opt-out request",
+        description="Append a request to the storage root's takedown list (append-only, with who recorded it "
+        "and when). The next release leaves the documents it names out, and so does every later one, also when "
+        "the same item is delivered again; `releases verify` fails on a release that holds one recorded before "
+        "it was built. URLs match the documents' original URLs.",
+    )
+    what = takedown.add_mutually_exclusive_group()
+    what.add_argument("--doc-id", metavar="ID", help="one document, by its doc_id")
+    what.add_argument("--url", metavar="URL", help="the document(s) with this original URL")
+    what.add_argument("--url-prefix", metavar="PREFIX", help="every document whose original URL starts so")
+    what.add_argument("--source", metavar="ID", help="every document of a source (an opt-out)")
+    what.add_argument("--list", action="store_true", help="list the recorded requests instead")
+    takedown.add_argument("--reason", metavar="TEXT", help="why (required when recording)")
+    takedown.add_argument("--requester", metavar="REF", help="the requester's reference (a ticket, a letter)")
+    takedown.set_defaults(func=cmd_takedown)
 
     anonymise = commands.add_parser(
         "anonymise",

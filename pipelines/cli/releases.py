@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
 
-from catalog.releases import list_versions, read_manifest, release_dir, verify_release
+from catalog.release_diff import diff_releases
+from catalog.releases import list_versions, pull_release, read_manifest, release_dir, verify_release
 from catalog.storage import human_size
+from catalog.takedowns import list_takedowns, taken_down_in
 from pipelines.cli.common import CommandError, _holding_lease, _storage
 from stages.release import clean_incomplete_releases
 
@@ -76,6 +79,22 @@ def cmd_releases_show(args: argparse.Namespace) -> int:
             f"  {source['source_id']:<24} {source['documents']:>8} docs  licence {source['licence']:<14} "
             f"ingested {source['ingested_at'][:19]}  ({source['ingest_id']})"
         )
+    takedowns = manifest.get("takedowns") or {}
+    if takedowns:
+        print(
+            f"takedowns      {takedowns['documents_taken_down']} document(s) left out for "
+            f"{len(takedowns['requests_applied'])} of {takedowns['requests_recorded']} request(s) recorded before"
+        )
+    # an immutable release stays as it is: requests recorded since mark its documents as superseded
+    with contextlib.closing(storage.duckdb()) as con:
+        later = list_takedowns(storage, after=manifest["created_at"])
+        superseded = taken_down_in(storage, con, manifest, later)
+    if superseded:
+        requests = sorted({entry["takedown"] for entry in superseded})
+        print(
+            f"SUPERSEDED     {len(superseded)} document(s) taken down since this release (request(s) "
+            f"{', '.join(requests)}): move on to a later release"
+        )
     print("files")
     for entry in manifest["files"]:
         print(
@@ -89,6 +108,14 @@ def cmd_releases_verify(args: argparse.Namespace) -> int:
     storage = _storage(args)
     manifest = read_manifest(storage, args.version, args.corpus)
     problems = verify_release(storage, manifest)
+    # the takedown requests recorded before the release was built must all have been honoured
+    with contextlib.closing(storage.duckdb()) as con:
+        earlier = list_takedowns(storage, before=manifest["created_at"])
+        for entry in taken_down_in(storage, con, manifest, earlier):
+            problems.append(
+                f"document {entry['doc_id']} ({entry['source_id']}) is taken down by request {entry['takedown']}, "
+                "recorded before this release was built"
+            )
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)
     if problems:
@@ -98,6 +125,60 @@ def cmd_releases_verify(args: argparse.Namespace) -> int:
     print(
         f"release {manifest['corpus']}/{manifest['version']} verifies: {len(manifest['files'])} file(s), "
         f"{manifest['total_documents']} documents"
+    )
+    return 0
+
+
+def cmd_releases_diff(args: argparse.Namespace) -> int:
+    """Print what changed between two releases: per source, and with ``--json`` every document."""
+    storage = _storage(args)
+    old = read_manifest(storage, args.old, args.corpus)
+    new = read_manifest(storage, args.new, args.corpus or old["corpus"])
+    try:
+        diff = diff_releases(storage, old, new)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    with diff:
+        if args.json:
+            _print_diff_json(diff)
+            return 0
+        totals = diff.totals()
+        print(f"{old['corpus']}: {old['version']} -> {new['version']}")
+        print(f"  {totals['added']} added, {totals['removed']} removed, {totals['changed']} changed")
+        if diff.counts:
+            print(f"  {'SOURCE':<24} {'ADDED':>8} {'REMOVED':>8} {'CHANGED':>8}  REMOVED BECAUSE")
+        for source, counts in diff.counts.items():
+            why = ", ".join(f"{reason} {n}" for reason, n in counts["removed_by_reason"].items())
+            print(f"  {source:<24} {counts['added']:>8} {counts['removed']:>8} {counts['changed']:>8}  {why}")
+    return 0
+
+
+def _print_diff_json(diff: Any) -> None:
+    """Print the diff as one JSON object, the entries streamed (a large diff is never held in memory)."""
+    out = sys.stdout
+    head = {"corpus": diff.old["corpus"], "old": diff.old["version"], "new": diff.new["version"]}
+    out.write(json.dumps(head, ensure_ascii=False)[:-1])
+    out.write(f', "totals": {json.dumps(diff.totals())}, "counts": {json.dumps(diff.counts, ensure_ascii=False)}')
+    for kind in ("added", "removed", "changed"):
+        out.write(f', "{kind}": [')
+        for n, entry in enumerate(diff.entries(kind)):
+            out.write((", " if n else "") + json.dumps(entry, ensure_ascii=False))
+        out.write("]")
+    out.write("}\n")
+
+
+def cmd_releases_pull(args: argparse.Namespace) -> int:
+    """Copy a release from storage (S3 or a folder) to a local folder and verify the copy."""
+    storage = _storage(args)
+    manifest = read_manifest(storage, args.version, args.corpus)
+    folder, problems = pull_release(storage, manifest, args.to)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    if problems:
+        raise CommandError(f"the copy of {manifest['corpus']}/{manifest['version']} in {folder} does not verify")
+    print(
+        f"release {manifest['corpus']}/{manifest['version']}: {len(manifest['files'])} file(s), "
+        f"{manifest['total_documents']} documents, verified in {folder}"
     )
     return 0
 

@@ -2,6 +2,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -20,6 +21,8 @@ HELP_COMMANDS = [
     ["releases", "list"],
     ["releases", "show"],
     ["releases", "verify"],
+    ["releases", "diff"],
+    ["takedown"],
     ["releases", "clean"],
     ["sources"],
     ["sources", "list"],
@@ -219,6 +222,65 @@ def test_a_run_with_another_key_replaces_every_document_and_keeps_them_all(local
     assert changed >= 17  # every document with personal data got new surrogates, so a new text
     near = latest["near_duplicates"]
     assert near["replaced_by_newer_version"] == changed  # each replaced its own published version
+
+    def diff(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "corpusfabriek"), "releases", "diff", first["version"], latest["version"], *extra],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=other_key,
+        )
+
+    as_json = json.loads(diff("--json").stdout)
+    assert (as_json["old"], as_json["new"]) == (first["version"], latest["version"])
+    assert as_json["added"] == [] and as_json["removed"] == []
+    assert {entry["doc_id"] for entry in as_json["changed"]} == {doc for doc in before if before[doc] != after[doc]}
+    assert as_json["totals"] == {"added": 0, "removed": 0, "changed": changed}
+    assert f"0 added, 0 removed, {changed} changed" in diff().stdout
+
+
+def test_a_takedown_leaves_the_next_release_without_the_document_and_marks_the_earlier_one(local_run, tmp_path):
+    from catalog.takedowns import record_takedown
+
+    original, env, _result = local_run
+    folder = tmp_path / "copy"  # a copy: the other tests of this module read the original release
+    shutil.copytree(original, folder)
+    env = {**env, "HOME": str(folder), "DAGSTER_HOME": str(folder / "dagster_home")}
+    storage = Storage(str(folder / ".corpusfabriek"))
+    first = read_manifest(storage, "latest")
+    frame = pl.read_parquet(storage.url(release_dir("nl-main", first["version"]), "part-*.parquet"))
+    target, source = frame.row(0, named=True)["doc_id"], frame.row(0, named=True)["source_id"]
+
+    def cli(*args):
+        return subprocess.run(
+            [str(BIN / "corpusfabriek"), *args], cwd=folder, capture_output=True, text=True, timeout=600, env=env
+        )
+
+    missing = cli("takedown", "--doc-id", target)
+    assert missing.returncode == 1 and "--reason" in missing.stderr
+    recorded = cli("takedown", "--doc-id", target, "--reason", "court order", "--requester", "ticket-1")
+    assert recorded.returncode == 0, recorded.stderr
+    assert "recorded" in recorded.stdout and target not in recorded.stdout  # what it names stays in storage
+    assert "court order" in cli("takedown", "--list").stdout
+    run = cli("run")
+    assert run.returncode == 0, run.stderr
+    second = read_manifest(storage, "latest")
+    assert second["version"] != first["version"] and second["total_documents"] == first["total_documents"] - 1
+    assert second["excluded"]["takedown"] == 1
+    assert cli("releases", "verify", second["version"]).returncode == 0
+    assert "SUPERSEDED     1 document(s) taken down since" in cli("releases", "show", first["version"]).stdout
+    diff = json.loads(cli("releases", "diff", first["version"], second["version"], "--json").stdout)
+    assert diff["removed"] == [{"doc_id": target, "source_id": source, "reason": "takedown", "stage": "release"}]
+    assert diff["added"] == diff["changed"] == []
+
+    # a request recorded before the first release was built (as a build that ignored the list would leave it)
+    before = datetime.fromisoformat(first["created_at"]) - timedelta(seconds=1)
+    record_takedown(storage, "doc_id", target, "an order the first build missed", now=before)
+    refused = cli("releases", "verify", first["version"])
+    assert refused.returncode == 1
+    assert f"document {target} ({source}) is taken down by request" in refused.stderr
 
 
 def test_tampered_release_fails_verification_with_one_line(local_run):

@@ -64,7 +64,7 @@ def test_pipeline_on_s3_and_read_back_with_polars_and_duckdb(s3_env, capsys):
     assert not [key for key in keys if "/secrets/" in key]  # an S3 root never holds a key file
 
 
-def test_releases_commands_work_against_s3(s3_env, monkeypatch, capsys):
+def test_releases_commands_work_against_s3(s3_env, monkeypatch, capsys, tmp_path):
     root = f"s3://{s3_env.bucket}/cmds-{uuid.uuid4().hex[:8]}"
     assert main(["run", "--root", root]) == 0
     capsys.readouterr()
@@ -72,6 +72,25 @@ def test_releases_commands_work_against_s3(s3_env, monkeypatch, capsys):
     assert "complete" in capsys.readouterr().out
     assert main(["releases", "verify", "latest", "--root", root]) == 0
     assert "verifies" in capsys.readouterr().out
+
+    # a model team pulls the release to a local folder: copied, verified, and left alone when pulled again
+    manifest = read_manifest(Storage.from_env(root), "latest")
+    target = tmp_path / "pulled"
+    assert main(["releases", "pull", "latest", "--to", str(target), "--root", root]) == 0
+    assert "34 documents, verified in" in capsys.readouterr().out
+    copy = target / "nl-main" / manifest["version"]
+    listed = {entry["path"].split("/")[0] for entry in manifest["files"] + manifest["documentation"]}
+    assert sorted(p.name for p in copy.iterdir()) == sorted(listed | {"manifest.json"})
+    assert (copy / "datasheet.html").exists() and (copy / "plots" / "drops_per_stage.png").exists()
+    assert pl.read_parquet(copy / "*.parquet").height == 34
+    stamp = (copy / manifest["files"][0]["path"]).stat().st_mtime_ns
+    assert main(["releases", "pull", manifest["version"], "--to", str(target), "--root", root]) == 0
+    assert (copy / manifest["files"][0]["path"]).stat().st_mtime_ns == stamp
+    # a damaged copy is found and pulled again
+    (copy / manifest["files"][0]["path"]).write_bytes(b"damaged")
+    assert main(["releases", "pull", "latest", "--to", str(target), "--root", root]) == 0
+    assert pl.read_parquet(copy / "*.parquet").height == 34
+    capsys.readouterr()
 
     # Another key is refused before anything runs.
     monkeypatch.setenv("CORPUSFABRIEK_ANONYMISATION_KEY", "another-key-that-is-long-enough-0123456789")

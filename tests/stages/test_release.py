@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,7 +91,9 @@ def test_manifest_fields(storage: Storage, partitions: list[dict[str, Any]]) -> 
     # the manifest on storage is the returned one, committed next to the parts
     folder = release_dir(CORPUS, manifest["version"])
     assert storage.read_json(f"{folder}/{MANIFEST}") == manifest
-    assert storage.ls(folder) == ["manifest.json", "part-00000.parquet"]
+    assert storage.ls(folder) == [
+        "croissant.json", "datasheet.html", "datasheet.md", "manifest.json", "part-00000.parquet", "plots",
+    ]  # fmt: skip
 
 
 def test_verify_release_passes_on_a_fresh_release(storage: Storage, partitions: list[dict[str, Any]]) -> None:
@@ -187,11 +191,11 @@ def test_building_twice_with_other_settings_creates_two_versions(
 ) -> None:
     first = build_release(storage, CORPUS, partitions, rows_per_part=4)
     first_folder = Path(storage.url(release_dir(CORPUS, first["version"])))
-    before = {p.name: p.read_bytes() for p in first_folder.iterdir()}
+    before = {p.relative_to(first_folder): p.read_bytes() for p in first_folder.rglob("*") if p.is_file()}
     second = build_release(storage, CORPUS, partitions, rows_per_part=3)
     assert first["version"] != second["version"]
     assert first.unchanged_since is None and second.unchanged_since is None
-    assert {p.name: p.read_bytes() for p in first_folder.iterdir()} == before
+    assert {p.relative_to(first_folder): p.read_bytes() for p in first_folder.rglob("*") if p.is_file()} == before
     assert verify_release(storage, first) == []
     assert verify_release(storage, second) == []
     assert [v["version"] for v in list_versions(storage, CORPUS)] == [first["version"], second["version"]]
@@ -328,7 +332,7 @@ def test_cross_source_duplicates_are_dropped_and_excluded(storage: Storage, part
     manifest = build_release(storage, CORPUS, partitions)
     version = manifest["version"]
     assert manifest["excluded"] == {
-        "duplicate_content": 1, "near_duplicate": 0, "path": excluded_release_path(CORPUS, version)
+        "duplicate_content": 1, "near_duplicate": 0, "takedown": 0, "path": excluded_release_path(CORPUS, version)
     }  # fmt: skip
     assert manifest["near_duplicates"] is None  # no index given: exact duplicates only
     assert excluded_release_path(CORPUS, version) == f"excluded/release/{CORPUS}/{version}.parquet"
@@ -897,3 +901,132 @@ def test_a_release_format_writes_the_parts_and_commits_the_manifest(storage: Sto
     assert written == [f"releases/nl-test/{manifest['version']}/manifest.json"]
     assert verify_release(storage, read_manifest(storage, manifest["version"])) == []
     assert set(RELEASE_FORMATS) == {"parquet"}
+
+
+def _released_ids(storage: Storage, manifest: dict[str, Any]) -> set[str]:
+    return {doc for path in part_paths(storage, manifest) for doc in pq.read_table(path)["doc_id"].to_pylist()}
+
+
+def test_takedowns_leave_documents_out_of_every_later_release_even_after_a_redelivery(
+    storage: Storage, make_spec: Callable[..., SourceSpec], data_dir: Path, clean_partition: CleanPartition
+) -> None:
+    from catalog.takedowns import list_takedowns, record_takedown, taken_down_in
+
+    records = numbered_records("a", 5)
+    for record in records:
+        record["url"] = f"https://krant.example/{'dossier/' if record['id'] == 'a-3' else ''}{record['id']}"
+    spec = make_spec(records, source_id="bron-a")
+    partitions = [clean_partition("bron-a", records), clean_partition("bron-b", numbered_records("b", 3))]
+    doc = {n: make_doc_id("bron-a", f"a-{n}") for n in range(5)}
+    first = build_release(storage, CORPUS, partitions)
+    assert first["total_documents"] == 8
+
+    by_id = record_takedown(storage, "doc_id", doc[1], "court order", "ticket-1")
+    by_url = record_takedown(storage, "url", "https://krant.example/a-2", "rectification request")
+    by_prefix = record_takedown(storage, "url_prefix", "https://krant.example/dossier/", "opt-out of a dossier")
+    by_source = record_takedown(storage, "source", "bron-b", "the partner withdrew the source")
+    second = build_release(storage, CORPUS, partitions)  # the same inputs: only the list changed
+
+    assert second["version"] != first["version"]
+    assert _released_ids(storage, second) == {doc[0], doc[4]}
+    assert second["excluded"]["takedown"] == 6 and second["total_documents"] == 2
+    assert second["takedowns"] == {
+        "requests_recorded": 4,
+        "requests_applied": sorted(r.id for r in (by_id, by_url, by_prefix, by_source)),
+        "documents_taken_down": 6,
+    }
+    assert {s["source_id"]: s["taken_down"] for s in second["sources"]} == {"bron-a": 3, "bron-b": 3}
+    excluded = pl.read_parquet(storage.url(excluded_release_path(CORPUS, second["version"])))
+    taken = excluded.filter(pl.col("excluded_reason") == "takedown")
+    assert set(taken["doc_id"]) == {doc[1], doc[2], doc[3]} | set(make_doc_id("bron-b", f"b-{n}") for n in range(3))
+    assert verify_release(storage, second) == []
+    # the immutable earlier release is superseded for exactly those documents
+    later = list_takedowns(storage, after=first["created_at"])
+    with storage.duckdb() as con:
+        assert {e["doc_id"] for e in taken_down_in(storage, con, first, later)} == set(taken["doc_id"])
+        assert taken_down_in(storage, con, second, list_takedowns(storage, before=second["created_at"])) == []
+
+    # the partner delivers a-2 again, corrected: it stays out
+    corrected = {"id": "a-2", "text": "Gecorrigeerde tekst.", "url": "https://krant.example/a-2"}
+    write_drop(data_dir / spec.location, [corrected])
+    ingest_source(storage, spec)
+    clean = clean_source(storage, "bron-a")
+    anonymiser = Anonymiser.from_policy(spec.anonymisation, TEST_KEY)
+    partitions[0] = anonymise_source(storage, "bron-a", anonymiser, operator="surrogate", clean_report=clean)
+    assert clean["records_read"] == 6 and partitions[0]["documents_out"] == 5  # the new version is in the zones
+    third = build_release(storage, CORPUS, partitions)
+    # the same documents as the second release: no version is cut, and the latest still leaves a-2 out
+    assert third.unchanged_since == second["version"]
+    assert _released_ids(storage, read_manifest(storage, "latest", CORPUS)) == {doc[0], doc[4]}
+
+
+def test_a_release_that_holds_a_document_taken_down_before_it_was_built_is_caught(
+    storage: Storage, partitions: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog.takedowns import list_takedowns, record_takedown, taken_down_in
+
+    target = make_doc_id("bron-a", "a-1")
+    request = record_takedown(storage, "doc_id", target, "court order")
+    monkeypatch.setattr(releases, "list_takedowns", lambda storage, before=None: [])  # a build that ignored it
+    manifest = build_release(storage, CORPUS, partitions)
+    with storage.duckdb() as con:
+        found = taken_down_in(storage, con, manifest, list_takedowns(storage, before=manifest["created_at"]))
+    assert found == [{"doc_id": target, "source_id": "bron-a", "takedown": request.id}]
+
+
+def test_the_datasheet_names_every_source_with_its_numbers_and_links_plots_that_exist(
+    storage: Storage, partitions: list[dict[str, Any]], make_spec: Callable[..., SourceSpec]
+) -> None:
+    from catalog.takedowns import record_takedown
+
+    record_takedown(storage, "doc_id", make_doc_id("bron-a", "a-1"), "court order")
+    spec = make_spec(source_id="bron-a")  # bron-b has no spec here: the datasheet says so
+    manifest = build_release(storage, CORPUS, partitions, specs={"bron-a": spec})
+    folder = release_dir(CORPUS, manifest["version"])
+    documentation = {entry["path"]: entry for entry in manifest["documentation"]}
+    assert set(documentation) == {
+        "croissant.json", "datasheet.md", "datasheet.html", "plots/documents_per_source.png",
+        "plots/length_histogram.png", "plots/publication_dates.png", "plots/drops_per_stage.png",
+    }  # fmt: skip
+    text = storage.read_bytes(f"{folder}/datasheet.md").decode()
+    assert f"# Datasheet: {CORPUS} {manifest['version']}" in text
+    owner = f"{spec.owner.organisation} | EUPL-1.2 | {spec.legal_basis} | {spec.sector} | {spec.status}"
+    assert f"| bron-a | {owner} | 4 |" in text  # 6 delivered: one cross-source copy, one taken down
+    assert "| bron-b | not recorded | EUPL-1.2 | not recorded | not recorded | not recorded | 5 |" in text
+    assert "| bron-a | 0 | 0 | 0 | 1 | 0 | 1 | - |" in text  # one cross-source copy, one taken down
+    assert "1 document(s) taken down for 1 of 1 takedown request(s)" in text
+    assert "person names, whole articles" in text and "Known limitations" in text
+    for image in re.findall(r"\]\((plots/[^)]+)\)", text):
+        assert image in documentation and storage.read_bytes(f"{folder}/{image}")[:8] == b"\x89PNG\r\n\x1a\n"
+    page = storage.read_bytes(f"{folder}/datasheet.html").decode()
+    assert "<script" not in page and "http" not in page and '<img src="plots/drops_per_stage.png"' in page
+    assert verify_release(storage, manifest) == []
+    # the datasheet is verified like the parts
+    storage.write_bytes(f"{folder}/datasheet.md", text.replace("bron-a", "bron-x").encode())
+    storage.write_bytes(f"{folder}/plots/extra.png", b"not listed")
+    assert verify_release(storage, manifest) == [
+        "plots/extra.png: file not listed in the manifest",
+        "datasheet.md: sha256 does not match the manifest",
+    ]
+
+
+def test_mlcroissant_validates_the_croissant_file_and_loads_the_release_rows(
+    storage: Storage, partitions: list[dict[str, Any]], make_spec: Callable[..., SourceSpec]
+) -> None:
+    mlcroissant = pytest.importorskip("mlcroissant")  # a development dependency: the release never needs it
+
+    specs = {"bron-a": make_spec(source_id="bron-a")}
+    manifest = build_release(storage, CORPUS, partitions, rows_per_part=4, specs=specs)
+    folder = Path(storage.url(release_dir(CORPUS, manifest["version"])))
+    description = json.loads((folder / "croissant.json").read_text())
+    assert {entry["sha256"] for entry in description["distribution"] if "sha256" in entry} == {
+        entry["sha256"] for entry in manifest["files"]
+    }
+    assert description["license"] == ["EUPL-1.2"] and "rai:personalSensitiveInformation" in description
+    dataset = mlcroissant.Dataset(jsonld=str(folder / "croissant.json"))  # raises on an invalid description
+    assert not dataset.metadata.issues.errors and not dataset.metadata.issues.warnings
+    records = list(dataset.records("documents"))
+    assert len(records) == manifest["total_documents"] == 10 and len(manifest["files"]) == 3
+    assert {record["documents/doc_id"].decode() for record in records} == {
+        doc for path in part_paths(storage, manifest) for doc in pq.read_table(path)["doc_id"].to_pylist()
+    }
