@@ -95,6 +95,44 @@ SOURCE_COLUMNS = [
 ]
 
 
+def _build_views(
+    context: AssetExecutionContext,
+    store: Storage,
+    release: ReleaseResource,
+    partitions: list[dict[str, Any]],
+    specs: dict[str, SourceSpec],
+    priority: dict[str, int],
+) -> list[dict[str, Any]]:
+    """Cut a release of every corpus view from the partitions the main corpus took; return a summary of each."""
+    summaries = []
+    for view in release.views():
+        chosen = [p for p in partitions if p["source_id"] in specs and view.selects(specs[p["source_id"]])]
+        if not chosen:
+            context.log.warning(f"corpus view {view.name}: no released source matches it, no version cut")
+            summaries.append({"corpus": view.name, "version": None, "documents": 0, "sources": []})
+            continue
+        manifest = build_release(
+            store,
+            view.name,
+            chosen,
+            rows_per_part=release.rows_per_part,
+            near_duplicates=release.near_duplicate_index(store, priority, view.name),
+            clean_min_age_s=0,
+            specs=specs,
+        )
+        summaries.append(
+            {
+                "corpus": view.name,
+                "version": manifest["version"],
+                "documents": manifest["total_documents"],
+                "sources": [p["source_id"] for p in chosen],
+                "unchanged_since": manifest.unchanged_since,
+            }
+        )
+        context.log.info(f"corpus view {view.name}/{manifest['version']}: {manifest['total_documents']} documents")
+    return summaries
+
+
 def _source_row(entry: dict[str, Any]) -> dict[str, Any]:
     """Flatten a manifest's source entry into a row of :data:`SOURCE_COLUMNS` (the manifest has the rest)."""
     expectations = entry.get("expectations") or {}
@@ -396,10 +434,13 @@ def corpus_release(
             context.log.info(
                 f"release {manifest['corpus']}/{manifest['version']}: {manifest['total_documents']} documents"
             )
+        views = _build_views(context, store, release, chosen.partitions, specs, priority)
         return MaterializeResult(
             data_version=DataVersion(manifest["release_digest"]),
             metadata={
                 **unchanged,
+                # the corpus views cut beside the main corpus: one release line each
+                **({"views": MetadataValue.json(views)} if views else {}),
                 "cleaned_up": MetadataValue.json(cleaned),
                 "dagster/row_count": manifest["total_documents"],
                 "corpus": manifest["corpus"],

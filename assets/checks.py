@@ -241,6 +241,11 @@ def corpus_release_manifest_verifies(context: AssetCheckExecutionContext, storag
         return AssetCheckResult(passed=False, metadata={"problem": "no materialisation with a version"})
     version, corpus = metadata["version"].value, metadata["corpus"].value
     problems = verify_release(store, read_manifest(store, version, corpus))
+    # every corpus view cut in the same step, each against its own manifest
+    for view in metadata["views"].value if "views" in metadata else []:
+        if view["version"] is not None:
+            found = verify_release(store, read_manifest(store, view["version"], view["corpus"]))
+            problems += [f"{view['corpus']}: {problem}" for problem in found]
     return AssetCheckResult(
         passed=not problems,
         severity=AssetCheckSeverity.ERROR,

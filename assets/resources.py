@@ -16,6 +16,7 @@ from pydantic import Field
 
 from anonymisation.anonymiser import Anonymiser
 from anonymisation.operators import check_key
+from catalog.corpora import CorpusView, load_views
 from catalog.keys import RootKey, root_key
 from catalog.lease import RootLease, tidy_root
 from catalog.registry import SourceRegistry
@@ -106,12 +107,22 @@ class ReleaseResource(ConfigurableResource):
         default=None, gt=0, le=1, description="also require this estimated Jaccard similarity (default: bands only)"
     )
 
-    def near_duplicate_index(self, storage: Storage, priority: dict[str, int]) -> NearDuplicateIndex | None:
-        """Return the corpus's persistent near-duplicate index, or ``None`` when near-deduplication is off."""
+    views_file: str | None = Field(
+        default=None, description="YAML file of corpus views: more release lines selecting sources (catalog.corpora)"
+    )
+
+    def near_duplicate_index(
+        self, storage: Storage, priority: dict[str, int], corpus: str | None = None
+    ) -> NearDuplicateIndex | None:
+        """Return a corpus's persistent near-duplicate index (default: the main corpus's), or ``None`` when off."""
         if not self.near_duplicates:
             return None
         settings = MinHashSettings(threshold=self.near_duplicate_threshold)
-        return NearDuplicateIndex(storage, self.corpus, settings, priority=priority)
+        return NearDuplicateIndex(storage, corpus or self.corpus, settings, priority=priority)
+
+    def views(self) -> list[CorpusView]:
+        """Return the corpus views to release beside the main corpus (raises CorpusViewError on a bad file)."""
+        return load_views(self.views_file, self.corpus)
 
 
 class ShardsResource(ConfigurableResource):

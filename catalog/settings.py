@@ -25,6 +25,7 @@ ENV_FAILPOINT = "CORPUSFABRIEK_FAILPOINT"
 ENV_NAME_MODEL = "CORPUSFABRIEK_NAME_MODEL"
 ENV_CACHE_DIR = "CORPUSFABRIEK_CACHE_DIR"
 ENV_CORPUS = "CORPUSFABRIEK_CORPUS"
+ENV_CORPUS_VIEWS = "CORPUSFABRIEK_CORPUS_VIEWS"
 ENV_DATA_DOCS_KEEP = "CORPUSFABRIEK_DATA_DOCS_KEEP"
 ENV_DATA_DOCS_URL = "CORPUSFABRIEK_DATA_DOCS_URL"
 ENV_EXECUTOR = "CORPUSFABRIEK_EXECUTOR"
@@ -196,6 +197,7 @@ class Settings:
     :ivar cache_dir: where the blank spaCy pipeline is cached (``CORPUSFABRIEK_CACHE_DIR``, else
         ``XDG_CACHE_HOME``/corpusfabriek; ``None``: the user cache folder).
     :ivar corpus: the corpus releases are cut for (``CORPUSFABRIEK_CORPUS``; ``None``: the default).
+    :ivar corpus_views: the YAML file of corpus views (``CORPUSFABRIEK_CORPUS_VIEWS``; ``None``: no views).
     :ivar data_docs_keep_text: validation pages of Data Docs kept per zone and source, as set
         (``CORPUSFABRIEK_DATA_DOCS_KEEP``); read it as a number with :attr:`data_docs_keep`.
     :ivar data_docs_url: the address ``corpusfabriek docs serve`` is reached at (``CORPUSFABRIEK_DATA_DOCS_URL``,
@@ -215,6 +217,7 @@ class Settings:
     name_model: str = ""
     cache_dir: str | None = None
     corpus: str | None = None
+    corpus_views: str | None = None
     data_docs_keep_text: str = ""
     data_docs_url: str | None = None
     s3: S3Settings = field(default_factory=S3Settings)
@@ -237,6 +240,7 @@ class Settings:
             name_model=env.get(ENV_NAME_MODEL, "").strip(),
             cache_dir=env.get(ENV_CACHE_DIR) or (os.path.join(xdg, "corpusfabriek") if xdg else None),
             corpus=env.get(ENV_CORPUS) or None,
+            corpus_views=env.get(ENV_CORPUS_VIEWS) or None,
             data_docs_keep_text=env.get(ENV_DATA_DOCS_KEEP, "").strip(),
             data_docs_url=env.get(ENV_DATA_DOCS_URL, "").strip().rstrip("/") or None,
             s3=S3Settings.from_env(env),

@@ -149,7 +149,7 @@ def build_definitions(
         resources={
             "storage": storage_resource(env, root),
             "sources": SourcesResource(folders=list(settings.sources)),
-            "release": ReleaseResource(corpus=settings.corpus or DEFAULT_CORPUS),
+            "release": ReleaseResource(corpus=settings.corpus or DEFAULT_CORPUS, views_file=settings.corpus_views),
             "anonymisation": AnonymisationResource(key=EnvVar(KEY_ENV) if settings.anonymisation_key else None),
             "shards": ShardsResource.from_settings(shards or settings.shards),
         },

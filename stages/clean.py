@@ -50,15 +50,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import multiprocessing
 import os
 import time
 import unicodedata
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
@@ -654,19 +655,36 @@ class RowGroupPool:
         self._pool: ProcessPoolExecutor | None = None
 
     def ranges(self, rows: list[int]) -> list[tuple[int, int]]:
-        """Return the row-group ranges to hand out for a batch (its row groups' rows); none for a small batch."""
-        if sum(rows) < POOL_MIN_DOCUMENTS:
+        """Return the row-group ranges to hand out for a batch (its row groups' rows); none for a small batch.
+
+        A range holds about :data:`POOL_RANGE_DOCUMENTS` documents whatever the batch's size: a process returns
+        a whole range at once, so a range that grew with the batch would grow the step's memory with it.
+        """
+        total = sum(rows)
+        if total < POOL_MIN_DOCUMENTS:
             return []
-        # a few ranges per process: the last one to finish is short, so no process idles long at the end
-        ranges = row_group_ranges(rows, 4 * self.workers)
+        ranges = row_group_ranges(rows, max(2 * self.workers, -(-total // POOL_RANGE_DOCUMENTS)))
         return ranges if len(ranges) > 1 else []
 
-    def map(self, function: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
-        """Run ``function`` on every task in the processes; yield the results in task order."""
+    def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        """Run ``function`` on every task in the processes; yield the results in task order.
+
+        At most two tasks per process are out at a time (a window, not all tasks at once): results that
+        finish early wait in memory for the ones before them, so only a few may.
+        """
         if self._pool is None:
             # spawn, not fork: the step's process runs threads (DuckDB, Dagster) that a fork would copy mid-work
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool.map(function, tasks)
+        pool = self._pool
+        remaining = iter(tasks)
+        window: deque[Future[Any]] = deque(
+            pool.submit(function, t) for t in itertools.islice(remaining, 2 * self.workers)
+        )
+        while window:
+            result = window.popleft().result()
+            for task in itertools.islice(remaining, 1):
+                window.append(pool.submit(function, task))
+            yield result
 
     def close(self) -> None:
         """Stop the worker processes (if any were started)."""
@@ -675,6 +693,8 @@ class RowGroupPool:
             self._pool = None
 
 
+#: About how many documents a process of :class:`RowGroupPool` takes at a time (a few row groups of raw batches).
+POOL_RANGE_DOCUMENTS = 8_000
 #: Batches with fewer documents are normalised and stripped in the step's own process (see :class:`RowGroupPool`).
 POOL_MIN_DOCUMENTS = 20_000
 

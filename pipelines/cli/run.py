@@ -251,6 +251,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if "unchanged_since" in metadata:  # nothing changed since the latest release: no version was cut
         print(f"nothing new since {version}, no version cut; manifest verified", flush=True)
         print("\n".join(held_lines or [""]).rstrip("\n") or "", end="\n" if held_lines else "", flush=True)
+        _print_views(metadata)
         print(f"release {corpus}/{version}: unchanged since {version} ({storage.url(release_dir(corpus, version))})")
         return 1 if failed else 0
     manifest = read_manifest(storage, version, corpus)
@@ -264,9 +265,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("note: this release was built before the anonymisation stage existed: treat it as personal data")
     for line in held_lines:
         print(line, flush=True)
+    _print_views(metadata)
     print(f"release {corpus}/{version}: {storage.url(release_dir(corpus, version))}")
     # The release went out without the failing sources: the command still fails, naming them (one line each above).
     return 1 if failed else 0
+
+
+def _print_views(metadata: Any) -> None:
+    """Print a line per corpus view the release step cut (or found unchanged)."""
+    for view in metadata["views"].value if "views" in metadata else []:
+        if view["version"] is None:
+            print(f"  view {view['corpus']}: no released source matches it, no version cut", flush=True)
+            continue
+        again = f" (unchanged since {view['unchanged_since']})" if view.get("unchanged_since") else ""
+        print(
+            f"  view {view['corpus']}/{view['version']}: {view['documents']} documents from "
+            f"{', '.join(view['sources'])}{again}",
+            flush=True,
+        )
 
 
 def _anonymised_note(report: dict[str, Any]) -> str:

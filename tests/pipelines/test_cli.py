@@ -283,6 +283,58 @@ def test_a_takedown_leaves_the_next_release_without_the_document_and_marks_the_e
     assert f"document {target} ({source}) is taken down by request" in refused.stderr
 
 
+def test_corpus_views_are_release_lines_of_their_own_from_the_same_zone(local_run, tmp_path):
+    original, env, _result = local_run
+    folder = tmp_path / "copy"  # a copy: the other tests of this module read the original release
+    shutil.copytree(original, folder)
+    views = folder / "views.yaml"
+    views.write_text(
+        "views:\n"
+        "  - {name: nl-nieuws, description: news only, sectors: [news]}\n"
+        "  - {name: nl-open, description: open licences only, licences: [CC0-1.0, CC-BY-4.0]}\n"
+    )
+    env = {
+        **env,
+        "HOME": str(folder),
+        "DAGSTER_HOME": str(folder / "dagster_home"),
+        "CORPUSFABRIEK_CORPUS_VIEWS": str(views),
+    }
+    storage = Storage(str(folder / ".corpusfabriek"))
+    main_release = read_manifest(storage, "latest", "nl-main")
+    result = subprocess.run(
+        [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    # nothing new: the main corpus cuts no version, the views get their first ones, without re-processing
+    assert "0 new records" in result.stdout and f"unchanged since {main_release['version']}" in result.stdout
+    news = read_manifest(storage, "latest", "nl-nieuws")
+    assert f"  view nl-nieuws/{news['version']}: {news['total_documents']} documents from nieuws-dagblad" in (
+        result.stdout
+    )
+    assert "  view nl-open: no released source matches it, no version cut" in result.stdout  # all EUPL-1.2
+    assert [source["source_id"] for source in news["sources"]] == ["nieuws-dagblad"]
+
+    def released(corpus, version):
+        frame = pl.read_parquet(storage.url(release_dir(corpus, version), "part-*.parquet"))
+        return set(frame.filter(pl.col("source_id") == "nieuws-dagblad")["doc_id"]), frame.height
+
+    in_main, _ = released("nl-main", main_release["version"])
+    in_view, rows = released("nl-nieuws", news["version"])
+    # the view holds only the news source, and more of it: its copies that the main corpus dropped in favour of
+    # another source's stay in when that source is not in the view
+    assert rows == len(in_view) == news["total_documents"] and in_main < in_view
+    assert verify_release(storage, news) == [] and {e["path"] for e in news["documentation"]} >= {
+        "datasheet.md", "croissant.json"
+    }  # fmt: skip
+    datasheet = storage.read_bytes(f"{release_dir('nl-nieuws', news['version'])}/datasheet.md").decode()
+    assert "| nieuws-dagblad |" in datasheet and "archief-courant" not in datasheet
+    assert read_manifest(storage, "latest", "nl-main") == main_release
+    listing = subprocess.run(
+        [str(BIN / "corpusfabriek"), "releases", "list"], cwd=folder, capture_output=True, text=True, env=env
+    )
+    assert re.search(r"nl-nieuws\s+v\d{8}T\d{6}Z", listing.stdout)
+
+
 def test_tampered_release_fails_verification_with_one_line(local_run):
     folder, env, _result = local_run
     storage = Storage(str(folder / ".corpusfabriek"))

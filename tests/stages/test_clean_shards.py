@@ -146,6 +146,7 @@ def test_a_large_raw_batch_is_normalised_by_a_pool_into_the_same_cache_and_zone(
     storage.delete(clean_batches_folder(SOURCE), recursive=True)
     storage.delete(clean_decisions_path(SOURCE))
     monkeypatch.setattr(clean, "POOL_MIN_DOCUMENTS", 10)
+    monkeypatch.setattr(clean, "POOL_RANGE_DOCUMENTS", 4)
     used: list[tuple[str, int]] = []
     original = clean.RowGroupPool.map
 
@@ -157,9 +158,33 @@ def test_a_large_raw_batch_is_normalised_by_a_pool_into_the_same_cache_and_zone(
 
     pooled = clean_source(storage, SOURCE, gate=gate, executor=ProcessExecutor(workers=2, env=worker_env()))
 
-    # one raw batch, its seven row groups in seven tasks (up to 4 per process), normalised, then stripped
+    # one raw batch, its seven row groups of four in seven tasks, normalised, then stripped
     assert used == [("_normalised_part", 7), ("_prepared_part", 7)]
     assert normalised() == expected_cache and zone(storage) == expected
     assert counts(pooled) == counts(single) and pooled["documents_normalised"] == 27
     assert pooled["furniture_lines_removed"] == single["furniture_lines_removed"] == 5
     assert pooled["furniture"] == single["furniture"]
+
+
+def test_the_pool_hands_out_small_ranges_and_keeps_few_results_in_flight_whatever_the_batch_size() -> None:
+    from stages import clean
+
+    pool = clean.RowGroupPool(2)
+    # a 400,000-document batch in row groups of 2,000: ranges of at most POOL_RANGE_DOCUMENTS, so what a
+    # process returns (and the step holds) does not grow with the batch
+    ranges = pool.ranges([2_000] * 200)
+    assert all(sum([2_000] * (last - first)) <= clean.POOL_RANGE_DOCUMENTS for first, last in ranges)
+    assert [first for first, _ in ranges] == sorted(first for first, _ in ranges) and ranges[-1][1] == 200
+    pulled: list[int] = []
+
+    def tasks():
+        for n in range(50):
+            pulled.append(n)
+            yield n
+
+    try:
+        results = pool.map(abs, tasks())
+        assert next(results) == 0 and len(pulled) <= 2 * pool.workers + 1  # a window, not all 50 at once
+        assert list(results) == list(range(1, 50))
+    finally:
+        pool.close()
