@@ -73,16 +73,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, nargs="+", default=[100_000, 400_000])
     parser.add_argument("--child", metavar="DROP", help=argparse.SUPPRESS)
+    parser.add_argument("--generate", nargs=2, metavar=("DROP", "DOCS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(Path(args.child))
+        return
+    if args.generate:
+        bench_furniture.generate(Path(args.generate[0]), int(args.generate[1]))
         return
     print("| documents | peak RSS | before planning | seconds | near duplicates dropped (digest) |")
     print("|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory(prefix="cf-neardup-first-") as tmp:
         for documents in args.docs:
             drop = Path(tmp, f"news-{documents}.jsonl")
-            bench_furniture.generate(drop, documents)
+            # generated in a process of its own: a child's peak RSS starts from its parent's size at fork
+            subprocess.run([sys.executable, __file__, "--generate", str(drop), str(documents)], check=True)
             out = subprocess.run(
                 [sys.executable, __file__, "--child", str(drop)],
                 capture_output=True,
