@@ -83,6 +83,18 @@ def local_run(tmp_path_factory):
     return folder, env, result
 
 
+def copied_run(local_run, tmp_path, **env_vars):
+    """A copy of the module's run folder for a test that changes it: its folder, environment and storage.
+
+    The other tests of this module keep reading the original release (and its key).
+    """
+    original, env, _result = local_run
+    folder = tmp_path / "copy"
+    shutil.copytree(original, folder)
+    env = {**env, "HOME": str(folder), "DAGSTER_HOME": str(folder / "dagster_home"), **env_vars}
+    return folder, env, Storage(str(folder / ".corpusfabriek"))
+
+
 def test_run_materialises_everything_and_prints_the_release(local_run):
     folder, _env, result = local_run
     assert result.returncode == 0, result.stderr
@@ -182,11 +194,7 @@ def test_a_second_run_with_nothing_new_cuts_no_version(local_run):
 
 def test_a_run_with_another_key_replaces_every_document_and_keeps_them_all(local_run, tmp_path):
     """After an explicit key rotation every document gets new surrogates: each a newer version of itself."""
-    original, env, _result = local_run
-    folder = tmp_path / "copy"  # a copy: the other tests of this module keep the original key
-    shutil.copytree(original, folder)
-    env = {**env, "HOME": str(folder), "DAGSTER_HOME": str(folder / "dagster_home")}
-    storage = Storage(str(folder / ".corpusfabriek"))
+    folder, env, storage = copied_run(local_run, tmp_path)
     first = read_manifest(storage, "latest")
     other_key = {**env, "CORPUSFABRIEK_ANONYMISATION_KEY": "5e" * 32}
     refused = subprocess.run(
@@ -244,11 +252,7 @@ def test_a_run_with_another_key_replaces_every_document_and_keeps_them_all(local
 def test_a_takedown_leaves_the_next_release_without_the_document_and_marks_the_earlier_one(local_run, tmp_path):
     from catalog.takedowns import record_takedown
 
-    original, env, _result = local_run
-    folder = tmp_path / "copy"  # a copy: the other tests of this module read the original release
-    shutil.copytree(original, folder)
-    env = {**env, "HOME": str(folder), "DAGSTER_HOME": str(folder / "dagster_home")}
-    storage = Storage(str(folder / ".corpusfabriek"))
+    folder, env, storage = copied_run(local_run, tmp_path)
     first = read_manifest(storage, "latest")
     frame = pl.read_parquet(storage.url(release_dir("nl-main", first["version"]), "part-*.parquet"))
     target, source = frame.row(0, named=True)["doc_id"], frame.row(0, named=True)["source_id"]
@@ -284,22 +288,13 @@ def test_a_takedown_leaves_the_next_release_without_the_document_and_marks_the_e
 
 
 def test_corpus_views_are_release_lines_of_their_own_from_the_same_zone(local_run, tmp_path):
-    original, env, _result = local_run
-    folder = tmp_path / "copy"  # a copy: the other tests of this module read the original release
-    shutil.copytree(original, folder)
-    views = folder / "views.yaml"
+    views = tmp_path / "views.yaml"
     views.write_text(
         "views:\n"
         "  - {name: nl-nieuws, description: news only, sectors: [news]}\n"
         "  - {name: nl-open, description: open licences only, licences: [CC0-1.0, CC-BY-4.0]}\n"
     )
-    env = {
-        **env,
-        "HOME": str(folder),
-        "DAGSTER_HOME": str(folder / "dagster_home"),
-        "CORPUSFABRIEK_CORPUS_VIEWS": str(views),
-    }
-    storage = Storage(str(folder / ".corpusfabriek"))
+    folder, env, storage = copied_run(local_run, tmp_path, CORPUSFABRIEK_CORPUS_VIEWS=str(views))
     main_release = read_manifest(storage, "latest", "nl-main")
     result = subprocess.run(
         [str(BIN / "corpusfabriek"), "run"], cwd=folder, capture_output=True, text=True, timeout=600, env=env
