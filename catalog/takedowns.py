@@ -125,6 +125,11 @@ def takedowns_digest(requests: Iterable[Takedown]) -> list[str]:
     return [request.id for request in requests]
 
 
+def source_takedowns(requests: Sequence[Takedown]) -> dict[str, str]:
+    """Return ``{source_id: request id}`` of the requests that take a whole source out (the oldest wins)."""
+    return {r.value: r.id for r in reversed(requests) if r.kind == "source"}
+
+
 def matched_documents(
     storage: Storage, con: Any, requests: Sequence[Takedown], sources: Sequence[str]
 ) -> dict[str, str]:
@@ -172,7 +177,7 @@ def taken_down_in(storage: Storage, con: Any, manifest: Manifest, requests: Sequ
         return []
     sources = [source["source_id"] for source in manifest["sources"]]
     matched = matched_documents(storage, con, requests, sources)
-    whole = {r.value: r.id for r in reversed(requests) if r.kind == "source"}  # the oldest request wins
+    whole = source_takedowns(requests)
     folder = release_dir(manifest["corpus"], manifest["version"])
     parts = ", ".join(sql_quote(storage.url(f"{folder}/{entry['path']}")) for entry in manifest["files"])
     con.execute("CREATE OR REPLACE TEMP TABLE takedown_matches (doc_id VARCHAR, request VARCHAR)")

@@ -41,7 +41,14 @@ from catalog.releases import (
 from catalog.sources import SourceSpec
 from catalog.staging import temporary_directory
 from catalog.storage import Storage, is_temp_file_name
-from catalog.takedowns import TAKEDOWN, Takedown, list_takedowns, matched_documents, takedowns_digest
+from catalog.takedowns import (
+    TAKEDOWN,
+    Takedown,
+    list_takedowns,
+    matched_documents,
+    source_takedowns,
+    takedowns_digest,
+)
 from catalog.zones import (
     EXCLUDED_RELEASES,
     INDEX_FOLDER,
@@ -432,8 +439,7 @@ class TakenDown:
     @classmethod
     def resolve(cls, storage: Storage, con: Any, requests: Sequence[Takedown], sources: Sequence[str]) -> TakenDown:
         """Resolve the requests against the released sources (URLs from their clean zones)."""
-        whole = {r.value: r.id for r in reversed(requests) if r.kind == "source"}  # the oldest request wins
-        return cls(matched_documents(storage, con, requests, sources), whole)
+        return cls(matched_documents(storage, con, requests, sources), source_takedowns(requests))
 
     def split(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.RecordBatch]:
         """Split a batch into the rows to keep and the rows taken down; note the requests that applied."""
