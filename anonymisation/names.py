@@ -38,6 +38,7 @@ from anonymisation.vocabulary import (
     CALENDAR,
     CALENDAR_NAMES,
     HONORIFIC_INITIALS,
+    NOBLE_TITLES,
     NOT_PERSON_WORDS,
     PARTICLE_SEQUENCES,
     PARTICLES,
@@ -78,6 +79,8 @@ _TOKEN = re.compile(
 )
 _INITIALS = re.compile(rf"^{_INITIAL}+$")
 _SENTENCE_END = frozenset(".!?:;\"'“”«»")
+#: A regnal number: Willem II, Lodewijk XIV (I to XXXIX).
+_REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{1,3}|V)$")
 
 
 def _newline_between(text: str, left: _Token, right: _Token) -> bool:
@@ -177,9 +180,12 @@ class PersonNameFinder:
             j = i
             while True:
                 k = j + 1
+                # "J. W. C. baron van Ittersum": a title of nobility after initials is inside the name
+                noble = k < n and tokens[k].text.lower().rstrip(".") in NOBLE_TITLES and _INITIALS.match(tokens[j].text)
+                k += bool(noble)
                 while k < n and tokens[k].text.lower() in PARTICLES:
                     k += 1
-                between = tuple(tokens[m].text.lower() for m in range(j + 1, k))
+                between = tuple(tokens[m].text.lower() for m in range(j + 1 + bool(noble), k))
                 if (
                     k < n
                     and self._name_word(tokens[k].text)
@@ -189,14 +195,23 @@ class PersonNameFinder:
                     j = k
                     continue
                 break
-            # titles and sentence-initial function words are context, not part of the name
+            # titles and sentence-initial function words are context, not part of the name; an form of
+            # address inside the run opens the name after it ("Adres van Jhr. van der Wijck", "de Vecht van den
+            # Heer Mr J. A. Sandberg")
             first = start
+            for m in range(j - 1, start, -1):
+                if tokens[m].text.lower().rstrip(".") in ADDRESS_FORMS and not _INITIALS.match(tokens[m - 1].text):
+                    first = m
+                    break
             while first <= j and self._context_word(tokens, first, text):
                 first += 1
             # "Z. M. de Koning": a lowercase particle left at the front opens a name only after a form of
             # address or in a list
             while start < first < j and tokens[first].text in PARTICLES and not self._particle_may_open(tokens, first):
                 first += 1
+            # "Willem II", "Napoleon I": a regnal number after a given name belongs to the name
+            if j + 1 < n and _REGNAL.match(tokens[j + 1].text) and tokens[j].text in self.lexicon.given_names:
+                j += 1
             if first <= j:
                 yield first, j
             i = j + 1

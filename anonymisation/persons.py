@@ -33,9 +33,10 @@ from anonymisation.vocabulary import (
 if TYPE_CHECKING:
     from anonymisation.namemodel import NameModel
 
-#: The model's ``PER`` spans count from this score (its marginal probability). Below it the model mostly
-#: takes unknown company and place names for persons; the rules cover the clear cases anyway.
-MODEL_MIN_SCORE = 0.8
+#: The model's ``PER`` spans count from this score (its mean marginal probability): the confidence from
+#: which its places and organisations veto the rules too. Below it the model often takes unknown company
+#: and place names for persons (``Camp David``, ``Tamil Nadu``); the rules cover the clear cases anyway.
+MODEL_MIN_SCORE = 0.7
 
 #: A one-word ``PER`` span of the model counts from this score: alone, an unknown capitalised word is as
 #: often a company (``Swissair en Sabena``) as a surname.
@@ -50,6 +51,11 @@ VETO_MIN_SCORE = 0.7
 
 #: A rule's span from this score has a title, role, initials or a given name: evidence no body noun outweighs.
 STRONG_RULE_SCORE = 0.8
+
+#: A rule's span up to this score rests on the weakest evidence alone (unknown capitalised words in the
+#: middle of a sentence, a verb of saying): it stands only where the model reads a possible person there
+#: (:func:`_model_agrees`).
+WEAK_RULE_SCORE = 0.5
 
 #: Score of a mention found only because the same name was found elsewhere in the document.
 PROPAGATED_SCORE = 0.6
@@ -116,17 +122,19 @@ def describes(word: str, following: str, given: frozenset[str], common: frozense
     return following in given and (lower in common or word.isupper())
 
 
-def plausible(name: str) -> bool:
+def plausible(name: str, given: frozenset[str] = frozenset()) -> bool:
     """Tell whether a model's ``PER`` span can name a person, by the rules' vetoes.
 
     No word of it may be one that never names a person (``Kamer``, ``Al-Qaida``'s ``qaida``), unless it follows
-    a tussenvoegsel (``van der Laan``), or a compound street name (``Hendrikkade``).
+    a tussenvoegsel (``van der Laan``) or one of the ``given`` names (``JAN POST``), or a compound street name
+    (``Hendrikkade``).
     """
     previous = ""
     for word in _WORD.findall(name):
         lower = word.lower()
-        # after a tussenvoegsel a word is a surname whatever else it means (van der Laan, de Kamer)
-        if lower in NOT_PERSON_WORDS and previous not in PARTICLES:
+        # after a tussenvoegsel or a given name a word is a surname whatever else it means (van der Laan,
+        # de Kamer, Jan Post)
+        if lower in NOT_PERSON_WORDS and previous not in PARTICLES and previous.capitalize() not in given:
             return False
         if (len(lower) > 6 and lower.endswith(STREET_ENDINGS)) or (len(lower) > 7 and lower.endswith(BODY_ENDINGS)):
             return False
@@ -215,14 +223,15 @@ def find_persons(
     kept = [
         s
         for s in veto(rule_spans, model_spans, VETO_MIN_SCORE)
-        if s.score >= STRONG_RULE_SCORE or not after_place_noun(text, s.start)
+        if (s.score >= STRONG_RULE_SCORE or not after_place_noun(text, s.start))
+        and (s.score > WEAK_RULE_SCORE or _model_agrees(s, model_spans))
     ]
     persons = [
         s
         for s in model_spans
         if s.label != "PER"
         or (
-            plausible(text[s.start : s.end])
+            plausible(text[s.start : s.end], given)
             and not after_place_noun(text, s.start)
             and (s.score >= MODEL_ALONE_SCORE or _WORD.search(text, s.start, s.end).end() < s.end)
         )
@@ -235,6 +244,16 @@ def find_persons(
         ]
         common = common | {word.lower() for word in bodies}
     return propagate(spans, text, common)
+
+
+def _model_agrees(span: NameSpan, model_spans: Sequence[LabelledSpan]) -> bool:
+    """Tell whether the model reads ``span`` as a possible person.
+
+    It does where it tagged a ``PER`` span over it, or only a place or organisation it is unsure of (score
+    below 0.5). Where it tagged nothing, it read no name.
+    """
+    overlapping = [m for m in model_spans if m.start < span.end and span.start < m.end]
+    return any(m.label == "PER" or m.score < 0.5 for m in overlapping)
 
 
 def _mentions(found: Sequence[NameSpan], text: str, common: frozenset[str]) -> set[str]:

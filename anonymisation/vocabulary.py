@@ -119,14 +119,19 @@ TITLES = frozenset(
     generaal kolonel majoor kapitein luitenant sergeant korporaal soldaat admiraal
     vader moeder zoon dochter broer zus echtgenoot echtgenote weduwe weduwnaar vrouw man oom tante
     neef nicht opa oma grootvader grootmoeder kleinzoon kleindochter vriend vriendin
-    sir lord lady madame monsieur mister mrs ms miss herr frau signor señor jhr jkvr wed
+    sir lord lady madame monsieur mister mrs ms miss herr frau signor señor jhr jkvr wed ridder jonkvrouw
     """.split()
 )
 
 #: Forms of address after which a lowercase tussenvoegsel opens a name (de heer van Aken).
 ADDRESS_FORMS = frozenset(
-    "heer heeren heren mevrouw mevr mw mej meneer mijnheer dhr hr mr dr drs ir prof wed weduwe juffrouw".split()
+    "heer heeren heren mevrouw mevr mw mej meneer mijnheer dhr hr mr dr drs ir prof wed weduwe juffrouw "
+    "jhr jkvr jonkheer jonkvrouw vrouwe baron barones graaf gravin ridder".split()
 )
+
+#: Titles of nobility that stand inside a name, between the initials and the surname
+#: (``J. W. C. baron van Ittersum``, ``Mr. J. A. ridder van der Heim``): part of the name there.
+NOBLE_TITLES = frozenset("baron barones graaf gravin ridder jonkheer jonkvrouw burggraaf markies".split())
 
 #: Abbreviations of "His/Her Majesty/Royal Highness/Excellency": a reference, not a name.
 HONORIFIC_INITIALS = frozenset("zm zkh hm hkh ze zh zijne hare".split())
@@ -173,7 +178,7 @@ NAME_SUFFIXES = frozenset({"jr", "sr", "msc", "bsc", "ma", "ba", "phd", "mba", "
 ROLE_ENDINGS = tuple(
     "leider voorzitter minister president premier maker chef woordvoerder directeur trainer coach winnaar "
     "speler kampioen renner zanger zangeres schrijver auteur promotor manager kandidaat rechter advocaat "
-    "generaal secretaris commissaris burgemeester schepen".split()
+    "generaal secretaris commissaris burgemeester schepen coördinator coordinator".split()
 )
 
 # --------------------------------------------------------------------------------------------------

@@ -17,8 +17,14 @@ from anonymisation.namemodel import NameModel
 from anonymisation.training.corpora import KB_FILE
 from anonymisation.training.crf import CRF_PARAMS, train, training_sets
 from anonymisation.training.evaluation import evaluate, print_results
-from anonymisation.training.synthetic import SEED, SYNTHETIC_SENTENCES
-from anonymisation.training.wordlists import TEMPLATES
+from anonymisation.training.synthetic import (
+    HISTORICAL_CAPITALS,
+    HISTORICAL_SEED,
+    HISTORICAL_SENTENCES,
+    SEED,
+    SYNTHETIC_SENTENCES,
+)
+from anonymisation.training.wordlists import HISTORICAL_TEMPLATES, TEMPLATES
 
 
 def sha256(path: Path) -> str:
@@ -84,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "labels": list(namemodel.LABELS),
         "crfsuite": {"algorithm": "lbfgs", **CRF_PARAMS},
         "synthetic": {"sentences": SYNTHETIC_SENTENCES, "seed": SEED, "templates": len(TEMPLATES)},
+        "synthetic_historical": {
+            "sentences": HISTORICAL_SENTENCES,
+            "seed": HISTORICAL_SEED,
+            "templates": len(HISTORICAL_TEMPLATES),
+            "names_in_capitals": HISTORICAL_CAPITALS,
+        },
         "kb_heldout": "records with index % 4 == 3 of " + KB_FILE,
         "training_data": counts,
         "excluded": {

@@ -10,7 +10,7 @@ import pycrfsuite
 
 from anonymisation.namemodel import features, scan, tokenize, windows
 from anonymisation.training.corpora import KB_FILE, LICENCES, VOC_GLOB, Example, kb_split, read_any, read_conll
-from anonymisation.training.synthetic import synthetic_examples
+from anonymisation.training.synthetic import historical_examples, synthetic_examples
 
 #: CRFsuite parameters (L-BFGS with elastic net; minfreq prunes features seen once, keeping the file small).
 CRF_PARAMS = {
@@ -59,6 +59,7 @@ def training_sets(data: Path, extra: Sequence[Path] = ()) -> list[tuple[str, str
     if (data / KB_FILE).exists():
         sets.append(("kb-ocr-ner (train split)", LICENCES["kb-ocr-ner"], kb_split(data)[0]))
     sets.append(("synthetic", LICENCES["synthetic"], synthetic_examples()))
+    sets.append(("synthetic, historical register", LICENCES["synthetic"], historical_examples()))
     for path in extra:
         sets.append((str(path), "operator-supplied", read_any(path)))
     return sets

@@ -15,6 +15,8 @@ from anonymisation.training.wordlists import (
     DOUBLE_SURNAMES,
     EXTRA_GIVEN,
     EXTRA_SURNAMES,
+    HISTORICAL_ADDRESS,
+    HISTORICAL_TEMPLATES,
     INITIAL_PARTS,
     LANGUAGES,
     MULTI_PLACES,
@@ -36,12 +38,21 @@ from anonymisation.vocabulary import MONTHS
 SYNTHETIC_SENTENCES = 24_000
 SEED = 20261207
 
+#: Synthetic sentences in the register of 19th-century newspapers (own seed, so the modern set is unchanged).
+HISTORICAL_SENTENCES = 6_000
+HISTORICAL_SEED = 20261208
+
+#: Share of historical sentences whose person names are set in capitals, as notices and ads often have them.
+HISTORICAL_CAPITALS = 0.35
+
 
 class _Synthetic:
     """Deterministic filler of :data:`TEMPLATES` (one ``random.Random(seed)``; lists sorted first)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, templates: Sequence[str] = TEMPLATES, capitals: float = 0.0) -> None:
         self.rng = random.Random(seed)  # noqa: S311 -- reproducible sampling, not security
+        self.templates = templates
+        self.capitals = capitals
         self.dutch_given = _faker_list(("nl_NL", "nl_BE"), "first_names")
         self.dutch_surnames = _faker_list(("nl_NL", "nl_BE"), "last_names")
         self.foreign_given = _faker_list(
@@ -107,6 +118,7 @@ class _Synthetic:
     def fill(self, template: str) -> Example:
         r = self.rng
         text, spans = "", []
+        capitals = r.random() < self.capitals
         pieces = template.replace("}", "{").split("{")
         for n, piece in enumerate(pieces):
             if n % 2 == 0:
@@ -125,6 +137,8 @@ class _Synthetic:
                 value = r.choice(TITLES)
             elif slot == "A":
                 value = r.choice(ADDRESS)
+            elif slot == "H":
+                value = r.choice(HISTORICAL_ADDRESS)
             elif slot == "L":
                 label, value = "LOC", r.choice(PLACES) if r.random() < 0.8 else r.choice(MULTI_PLACES)
             elif slot == "O":
@@ -149,6 +163,8 @@ class _Synthetic:
                 value = str(r.randint(2, 99))
             if cap or (not text.strip() or text.rstrip()[-1] in ".!?\"'"):
                 value = value[0].upper() + value[1:]
+            if capitals and label == "PER" and len(value.upper()) == len(value):
+                value = value.upper()  # offsets stay valid only when capitals keep the length (not "ß")
             if label:
                 spans.append((len(text), len(text) + len(value), label))
             text += value
@@ -158,7 +174,7 @@ class _Synthetic:
         """``count`` sentences; a few are joined into short paragraphs so context crosses sentences."""
         out = []
         while len(out) < count:
-            parts = [self.fill(self.rng.choice(TEMPLATES)) for _ in range(self.rng.choice((1, 1, 2, 3)))]
+            parts = [self.fill(self.rng.choice(self.templates)) for _ in range(self.rng.choice((1, 1, 2, 3)))]
             text, spans = "", []
             for part in parts:
                 if text:
@@ -188,3 +204,8 @@ def _faker_list(locales: Iterable[str], prefix: str) -> list[str]:
 def synthetic_examples(count: int = SYNTHETIC_SENTENCES, seed: int = SEED) -> list[Example]:
     """Return the deterministic synthetic news-like sentences."""
     return _Synthetic(seed).examples(count)
+
+
+def historical_examples(count: int = HISTORICAL_SENTENCES, seed: int = HISTORICAL_SEED) -> list[Example]:
+    """Return the deterministic synthetic sentences in the register of 19th-century newspapers."""
+    return _Synthetic(seed, HISTORICAL_TEMPLATES, HISTORICAL_CAPITALS).examples(count)

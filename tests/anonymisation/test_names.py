@@ -239,3 +239,24 @@ def test_cues_across_lines_brackets_headings_and_bodies_make_no_name(finder, tex
 )
 def test_bylines_and_ages_still_make_names(finder, text, expected):
     assert names(finder, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a title of nobility between the initials and the surname is inside the name
+        ("Het woord was aan de heer J. W. C. baron van Ittersum.", ["J. W. C. baron van Ittersum"]),
+        ("Benoemd werd Mr. W. L. baron van Heeckeren.", ["W. L. baron van Heeckeren"]),
+        # noble titles and their abbreviations are forms of address: a lowercase tussenvoegsel opens the name
+        ("Adres van Jhr. van der Wijck te Bathmen.", ["van der Wijck"]),
+        ("Het verzoek kwam van baron van Voorst tot Voorst.", ["van Voorst"]),
+        # a form of address inside a run of capitalised words starts the name after it
+        ("Het land aan de Vecht van den Heer Mr J. A. Sandberg wordt verkocht.", ["J. A. Sandberg"]),
+        # a compound role before the name
+        ("Ideeën kunnen naar wijkcoördinator Roelie Smit-Dijkstra.", ["Roelie Smit-Dijkstra"]),
+        # a regnal number after a given name belongs to the name
+        ("Koning Willem II opende de zitting.", ["Willem II"]),
+    ],
+)
+def test_nobility_forms_of_address_and_regnal_numbers(finder, text, expected):
+    assert names(finder, text) == expected

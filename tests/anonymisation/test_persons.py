@@ -145,6 +145,24 @@ def test_a_name_after_a_body_noun_is_that_body_in_the_whole_document():
     assert first < second
 
 
+def test_a_weak_rule_name_stands_only_where_the_model_also_reads_a_person():
+    # "Groote Wollen" in an advertisement: two unknown capitalised words, the rules' weakest evidence
+    text = "Te koop: Groote Wollen dekens. Ook Anna Visser tekende."
+    goods, anna = text.index("Groote"), text.index("Anna")
+    rules = [NameSpan(goods, goods + 13, 0.5), NameSpan(anna, anna + 11, 0.8)]
+    assert [text[s.start : s.end] for s in find_persons(rules, [], text, frozenset(), GIVEN)] == ["Anna Visser"]
+    for label, score, kept in (("PER", 0.3, True), ("LOC", 0.4, True), ("LOC", 0.6, False)):
+        # a person at any score, or a place the model is unsure of: the rules' name stands
+        model = [Span(goods, goods + 13, label, score)]
+        spans = [text[s.start : s.end] for s in find_persons(rules, model, text, frozenset(), GIVEN)]
+        assert spans == (["Groote Wollen", "Anna Visser"] if kept else ["Anna Visser"])
+
+
+def test_a_word_that_never_names_a_person_is_a_surname_after_a_given_name():
+    assert plausible("JAN KAMER") is False
+    assert plausible("JAN KAMER", frozenset({"Jan"})) is True
+
+
 def test_a_lone_model_word_needs_a_higher_score_than_a_full_name():
     text = "Er is een akkoord tussen Swissair en Sabena. Ook Anna Visser tekende."
     sabena, anna = text.index("Sabena"), text.index("Anna")

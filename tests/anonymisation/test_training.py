@@ -7,6 +7,8 @@ import hashlib
 from anonymisation import training
 from anonymisation.namemodel import NameModel
 from anonymisation.training import Example, from_tokens, read_conll, synthetic_examples, token_labels, train
+from anonymisation.training.crf import training_sets
+from anonymisation.training.synthetic import historical_examples
 
 
 def tiny_sets() -> list[tuple[str, str, list[Example]]]:
@@ -47,6 +49,20 @@ def test_synthetic_data_is_deterministic_and_spans_match_text():
         for start, end, label in example.spans:
             assert label in {"PER", "LOC", "ORG"}
             assert example.text[start:end].strip() == example.text[start:end] != ""
+
+
+def test_historical_sentences_are_deterministic_and_set_some_names_in_capitals():
+    a, b = historical_examples(300), historical_examples(300)
+    assert [(e.text, e.spans) for e in a] == [(e.text, e.spans) for e in b]
+    persons = [e.text[start:end] for e in a for start, end, label in e.spans if label == "PER"]
+    capitals = [name for name in persons if name.isupper()]
+    assert 0.15 < len(capitals) / len(persons) < 0.6  # HISTORICAL_CAPITALS of the sentences, not all names
+    assert all(e.text[s:t].strip() == e.text[s:t] != "" for e in a for s, t, _ in e.spans)
+
+
+def test_without_gold_data_the_model_trains_on_both_synthetic_sets(tmp_path):
+    names = [name for name, _licence, _examples in training_sets(tmp_path / "no-data")]
+    assert names == ["synthetic", "synthetic, historical register"]
 
 
 def test_tag_mapping_and_token_labels():
