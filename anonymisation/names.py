@@ -83,6 +83,12 @@ _SENTENCE_END = frozenset(".!?:;\"'“”«»")
 _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{1,3}|V)$")
 
 
+# What a token can be in a name (see PersonNameFinder._kinds); the cache holds at most this many words.
+_OTHER, _PARTICLE, _NAME_WORD = 0, 1, 2
+_new_tuple = tuple.__new__
+_KIND_CACHE_SIZE = 200_000
+
+
 def _newline_between(text: str, left: _Token, right: _Token) -> bool:
     return "\n" in text[left.end : right.start]
 
@@ -117,10 +123,12 @@ class PersonNameFinder:
         self.lexicon = lexicon or default_lexicon()
         self.propagate = propagate
         self.threshold = threshold
+        self._kind_cache: dict[str, int] = {}
 
     def find(self, text: str) -> list[NameSpan]:
         """Return the person names in ``text`` (sorted, non-overlapping)."""
-        tokens = [_Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        # tuple.__new__ skips the named tuple's Python-level constructor: this runs once per token
+        tokens = [_new_tuple(_Token, (m.group(), m.start(), m.end())) for m in _TOKEN.finditer(text)]
         runs = list(self._runs(tokens, text))
         found: list[tuple[int, int, float]] = []
         # surname -> the tussenvoegsel written before it in a confident full name ("Vries" -> ("de",))
@@ -164,15 +172,38 @@ class PersonNameFinder:
 
     # -- candidates ---------------------------------------------------------------------------------
 
+    def _kinds(self, tokens: list[_Token]) -> list[int]:
+        """Classify each token once: :data:`_OTHER`, :data:`_PARTICLE` or :data:`_NAME_WORD` (cached per word).
+
+        Most tokens are ordinary words or punctuation; a dictionary lookup per token replaces the string work
+        of asking each question of each token again.
+        """
+        cache = self._kind_cache
+        if len(cache) > _KIND_CACHE_SIZE:
+            cache.clear()  # a long stream of new words must not grow the cache without bound
+        kinds = []
+        for token in tokens:
+            kind = cache.get(token.text)
+            if kind is None:
+                word = token.text
+                kind = _PARTICLE if word.lower() in PARTICLES else _NAME_WORD if self._name_word(word) else _OTHER
+                cache[word] = kind
+            kinds.append(kind)
+        return kinds
+
     def _runs(self, tokens: list[_Token], text: str) -> Iterable[tuple[int, int]]:
         """Yield maximal runs of name words, with particles between them, minus leading context words."""
         n, i = len(tokens), 0
+        kinds = self._kinds(tokens)
         while i < n:
+            if kinds[i] == _OTHER:
+                i += 1
+                continue
             start = i
             # a lowercase particle may open a name after a title or in a list (de heer van Aken)
-            while i < n and tokens[i].text.lower() in PARTICLES:
+            while i < n and kinds[i] == _PARTICLE:
                 i += 1
-            if i >= n or not self._name_word(tokens[i].text):
+            if i >= n or kinds[i] != _NAME_WORD:
                 i = max(i, start + 1)
                 continue
             if start < i and not self._particle_may_open(tokens, start):
@@ -183,19 +214,19 @@ class PersonNameFinder:
                 # "J. W. C. baron van Ittersum": a title of nobility after initials is inside the name
                 noble = k < n and tokens[k].text.lower().rstrip(".") in NOBLE_TITLES and _INITIALS.match(tokens[j].text)
                 k += bool(noble)
-                while k < n and tokens[k].text.lower() in PARTICLES:
+                while k < n and kinds[k] == _PARTICLE:
                     k += 1
                 between = tuple(tokens[m].text.lower() for m in range(j + 1 + bool(noble), k))
                 if (
                     k < n
-                    and self._name_word(tokens[k].text)
+                    and kinds[k] == _NAME_WORD
                     and (not between or self._particles_join(tokens, i, j, k, between))
                     and not _newline_between(text, tokens[j], tokens[k])
                 ):
                     j = k
                     continue
                 break
-            # titles and sentence-initial function words are context, not part of the name; an form of
+            # titles and sentence-initial function words are context, not part of the name; a form of
             # address inside the run opens the name after it ("Adres van Jhr. van der Wijck", "de Vecht van den
             # Heer Mr J. A. Sandberg")
             first = start
