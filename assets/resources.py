@@ -146,6 +146,9 @@ class ShardsResource(ConfigurableResource):
     slurm_time: str | None = None
     slurm_memory: str | None = None
     slurm_args: list[str] = Field(default_factory=list, description="more sbatch options")
+    slurm_pending_timeout: int | None = Field(
+        default=None, ge=1, description="seconds a shard's job may wait in the queue (unset: as long as it takes)"
+    )
     shard_problem: str | None = Field(default=None, description="a malformed shard setting: fails the step")
 
     @classmethod
@@ -162,6 +165,7 @@ class ShardsResource(ConfigurableResource):
             slurm_time=shards.slurm_time,
             slurm_memory=shards.slurm_memory,
             slurm_args=list(shards.slurm_args),
+            slurm_pending_timeout=shards.slurm_pending_timeout,
             shard_problem=shards.problem,
         )
 
@@ -185,6 +189,7 @@ class ShardsResource(ConfigurableResource):
             slurm_time=self.slurm_time,
             slurm_memory=self.slurm_memory,
             slurm_args=tuple(self.slurm_args),
+            slurm_pending_timeout=self.slurm_pending_timeout,
             problem=self.shard_problem,
         ).check()
         if shards.executor == "local" and shards.workers <= 1:

@@ -38,6 +38,7 @@ ENV_SLURM_PARTITION = "CORPUSFABRIEK_SLURM_PARTITION"
 ENV_SLURM_TIME = "CORPUSFABRIEK_SLURM_TIME"
 ENV_SLURM_MEMORY = "CORPUSFABRIEK_SLURM_MEMORY"
 ENV_SLURM_ARGS = "CORPUSFABRIEK_SLURM_ARGS"
+ENV_SLURM_PENDING_TIMEOUT = "CORPUSFABRIEK_SLURM_PENDING_TIMEOUT"
 #: Where shards run: local processes of this machine, or Slurm jobs.
 EXECUTORS = ("local", "slurm")
 
@@ -124,6 +125,8 @@ class ShardSettings:
     :ivar slurm_partition: ``CORPUSFABRIEK_SLURM_PARTITION``; ``slurm_time``: ``CORPUSFABRIEK_SLURM_TIME``
         (e.g. ``02:00:00``); ``slurm_memory``: ``CORPUSFABRIEK_SLURM_MEMORY`` (e.g. ``4G``);
         ``slurm_args``: more ``sbatch`` options, space-separated (``CORPUSFABRIEK_SLURM_ARGS``).
+    :ivar slurm_pending_timeout: seconds a shard's job may wait in the queue before the run fails
+        (``CORPUSFABRIEK_SLURM_PENDING_TIMEOUT``; unset: as long as the queue takes).
     """
 
     executor: str = "local"
@@ -136,6 +139,7 @@ class ShardSettings:
     slurm_time: str | None = None
     slurm_memory: str | None = None
     slurm_args: tuple[str, ...] = ()
+    slurm_pending_timeout: int | None = None
 
     #: what is wrong with the variables as set (checked where shards run, not when settings are read:
     #: modules read the settings on import, and a malformed value must only fail what uses it)
@@ -159,8 +163,11 @@ class ShardSettings:
             retries = _at_least(ENV_SHARD_RETRIES, env.get(ENV_SHARD_RETRIES, ""), 1, 0)
             documents = _at_least_one(ENV_SHARD_DOCUMENTS, env.get(ENV_SHARD_DOCUMENTS, ""), cls.shard_documents)
             megabytes = _at_least_one(ENV_SHARD_MB, env.get(ENV_SHARD_MB, ""), cls.shard_mb)
+            pending = env.get(ENV_SLURM_PENDING_TIMEOUT, "").strip()
+            pending_timeout = _at_least_one(ENV_SLURM_PENDING_TIMEOUT, pending, 1) if pending else None
         except ValueError as exc:
             workers, retries, documents, megabytes, problem = 1, 1, cls.shard_documents, cls.shard_mb, str(exc)
+            pending_timeout = None
         if executor not in EXECUTORS:
             problem = f"{ENV_EXECUTOR} must be one of {', '.join(EXECUTORS)}, not {executor!r}"
         elif executor == "slurm" and not work_dir:
@@ -176,6 +183,7 @@ class ShardSettings:
             slurm_time=env.get(ENV_SLURM_TIME) or None,
             slurm_memory=env.get(ENV_SLURM_MEMORY) or None,
             slurm_args=tuple(env.get(ENV_SLURM_ARGS, "").split()),
+            slurm_pending_timeout=pending_timeout,
             problem=problem,
         )
 

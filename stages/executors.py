@@ -360,6 +360,7 @@ def executor_for(settings: ShardSettings, env: Mapping[str, str] | None = None) 
             memory=settings.slurm_memory,
             extra_args=settings.slurm_args,
             retries=settings.retries,
+            pending_timeout=settings.slurm_pending_timeout,
         )
     if settings.workers == 1:
         return InlineExecutor(retries=settings.retries, env=env)

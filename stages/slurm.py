@@ -14,7 +14,11 @@
    those tasks, in the same poll round; the others carry on.
 4. **Report.** One :class:`~stages.executors.ShardResult` per task in task order, ``where`` naming the
    array task (``slurm job 1234_5``) and ``log_tail`` the end of its log.
-5. **Cancel.** :meth:`SlurmExecutor.cancel` (or setting ``cancel_event`` from another thread), an
+5. **Pending too long.** With ``pending_timeout`` set, a task that has not started that many seconds after
+   its submission (a partition that is down, a limit it can never meet) fails the run: every job is
+   cancelled and :class:`SlurmPendingTimeout` names the shard and Slurm's reason (``PartitionDown``).
+   Without it the executor waits as long as the queue takes, as a busy cluster may need.
+6. **Cancel.** :meth:`SlurmExecutor.cancel` (or setting ``cancel_event`` from another thread), an
    interrupt (``KeyboardInterrupt``, a terminated Dagster run) or any error while waiting ``scancel`` s
    every job the executor submitted, waits briefly for them to leave the queue and raises.
 
@@ -58,6 +62,10 @@ class SlurmError(RuntimeError):
     """A Slurm client command failed (the message has its command and error output)."""
 
 
+class SlurmPendingTimeout(SlurmError):
+    """A shard's job stayed pending longer than the executor's ``pending_timeout``; every job was cancelled."""
+
+
 class ShardsCancelled(RuntimeError):
     """The run was cancelled; every Slurm job it had submitted has been cancelled."""
 
@@ -70,6 +78,7 @@ class TaskState:
     exit_code: int = 0
     signal: int = 0
     node: str = ""
+    reason: str = ""  # why a pending task waits (Resources, Priority, PartitionDown, BeginTime, ...)
 
     @property
     def final(self) -> bool:
@@ -105,12 +114,19 @@ def parse_job_records(output: str) -> dict[int, TaskState]:
     """
     states: dict[int, TaskState] = {}
     for line in output.splitlines():
-        fields = dict(re.findall(r"(?:^|\s)(JobState|ExitCode|ArrayTaskId|NodeList)=(\S*)", line))
+        fields = dict(re.findall(r"(?:^|\s)(JobState|ExitCode|ArrayTaskId|NodeList|Reason)=(\S*)", line))
         if "JobState" not in fields:
             continue
         code, _, sig = fields.get("ExitCode", "0:0").partition(":")
         node = fields.get("NodeList", "")
-        state = TaskState(fields["JobState"], int(code or 0), int(sig or 0), "" if node == "(null)" else node)
+        reason = fields.get("Reason", "")
+        state = TaskState(
+            fields["JobState"],
+            int(code or 0),
+            int(sig or 0),
+            "" if node == "(null)" else node,
+            "" if reason == "None" else reason,
+        )
         for index in _indexes(fields.get("ArrayTaskId", "0")):
             states[index] = state
     return states
@@ -180,6 +196,7 @@ class _Attempt:
     job_id: str
     index: int
     log: Path
+    submitted: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -208,6 +225,8 @@ class SlurmExecutor:
     max_array_size: int = DEFAULT_MAX_ARRAY_SIZE
     #: How long a cancel waits for the cancelled jobs to leave the queue.
     cancel_wait: float = 30.0
+    #: Seconds a task may wait in the queue before the run gives up on it (``None``: as long as it takes).
+    pending_timeout: float | None = None
     commands: SlurmCommands = field(default_factory=SlurmCommands)
     cancel_event: threading.Event = field(default_factory=threading.Event)
 
@@ -293,6 +312,7 @@ class SlurmExecutor:
                 for attempt in running:
                     state = states[attempt.job_id].get(attempt.index, GONE)
                     if not state.final:
+                        self._check_pending(tasks[attempt.task], attempt, state)
                         still.append(attempt)
                     elif state.returncode != 0 and tries[attempt.task] <= self.retries:
                         tries[attempt.task] += 1
@@ -313,6 +333,19 @@ class SlurmExecutor:
                 self._cancel_jobs(submitted)
             raise
         return [result for result in results if result is not None]
+
+    def _check_pending(self, task: ShardTask, attempt: _Attempt, state: TaskState) -> None:
+        """Raise :class:`SlurmPendingTimeout` when a task has waited in the queue past ``pending_timeout``."""
+        if self.pending_timeout is None or state.state != "PENDING":
+            return
+        waited = time.monotonic() - attempt.submitted
+        if waited > self.pending_timeout:
+            reason = state.reason or "no reason given"
+            raise SlurmPendingTimeout(
+                f"shard {task.name} (slurm job {attempt.job_id}_{attempt.index}) has been pending for "
+                f"{waited:.0f} s, longer than the pending timeout of {self.pending_timeout:g} s "
+                f"(Slurm's reason: {reason}); every job of this run was cancelled"
+            )
 
     def _check_cancelled(self) -> None:
         if self.cancel_event.is_set():

@@ -53,10 +53,14 @@ def test_shard_settings_name_the_executor_and_a_wrong_value_fails_only_where_sha
             "CORPUSFABRIEK_SLURM_WORK_DIR": "/shared/slurm",
             "CORPUSFABRIEK_SLURM_ARGS": "--qos=normal --account=gptnl",
             "CORPUSFABRIEK_SHARD_RETRIES": "0",
+            "CORPUSFABRIEK_SLURM_PENDING_TIMEOUT": "3600",
         }
     ).shards.check()
     assert slurm.slurm_args == ("--qos=normal", "--account=gptnl") and slurm.retries == 0
+    assert slurm.slurm_pending_timeout == 3600 and default.slurm_pending_timeout is None
     for env, variable in (
+        ({"CORPUSFABRIEK_SLURM_PENDING_TIMEOUT": "een uur"}, "CORPUSFABRIEK_SLURM_PENDING_TIMEOUT"),
+        ({"CORPUSFABRIEK_SLURM_PENDING_TIMEOUT": "0"}, "CORPUSFABRIEK_SLURM_PENDING_TIMEOUT"),
         ({"CORPUSFABRIEK_WORKERS": "twee"}, "CORPUSFABRIEK_WORKERS"),
         ({"CORPUSFABRIEK_SHARD_RETRIES": "-1"}, "CORPUSFABRIEK_SHARD_RETRIES"),
         ({"CORPUSFABRIEK_EXECUTOR": "k8s"}, "CORPUSFABRIEK_EXECUTOR"),

@@ -18,7 +18,7 @@ import pytest
 
 from catalog.storage import Storage
 from stages.executors import ProcessExecutor, ShardFailure, ShardTask, raise_for_failures
-from stages.slurm import ShardsCancelled, SlurmCommands, SlurmExecutor, parse_job_records
+from stages.slurm import ShardsCancelled, SlurmCommands, SlurmExecutor, SlurmPendingTimeout, parse_job_records
 from tests.slurm import PARTITION, LocalSlurm, missing_programs, start_local_slurm
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,8 @@ def test_scontrol_records_of_an_array_give_each_task_its_state():
     assert sorted(states) == [1, 2, 3, 4, 6]
     assert (states[2].returncode, states[2].node, states[2].final) == (1, "n1", True)
     assert (states[1].returncode, states[1].final) == (128 + 15, True)  # killed: never reported as success
-    assert not states[6].final and states[6].node == ""
+    assert not states[6].final and states[6].node == "" and states[6].reason == "Resources"
+    assert states[1].reason == ""  # "None": nothing to wait for
 
 
 def test_shards_run_as_one_job_array_with_the_same_outputs_as_local_processes(slurm, tmp_path):
@@ -127,6 +128,16 @@ def test_cancelling_cancels_every_submitted_job_and_raises(slurm, tmp_path, how)
         runner.run(tasks)
     assert time.monotonic() - started < 30
     assert slurm.jobs() == []  # nothing pending, running or completing
+
+
+def test_a_job_that_stays_pending_past_the_timeout_fails_the_run_with_slurms_reason(slurm, tmp_path):
+    # --begin holds the job in the queue (Reason=BeginTime) as a down partition or an unmeetable limit would
+    runner = executor(slurm, tmp_path, pending_timeout=2, extra_args=("--begin=now+1hour",))
+    started = time.monotonic()
+    with pytest.raises(SlurmPendingTimeout, match=r"shard held \(slurm job \d+_0\) has been pending .*BeginTime"):
+        runner.run([ShardTask("held", ("sleep", "--seconds", "1"))])
+    assert time.monotonic() - started < 20
+    assert slurm.jobs() == []  # cancelled, not left in the queue
 
 
 def test_no_environment_value_reaches_the_work_folder(slurm, tmp_path, monkeypatch):
