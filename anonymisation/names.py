@@ -85,8 +85,10 @@ _REGNAL = re.compile(r"^X{0,3}(?:IX|IV|V?I{1,3}|V)$")
 
 # What a token can be in a name (see PersonNameFinder._kinds); the cache holds at most this many words.
 _OTHER, _PARTICLE, _NAME_WORD = 0, 1, 2
-_new_tuple = tuple.__new__
 _KIND_CACHE_SIZE = 200_000
+
+# Builds a token without the named tuple's Python-level constructor (it runs once per token).
+_new_tuple = tuple.__new__
 
 
 def _newline_between(text: str, left: _Token, right: _Token) -> bool:
@@ -127,7 +129,6 @@ class PersonNameFinder:
 
     def find(self, text: str) -> list[NameSpan]:
         """Return the person names in ``text`` (sorted, non-overlapping)."""
-        # tuple.__new__ skips the named tuple's Python-level constructor: this runs once per token
         tokens = [_new_tuple(_Token, (m.group(), m.start(), m.end())) for m in _TOKEN.finditer(text)]
         runs = list(self._runs(tokens, text))
         found: list[tuple[int, int, float]] = []

@@ -38,7 +38,7 @@ from anonymisation.vocabulary import MONTHS
 SYNTHETIC_SENTENCES = 24_000
 SEED = 20261207
 
-#: Synthetic sentences in the register of 19th-century newspapers (own seed, so the modern set is unchanged).
+#: Synthetic sentences in the register of 19th-century newspapers, from a generator and seed of their own.
 HISTORICAL_SENTENCES = 6_000
 HISTORICAL_SEED = 20261208
 
