@@ -21,21 +21,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.releases import Manifest
+from catalog.releases import Manifest, read_parts_sql
 from catalog.storage import Storage, sql_quote
-from catalog.zones import clean_excluded_path, excluded_release_path, release_dir
+from catalog.zones import clean_excluded_path, excluded_release_path
 
 #: What a removal is put down to when the pipeline has no record of why.
 UNKNOWN = "unknown"
 SOURCE_NOT_RELEASED = "source_not_released"
 #: Rows fetched from DuckDB at a time while the entries stream out.
 _FETCH_ROWS = 10_000
-
-
-def _parts(storage: Storage, manifest: Manifest) -> str:
-    """Return a SQL list literal of a release's part URLs."""
-    folder = release_dir(manifest["corpus"], manifest["version"])
-    return "[" + ", ".join(sql_quote(storage.url(f"{folder}/{entry['path']}")) for entry in manifest["files"]) + "]"
 
 
 @dataclass
@@ -107,7 +101,7 @@ def _load(storage: Storage, con: Any, old: Manifest, new: Manifest) -> None:
     columns = "doc_id, source_id, content_sha256"
     for name, manifest in (("old_docs", old), ("new_docs", new)):
         if manifest["files"]:
-            con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM read_parquet({_parts(storage, manifest)})")
+            con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM {read_parts_sql(storage, manifest)}")
         else:
             con.execute(f"CREATE TABLE {name} (doc_id VARCHAR, source_id VARCHAR, content_sha256 VARCHAR)")
     con.execute("CREATE TABLE added AS SELECT doc_id, source_id FROM new_docs ANTI JOIN old_docs USING (doc_id)")

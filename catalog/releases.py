@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 import pyarrow.parquet as pq
 
 from catalog.parquet import sha256_stream
-from catalog.storage import Storage
+from catalog.storage import Storage, sql_quote
 from catalog.zones import (
     corpus_folder,
     release_dir,
@@ -95,6 +95,13 @@ def list_versions(storage: Storage, corpus: str | None = None) -> list[dict[str,
                 }
             )
     return found
+
+
+def read_parts_sql(storage: Storage, manifest: Manifest) -> str:
+    """Return a DuckDB ``read_parquet([...])`` over a release's parts (the manifest must list at least one)."""
+    folder = release_dir(manifest["corpus"], manifest["version"])
+    urls = ", ".join(sql_quote(storage.url(f"{folder}/{entry['path']}")) for entry in manifest["files"])
+    return f"read_parquet([{urls}])"
 
 
 def pull_release(storage: Storage, manifest: Manifest, target: str) -> tuple[str, list[str]]:

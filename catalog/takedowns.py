@@ -23,9 +23,9 @@ from datetime import datetime
 from typing import Any
 
 from catalog.documents import utc_now
-from catalog.releases import Manifest
+from catalog.releases import Manifest, read_parts_sql
 from catalog.storage import Storage, sql_quote
-from catalog.zones import clean_path, release_dir
+from catalog.zones import clean_path
 
 #: Folder of the request files.
 TAKEDOWNS = "catalog/takedowns"
@@ -178,8 +178,6 @@ def taken_down_in(storage: Storage, con: Any, manifest: Manifest, requests: Sequ
     sources = [source["source_id"] for source in manifest["sources"]]
     matched = matched_documents(storage, con, requests, sources)
     whole = source_takedowns(requests)
-    folder = release_dir(manifest["corpus"], manifest["version"])
-    parts = ", ".join(sql_quote(storage.url(f"{folder}/{entry['path']}")) for entry in manifest["files"])
     con.execute("CREATE OR REPLACE TEMP TABLE takedown_matches (doc_id VARCHAR, request VARCHAR)")
     if matched:
         con.executemany("INSERT INTO takedown_matches VALUES (?, ?)", list(matched.items()))
@@ -189,7 +187,7 @@ def taken_down_in(storage: Storage, con: Any, manifest: Manifest, requests: Sequ
     rows = con.execute(
         f"""
         SELECT p.doc_id, p.source_id, coalesce(m.request, s.request)
-        FROM read_parquet([{parts}]) p
+        FROM {read_parts_sql(storage, manifest)} p
         LEFT JOIN takedown_matches m ON m.doc_id = p.doc_id
         LEFT JOIN takedown_sources s ON s.source_id = p.source_id
         WHERE m.request IS NOT NULL OR s.request IS NOT NULL

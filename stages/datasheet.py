@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from catalog.releases import read_parts_sql
 from catalog.sources import SourceSpec
-from catalog.storage import Storage, sql_quote
-from catalog.zones import clean_report_path, release_dir
+from catalog.storage import Storage
+from catalog.zones import clean_report_path
 
 #: The anonymiser's measured quality, shipped with the code (refreshed from the evaluation scripts). Not
 #: under ``anonymisation/``: the anonymiser's code digest covers that folder, and new figures must not
@@ -75,12 +76,10 @@ def measured_quality() -> dict[str, Any]:
 
 def _profile(storage: Storage, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Return what the datasheet says about the released documents, from SQL over the parts (no text kept)."""
-    folder = release_dir(manifest["corpus"], manifest["version"])
-    parts = [storage.url(f"{folder}/{entry['path']}") for entry in manifest["files"]]
     empty: dict[str, Any] = {"lengths": [], "months": [], "languages": [], "dates": (None, None), "chars": 0}
-    if not parts or not manifest["total_documents"]:
+    if not manifest["files"] or not manifest["total_documents"]:
         return empty
-    docs = f"read_parquet([{', '.join(sql_quote(p) for p in parts)}])"
+    docs = read_parts_sql(storage, manifest)
     bins = (
         "CASE "
         + " ".join(f"WHEN chars < {upper} THEN {lower}" for lower, upper in itertools.pairwise(LENGTH_BINS))
@@ -406,9 +405,11 @@ def write_datasheet(
     for name, text in written.items():
         with open(os.path.join(local_folder, name), "w", encoding="utf-8") as out:
             out.write(text)
-    entries = []
-    for rel in [*written, *(f"plots/{name}" for name in plots)]:
-        with open(os.path.join(local_folder, rel), "rb") as handle:
-            data = handle.read()
-        entries.append({"path": rel, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-    return markdown, entries
+    return markdown, [file_entry(local_folder, rel) for rel in [*written, *(f"plots/{name}" for name in plots)]]
+
+
+def file_entry(local_folder: str, rel: str) -> dict[str, Any]:
+    """Return the manifest's ``{path, bytes, sha256}`` entry of a documentation file written in ``local_folder``."""
+    with open(os.path.join(local_folder, rel), "rb") as handle:
+        data = handle.read()
+    return {"path": rel, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}

@@ -62,7 +62,7 @@ from catalog.zones import (
 from quality.dedup import DropCursor, duplicate_drops_sql, split_by_drops, with_exclusion
 from quality.dedup_index import NEAR_DUPLICATE, NearDuplicateIndex, NearDuplicatePlan, part_release
 from stages.croissant import croissant
-from stages.datasheet import write_datasheet
+from stages.datasheet import file_entry, write_datasheet
 from stages.release_format import RELEASE_FORMATS, ReleaseFormat
 from stages.validate import validation_matches
 
@@ -252,10 +252,9 @@ def build_release(
 
 def _write_json(folder: str, name: str, value: Any) -> dict[str, Any]:
     """Write a JSON file into a local folder; return its ``{path, bytes, sha256}`` entry for the manifest."""
-    data = (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     with open(os.path.join(folder, name), "wb") as out:
-        out.write(data)
-    return {"path": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        out.write((json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return file_entry(folder, name)
 
 
 def _remove_build(
